@@ -1,0 +1,436 @@
+//! Configuration read from the Lambda environment.
+//!
+//! Every value that ends up inside an Athena query is validated here, so the
+//! query builders in [`crate::sql`] can splice them in without escaping.
+
+use std::collections::HashSet;
+use std::fmt;
+
+/// Partition keys of both tables; a data column must not reuse one of them.
+pub const PARTITION_KEYS: [&str; 4] = ["year", "month", "day", "hour"];
+
+pub const ENV_OLD_DATABASE: &str = "OLD_DATABASE";
+pub const ENV_OLD_TABLE_NAME: &str = "OLD_TABLE_NAME";
+pub const ENV_NEW_DATABASE: &str = "NEW_DATABASE";
+pub const ENV_NEW_TABLE_NAME: &str = "NEW_TABLE_NAME";
+pub const ENV_COLUMN_NAMES: &str = "COLUMN_NAMES";
+pub const ENV_ATHENA_WORK_GROUP: &str = "ATHENA_WORK_GROUP";
+pub const ENV_OLD_TABLE_LOCATION_PREFIX: &str = "OLD_TABLE_LOCATION_PREFIX";
+pub const ENV_OUTPUT_PREFIX: &str = "OUTPUT_PREFIX";
+pub const ENV_STAGING_OUTPUT_PREFIX: &str = "STAGING_OUTPUT_PREFIX";
+pub const ENV_REGION_NAME: &str = "REGION_NAME";
+
+/// All variables the function reads, in the order they are checked.
+pub const ENV_VARS: [&str; 10] = [
+    ENV_OLD_DATABASE,
+    ENV_OLD_TABLE_NAME,
+    ENV_NEW_DATABASE,
+    ENV_NEW_TABLE_NAME,
+    ENV_COLUMN_NAMES,
+    ENV_ATHENA_WORK_GROUP,
+    ENV_OLD_TABLE_LOCATION_PREFIX,
+    ENV_OUTPUT_PREFIX,
+    ENV_STAGING_OUTPUT_PREFIX,
+    ENV_REGION_NAME,
+];
+
+/// Glue and Athena limit database, table and column names to 255 characters.
+const MAX_IDENTIFIER_LEN: usize = 255;
+const MAX_WORK_GROUP_LEN: usize = 128;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {0} is empty")]
+    Empty(&'static str),
+    #[error("environment variable {var}: {problem}")]
+    Invalid { var: &'static str, problem: String },
+}
+
+/// A database, table or column name that is safe to quote in Athena SQL:
+/// ASCII letters, digits and `_` only.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Identifier(String);
+
+impl Identifier {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        if value.is_empty() {
+            return Err("identifier is empty".to_owned());
+        }
+        if value.len() > MAX_IDENTIFIER_LEN {
+            return Err(format!(
+                "identifier {value:?} is longer than {MAX_IDENTIFIER_LEN} characters"
+            ));
+        }
+        if let Some(bad) = value
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
+        {
+            return Err(format!(
+                "identifier {value:?} contains {bad:?}; only A-Z, a-z, 0-9 and _ are allowed"
+            ));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Identifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An `s3://bucket[/prefix]` location without a trailing `/`, free of
+/// characters that could break out of an SQL string literal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Prefix(String);
+
+impl S3Prefix {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let trimmed = value.trim_end_matches('/');
+        let Some(rest) = trimmed.strip_prefix("s3://") else {
+            return Err(format!("{value:?} does not start with s3://"));
+        };
+        let bucket = rest.split('/').next().unwrap_or_default();
+        if bucket.is_empty() {
+            return Err(format!("{value:?} has no bucket name"));
+        }
+        if rest.contains("//") {
+            return Err(format!("{value:?} contains an empty path segment"));
+        }
+        // S3's "safe" key characters, minus the quote, plus the separators used
+        // by Hive-style folders.
+        if let Some(bad) = rest
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || "!-_.*()/=".contains(*c)))
+        {
+            return Err(format!("{value:?} contains {bad:?}"));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    /// The prefix without a trailing `/`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for S3Prefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub old_database: Identifier,
+    pub old_table_name: Identifier,
+    pub new_database: Identifier,
+    pub new_table_name: Identifier,
+    pub column_names: Vec<Identifier>,
+    pub athena_work_group: String,
+    pub old_table_location_prefix: S3Prefix,
+    pub output_prefix: S3Prefix,
+    pub staging_output_prefix: S3Prefix,
+    pub region_name: String,
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, which returns the value of
+    /// an environment variable by name.
+    pub fn from_lookup<F>(lookup: F) -> Result<Self, ConfigError>
+    where
+        F: Fn(&str) -> Option<String>,
+    {
+        let get = |var: &'static str| -> Result<String, ConfigError> {
+            match lookup(var) {
+                None => Err(ConfigError::Missing(var)),
+                Some(v) if v.trim().is_empty() => Err(ConfigError::Empty(var)),
+                Some(v) => Ok(v.trim().to_owned()),
+            }
+        };
+        let invalid =
+            |var: &'static str| move |problem: String| ConfigError::Invalid { var, problem };
+        let identifier = |var: &'static str| -> Result<Identifier, ConfigError> {
+            Identifier::parse(&get(var)?).map_err(invalid(var))
+        };
+        let s3_prefix = |var: &'static str| -> Result<S3Prefix, ConfigError> {
+            S3Prefix::parse(&get(var)?).map_err(invalid(var))
+        };
+
+        let old_database = identifier(ENV_OLD_DATABASE)?;
+        let old_table_name = identifier(ENV_OLD_TABLE_NAME)?;
+        let new_database = identifier(ENV_NEW_DATABASE)?;
+        let new_table_name = identifier(ENV_NEW_TABLE_NAME)?;
+        let column_names =
+            parse_columns(&get(ENV_COLUMN_NAMES)?).map_err(invalid(ENV_COLUMN_NAMES))?;
+        let athena_work_group = validate_work_group(&get(ENV_ATHENA_WORK_GROUP)?)
+            .map_err(invalid(ENV_ATHENA_WORK_GROUP))?;
+        let old_table_location_prefix = s3_prefix(ENV_OLD_TABLE_LOCATION_PREFIX)?;
+        let output_prefix = s3_prefix(ENV_OUTPUT_PREFIX)?;
+        let staging_output_prefix = s3_prefix(ENV_STAGING_OUTPUT_PREFIX)?;
+        let region_name =
+            validate_region(&get(ENV_REGION_NAME)?).map_err(invalid(ENV_REGION_NAME))?;
+
+        Ok(Self {
+            old_database,
+            old_table_name,
+            new_database,
+            new_table_name,
+            column_names,
+            athena_work_group,
+            old_table_location_prefix,
+            output_prefix,
+            staging_output_prefix,
+            region_name,
+        })
+    }
+
+    /// Athena's `ResultConfiguration.OutputLocation` for every query.
+    pub fn staging_output_location(&self) -> String {
+        format!("{}/", self.staging_output_prefix)
+    }
+}
+
+/// Splits a comma-separated column list; names keep their case.
+pub fn parse_columns(value: &str) -> Result<Vec<Identifier>, String> {
+    let mut seen = HashSet::new();
+    let mut columns = Vec::new();
+    for (index, raw) in value.split(',').enumerate() {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err(format!("column #{} is empty", index + 1));
+        }
+        let column = Identifier::parse(name)?;
+        let lower = name.to_ascii_lowercase();
+        if PARTITION_KEYS.contains(&lower.as_str()) {
+            return Err(format!(
+                "column {name:?} is a partition key; the job adds year, month, day and hour itself"
+            ));
+        }
+        // Athena folds column names to lower case, so these would collide.
+        if !seen.insert(lower) {
+            return Err(format!("column {name:?} is listed twice"));
+        }
+        columns.push(column);
+    }
+    Ok(columns)
+}
+
+/// Athena work group names: 1–128 of `A-Z a-z 0-9 . _ -`.
+pub fn validate_work_group(value: &str) -> Result<String, String> {
+    if value.len() > MAX_WORK_GROUP_LEN {
+        return Err(format!(
+            "work group {value:?} is longer than {MAX_WORK_GROUP_LEN} characters"
+        ));
+    }
+    if let Some(bad) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "._-".contains(*c)))
+    {
+        return Err(format!("work group {value:?} contains {bad:?}"));
+    }
+    Ok(value.to_owned())
+}
+
+pub fn validate_region(value: &str) -> Result<String, String> {
+    let well_formed = value
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !value.starts_with('-')
+        && !value.ends_with('-');
+    if !well_formed {
+        return Err(format!("{value:?} is not a region name like us-east-1"));
+    }
+    Ok(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn sample_env() -> HashMap<&'static str, String> {
+        HashMap::from([
+            (ENV_OLD_DATABASE, "metering".to_owned()),
+            (ENV_OLD_TABLE_NAME, "api_access_json".to_owned()),
+            (ENV_NEW_DATABASE, "metering".to_owned()),
+            (ENV_NEW_TABLE_NAME, "api_access_parquet".to_owned()),
+            (
+                ENV_COLUMN_NAMES,
+                "requestId,ip,user,requestTime,httpMethod,resourcePath,status,protocol,responseLength"
+                    .to_owned(),
+            ),
+            (ENV_ATHENA_WORK_GROUP, "metering-wg".to_owned()),
+            (ENV_OLD_TABLE_LOCATION_PREFIX, "s3://bucket/json-data".to_owned()),
+            (ENV_OUTPUT_PREFIX, "s3://bucket/parquet-data/".to_owned()),
+            (ENV_STAGING_OUTPUT_PREFIX, "s3://results-bucket/tmp".to_owned()),
+            (ENV_REGION_NAME, "eu-west-1".to_owned()),
+        ])
+    }
+
+    fn load(env: &HashMap<&'static str, String>) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn reads_a_complete_environment() {
+        let config = load(&sample_env()).unwrap();
+        assert_eq!(config.old_database.as_str(), "metering");
+        assert_eq!(config.new_table_name.as_str(), "api_access_parquet");
+        let columns: Vec<&str> = config.column_names.iter().map(Identifier::as_str).collect();
+        assert_eq!(
+            columns,
+            [
+                "requestId",
+                "ip",
+                "user",
+                "requestTime",
+                "httpMethod",
+                "resourcePath",
+                "status",
+                "protocol",
+                "responseLength"
+            ]
+        );
+        assert_eq!(config.athena_work_group, "metering-wg");
+        assert_eq!(config.output_prefix.as_str(), "s3://bucket/parquet-data");
+        assert_eq!(config.staging_output_location(), "s3://results-bucket/tmp/");
+        assert_eq!(config.region_name, "eu-west-1");
+    }
+
+    #[test]
+    fn every_variable_is_required_and_named_when_missing() {
+        for var in ENV_VARS {
+            let mut env = sample_env();
+            env.remove(var);
+            let err = load(&env).unwrap_err();
+            assert_eq!(err, ConfigError::Missing(var));
+            assert!(err.to_string().contains(var), "{err}");
+        }
+    }
+
+    #[test]
+    fn every_variable_is_rejected_when_empty() {
+        for var in ENV_VARS {
+            let mut env = sample_env();
+            env.insert(var, "  ".to_owned());
+            let err = load(&env).unwrap_err();
+            assert_eq!(err, ConfigError::Empty(var));
+            assert_eq!(
+                err.to_string(),
+                format!("environment variable {var} is empty")
+            );
+        }
+    }
+
+    #[test]
+    fn injection_attempts_are_rejected_with_the_variable_name() {
+        let cases = [
+            (ENV_OLD_DATABASE, "metering\"; DROP DATABASE x; --"),
+            (ENV_OLD_TABLE_NAME, "a`b"),
+            (ENV_NEW_DATABASE, "new db"),
+            (ENV_NEW_TABLE_NAME, "tbl.name"),
+            (ENV_COLUMN_NAMES, "requestId,ip\" FROM x --"),
+            (ENV_ATHENA_WORK_GROUP, "wg'"),
+            (ENV_OLD_TABLE_LOCATION_PREFIX, "s3://bucket/json'data"),
+            (ENV_OUTPUT_PREFIX, "s3://bucket/x', format = 'JSON"),
+            (ENV_STAGING_OUTPUT_PREFIX, "https://bucket/tmp"),
+            (ENV_REGION_NAME, "us-east-1; rm"),
+        ];
+        for (var, value) in cases {
+            let mut env = sample_env();
+            env.insert(var, value.to_owned());
+            match load(&env) {
+                Err(ConfigError::Invalid { var: got, problem }) => {
+                    assert_eq!(got, var, "{problem}");
+                }
+                other => panic!("{var}={value:?} gave {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn identifiers_allow_only_letters_digits_and_underscore() {
+        for ok in ["a", "A_b_9", "_x", "requestId", "0abc"] {
+            assert_eq!(Identifier::parse(ok).unwrap().as_str(), ok);
+        }
+        for bad in [
+            "", "a-b", "a b", "a\"b", "a`b", "a'b", "a;b", "é", "a.b", "a\nb",
+        ] {
+            assert!(Identifier::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(Identifier::parse(&"x".repeat(256)).is_err());
+        assert!(Identifier::parse(&"x".repeat(255)).is_ok());
+    }
+
+    #[test]
+    fn columns_are_trimmed_keep_case_and_must_be_unique() {
+        let cols = parse_columns(" requestId , ip,user ").unwrap();
+        let names: Vec<&str> = cols.iter().map(Identifier::as_str).collect();
+        assert_eq!(names, ["requestId", "ip", "user"]);
+
+        assert!(parse_columns("a,,b")
+            .unwrap_err()
+            .contains("column #2 is empty"));
+        assert!(parse_columns("a,")
+            .unwrap_err()
+            .contains("column #2 is empty"));
+        assert!(parse_columns("ip,IP").unwrap_err().contains("listed twice"));
+        assert!(parse_columns("ip,Hour")
+            .unwrap_err()
+            .contains("partition key"));
+    }
+
+    #[test]
+    fn s3_prefixes_are_normalised_and_checked() {
+        assert_eq!(
+            S3Prefix::parse("s3://bucket/a/b//").unwrap().as_str(),
+            "s3://bucket/a/b"
+        );
+        assert_eq!(
+            S3Prefix::parse("s3://bucket/a/b/").unwrap().as_str(),
+            "s3://bucket/a/b"
+        );
+        assert_eq!(
+            S3Prefix::parse("s3://bucket").unwrap().as_str(),
+            "s3://bucket"
+        );
+        assert_eq!(
+            S3Prefix::parse("s3://my-bucket.1/json-data/x=1")
+                .unwrap()
+                .as_str(),
+            "s3://my-bucket.1/json-data/x=1"
+        );
+        assert!(S3Prefix::parse("s3://").is_err());
+        assert!(S3Prefix::parse("s3:///key").is_err());
+        assert!(S3Prefix::parse("bucket/key").is_err());
+        assert!(S3Prefix::parse("s3://bucket/a//b").is_err());
+        assert!(S3Prefix::parse("s3://bucket/a b").is_err());
+        assert!(S3Prefix::parse("s3://bucket/a\\b").is_err());
+    }
+
+    #[test]
+    fn work_groups_and_regions() {
+        assert_eq!(validate_work_group("primary").unwrap(), "primary");
+        assert_eq!(
+            validate_work_group("metering.wg_1-a").unwrap(),
+            "metering.wg_1-a"
+        );
+        assert!(validate_work_group("wg/1").is_err());
+        assert!(validate_work_group(&"w".repeat(129)).is_err());
+        assert_eq!(validate_region("us-east-1").unwrap(), "us-east-1");
+        assert!(validate_region("US-EAST-1").is_err());
+        assert!(validate_region("-us").is_err());
+    }
+}
