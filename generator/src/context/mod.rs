@@ -1,0 +1,195 @@
+//! `cdk.context.json` as the user wrote it: the reference sample's sections, its README's
+//! variant, and this project's optional additions. Nothing here checks values; see `model`.
+
+mod sections;
+
+pub use sections::*;
+
+use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics, Place};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::path::Path;
+
+/// The whole file, parsed.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// The file name as given, used in every error message.
+    pub file: String,
+    pub firehose: Option<Firehose>,
+    pub athena: Option<Athena>,
+    /// The sample README's shape: a top-level workgroup name instead of `athena.work_group_name`.
+    pub athena_work_group_name: Option<String>,
+    pub merge_small_files_lambda_env: Option<MergeSmallFilesEnv>,
+    pub deployment: Deployment,
+    pub api: Api,
+    pub cognito: Cognito,
+    pub lake_formation: LakeFormation,
+    pub compaction: Compaction,
+    pub catalog: Catalog,
+}
+
+/// Top-level keys this project reads.
+pub const SECTIONS: &[&str] = &[
+    "firehose",
+    "athena",
+    "athena_work_group_name",
+    "merge_small_files_lambda_env",
+    "deployment",
+    "api",
+    "cognito",
+    "lake_formation",
+    "compaction",
+    "catalog",
+];
+
+/// Keys that CDK itself writes into `cdk.context.json`, or that the sample reads for a stack
+/// this project does not generate (`vpc_name`): accepted and ignored.
+fn owned_by_cdk(key: &str) -> bool {
+    key.contains(':')
+        || key.starts_with("@aws-cdk/")
+        || key.starts_with("aws-cdk:")
+        || matches!(key, "acknowledged-issue-numbers" | "vpc_name")
+}
+
+pub fn load(path: &Path) -> Result<Context, Diagnostics> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| Diagnostic {
+        file: file.clone(),
+        place: Place::File,
+        message: format!("cannot read the context file: {e}"),
+    })?;
+    parse(&file, &text)
+}
+
+pub fn parse(file: &str, text: &str) -> Result<Context, Diagnostics> {
+    let value: Value = serde_json::from_str(text).map_err(|e| Diagnostic {
+        file: file.to_string(),
+        place: Place::Position {
+            line: e.line(),
+            column: e.column(),
+        },
+        message: format!("invalid JSON: {}", strip_position(&e.to_string())),
+    })?;
+    let Value::Object(top) = value else {
+        return Err(Diagnostic::at_path(file, "$", "the context must be a JSON object").into());
+    };
+
+    let mut errors = Vec::new();
+    let mut context = Context {
+        file: file.to_string(),
+        ..Context::default()
+    };
+    for (key, value) in top {
+        let mut section = Section {
+            file,
+            key: &key,
+            errors: &mut errors,
+        };
+        match key.as_str() {
+            "firehose" => context.firehose = section.parse(value),
+            "athena" => context.athena = section.parse(value),
+            "athena_work_group_name" => context.athena_work_group_name = section.parse(value),
+            "merge_small_files_lambda_env" => {
+                context.merge_small_files_lambda_env = section.parse(value)
+            }
+            "deployment" => context.deployment = section.parse(value).unwrap_or_default(),
+            "api" => context.api = section.parse(value).unwrap_or_default(),
+            "cognito" => context.cognito = section.parse(value).unwrap_or_default(),
+            "lake_formation" => context.lake_formation = section.parse(value).unwrap_or_default(),
+            "compaction" => context.compaction = section.parse(value).unwrap_or_default(),
+            "catalog" => context.catalog = section.parse(value).unwrap_or_default(),
+            other if owned_by_cdk(other) => {}
+            other => {
+                let mut message = "unknown key".to_string();
+                if let Some(hint) = did_you_mean(other, SECTIONS.iter().copied()) {
+                    message = format!("{message}; {hint}");
+                }
+                errors.push(Diagnostic::at_path(file, other, message));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(context)
+    } else {
+        Err(Diagnostics(errors))
+    }
+}
+
+struct Section<'a> {
+    file: &'a str,
+    key: &'a str,
+    errors: &'a mut Vec<Diagnostic>,
+}
+
+impl Section<'_> {
+    fn parse<T: DeserializeOwned>(&mut self, value: Value) -> Option<T> {
+        match serde_path_to_error::deserialize::<_, T>(value) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let inner = e.path().to_string();
+                let base = if inner == "." {
+                    self.key.to_string()
+                } else {
+                    format!("{}.{}", self.key, inner)
+                };
+                let (path, message) = explain(&base, &e.into_inner().to_string());
+                self.errors
+                    .push(Diagnostic::at_path(self.file, path, message));
+                None
+            }
+        }
+    }
+}
+
+/// Turns serde's wording into this tool's: the offending key joins the path, and an unknown
+/// key gets a "did you mean" hint.
+fn explain(path: &str, serde_message: &str) -> (String, String) {
+    if let Some(rest) = serde_message.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or_default();
+        return (
+            format!("{path}.{field}"),
+            "required key is missing".to_string(),
+        );
+    }
+    if let Some(rest) = serde_message.strip_prefix("unknown field `") {
+        let mut parts = rest.splitn(2, '`');
+        let field = parts.next().unwrap_or_default();
+        let expected: Vec<&str> = parts
+            .next()
+            .unwrap_or_default()
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .collect();
+        let mut message = "unknown key".to_string();
+        if let Some(hint) = did_you_mean(field, expected.iter().copied()) {
+            message = format!("{message}; {hint}");
+        } else if !expected.is_empty() {
+            message = format!("{message}; expected one of {}", quote_list(&expected));
+        }
+        // serde_path_to_error's path already ends with the unknown key.
+        return (path.to_string(), message);
+    }
+    let message = serde_message
+        .replace("invalid type", "wrong type")
+        .replace("expected i64", "expected an integer")
+        .replace("expected u32", "expected an integer")
+        .replace("expected a map", "expected an object")
+        .replace("expected a sequence", "expected an array");
+    (path.to_string(), message)
+}
+
+fn quote_list(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}

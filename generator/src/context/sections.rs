@@ -1,0 +1,161 @@
+//! One type per context section. The reference sample's sections keep its key names; this
+//! project's own sections are optional and every key in them has a default.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// `firehose`: the access-log delivery stream (reference sample).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Firehose {
+    pub stream_name: String,
+    pub buffer_size_in_mbs: i64,
+    pub buffer_interval_in_seconds: i64,
+    pub s3_bucket: Option<String>,
+    pub s3_output_folder: String,
+    pub prefix: String,
+    pub error_output_prefix: String,
+}
+
+/// `athena` (reference sample).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Athena {
+    pub work_group_name: Option<String>,
+    pub query_results_s3_bucket: Option<String>,
+}
+
+/// `merge_small_files_lambda_env`: the compaction job's settings (reference sample).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergeSmallFilesEnv {
+    #[serde(rename = "OLD_DATABASE")]
+    pub old_database: String,
+    #[serde(rename = "OLD_TABLE_NAME")]
+    pub old_table_name: String,
+    #[serde(rename = "NEW_DATABASE")]
+    pub new_database: String,
+    #[serde(rename = "NEW_TABLE_NAME")]
+    pub new_table_name: String,
+    #[serde(rename = "NEW_TABLE_S3_FOLDER_NAME")]
+    pub new_table_s3_folder_name: String,
+    #[serde(rename = "COLUMN_NAMES")]
+    pub column_names: String,
+}
+
+/// `deployment`: settings that apply to every resource.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Deployment {
+    /// Added to every resource through the provider's `default_tags`.
+    pub tags: BTreeMap<String, String>,
+    /// Lets `terraform destroy` delete the buckets with their objects.
+    pub force_destroy: bool,
+    /// Retention of every log group the stack creates.
+    pub log_retention_in_days: i64,
+}
+
+impl Default for Deployment {
+    fn default() -> Self {
+        Deployment {
+            tags: BTreeMap::new(),
+            force_destroy: false,
+            log_retention_in_days: 365,
+        }
+    }
+}
+
+/// `api`: the metered REST API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Api {
+    pub name: String,
+    pub stage_name: String,
+    /// The sample's second stage `dev`, with access logs in CloudWatch instead of Firehose.
+    pub dev_stage: bool,
+    /// Sets the region-wide API Gateway CloudWatch role (`aws_api_gateway_account`), which
+    /// execution logging needs. It changes an account setting, hence off by default.
+    pub cloudwatch_account_role: bool,
+    pub throttling_rate_limit: i64,
+    pub throttling_burst_limit: i64,
+}
+
+impl Default for Api {
+    fn default() -> Self {
+        Api {
+            name: "random-strings".into(),
+            stage_name: "prod".into(),
+            dev_stage: false,
+            cloudwatch_account_role: false,
+            throttling_rate_limit: 100,
+            throttling_burst_limit: 200,
+        }
+    }
+}
+
+/// `cognito`: the user pool behind the API's authorizer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Cognito {
+    pub user_pool_name: String,
+}
+
+impl Default for Cognito {
+    fn default() -> Self {
+        Cognito {
+            user_pool_name: "UserPoolForApiGateway".into(),
+        }
+    }
+}
+
+/// `lake_formation`: grants for the compaction job.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LakeFormation {
+    /// Grant the compaction role its Lake Formation permissions (the sample's two grants).
+    pub grant_permissions: bool,
+    /// When non-empty, the stack manages the account's data-lake administrators: this list
+    /// plus the identity running Terraform. That setting replaces the account's whole list.
+    pub admins: Vec<String>,
+}
+
+impl Default for LakeFormation {
+    fn default() -> Self {
+        LakeFormation {
+            grant_permissions: true,
+            admins: Vec::new(),
+        }
+    }
+}
+
+/// `compaction`: when the hourly JSON-to-Parquet job runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Compaction {
+    pub schedule_expression: String,
+}
+
+impl Default for Compaction {
+    fn default() -> Self {
+        Compaction {
+            schedule_expression: "cron(10 * * * ? *)".into(),
+        }
+    }
+}
+
+/// `catalog`: partition projection range of both Glue tables.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Catalog {
+    pub projection_first_year: i64,
+    pub projection_last_year: i64,
+}
+
+impl Default for Catalog {
+    fn default() -> Self {
+        Catalog {
+            projection_first_year: 2020,
+            projection_last_year: 2099,
+        }
+    }
+}

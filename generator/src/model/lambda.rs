@@ -1,0 +1,140 @@
+//! Lambda functions as their crates describe them in `[package.metadata.lambda]`.
+
+use crate::diagnostic::Diagnostic;
+use serde::{Deserialize, Serialize};
+
+pub const RANDOM_STRINGS: &str = "random-strings";
+pub const MERGE_SMALL_FILES: &str = "merge-small-files";
+
+/// A crate under `lambdas/`, as discovered by `artifacts::discover`.
+#[derive(Debug, Clone)]
+pub struct LambdaCrate {
+    pub name: String,
+    /// Relative to the workspace root, for messages.
+    pub manifest: String,
+    /// `package.metadata`, or `null`.
+    pub metadata: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Metadata {
+    function_name: String,
+    description: String,
+    handler: String,
+    memory_size: i64,
+    timeout: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LambdaSpec {
+    pub crate_name: String,
+    pub function_name: String,
+    pub description: String,
+    pub handler: String,
+    pub memory_size: i64,
+    pub timeout: i64,
+    /// The zip, relative to the generated tree's root.
+    pub zip: String,
+}
+
+pub fn artifact_path(crate_name: &str) -> String {
+    format!("artifacts/{crate_name}.zip")
+}
+
+fn spec(krate: &LambdaCrate, errors: &mut Vec<Diagnostic>) -> Option<LambdaSpec> {
+    let base = "package.metadata.lambda";
+    let Some(section) = krate.metadata.get("lambda") else {
+        errors.push(Diagnostic::at_path(
+            &krate.manifest,
+            base,
+            "required table is missing",
+        ));
+        return None;
+    };
+    let m: Metadata = match serde_path_to_error::deserialize(section.clone()) {
+        Ok(m) => m,
+        Err(e) => {
+            let path = match e.path().to_string().as_str() {
+                "." => base.to_string(),
+                p => format!("{base}.{p}"),
+            };
+            errors.push(Diagnostic::at_path(
+                &krate.manifest,
+                path,
+                e.into_inner().to_string(),
+            ));
+            return None;
+        }
+    };
+    let before = errors.len();
+    let mut fail = |key: &str, msg: String| {
+        errors.push(Diagnostic::at_path(
+            &krate.manifest,
+            format!("{base}.{key}"),
+            msg,
+        ))
+    };
+    if m.function_name.is_empty()
+        || m.function_name.len() > 64
+        || !m
+            .function_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        fail(
+            "function_name",
+            "must have 1 to 64 letters, digits, `-` or `_`".into(),
+        );
+    }
+    if m.description.len() > 256 {
+        fail("description", "may have at most 256 characters".into());
+    }
+    if m.handler.is_empty() {
+        fail("handler", "may not be empty".into());
+    }
+    if !(128..=10240).contains(&m.memory_size) {
+        fail(
+            "memory_size",
+            format!("must be between 128 and 10240 MB, not {}", m.memory_size),
+        );
+    }
+    if !(1..=900).contains(&m.timeout) {
+        fail(
+            "timeout",
+            format!("must be between 1 and 900 seconds, not {}", m.timeout),
+        );
+    }
+    (errors.len() == before).then(|| LambdaSpec {
+        crate_name: krate.name.clone(),
+        function_name: m.function_name,
+        description: m.description,
+        handler: m.handler,
+        memory_size: m.memory_size,
+        timeout: m.timeout,
+        zip: artifact_path(&krate.name),
+    })
+}
+
+pub(super) fn resolve(
+    crates: &[LambdaCrate],
+    errors: &mut Vec<Diagnostic>,
+) -> Option<super::Lambdas> {
+    let mut find = |name: &str| match crates.iter().find(|c| c.name == name) {
+        Some(krate) => spec(krate, errors),
+        None => {
+            errors.push(Diagnostic {
+                file: format!("lambdas/{name}/Cargo.toml"),
+                place: crate::diagnostic::Place::File,
+                message: format!("the Lambda crate `{name}` is missing from the workspace"),
+            });
+            None
+        }
+    };
+    let random_strings = find(RANDOM_STRINGS);
+    let merge_small_files = find(MERGE_SMALL_FILES);
+    Some(super::Lambdas {
+        random_strings: random_strings?,
+        merge_small_files: merge_small_files?,
+    })
+}

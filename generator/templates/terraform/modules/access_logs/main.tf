@@ -1,0 +1,97 @@
+data "aws_caller_identity" "current" {}
+
+module "bucket" {
+  source = "../bucket"
+
+  name          = var.bucket_name
+  force_destroy = var.force_destroy
+}
+
+resource "aws_cloudwatch_log_group" "delivery" {
+  name              = "/aws/kinesisfirehose/${var.delivery_stream_name}"
+  retention_in_days = var.log_retention_in_days
+}
+
+resource "aws_cloudwatch_log_stream" "s3_delivery" {
+  name           = "S3Delivery"
+  log_group_name = aws_cloudwatch_log_group.delivery.name
+}
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["firehose.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "firehose" {
+  name_prefix        = "access-log-delivery-"
+  description        = "Lets Firehose stream ${var.delivery_stream_name} write API access logs to S3."
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+}
+
+data "aws_iam_policy_document" "delivery" {
+  statement {
+    sid = "WriteAccessLogs"
+    actions = [
+      "s3:AbortMultipartUpload",
+      "s3:GetBucketLocation",
+      "s3:GetObject",
+      "s3:ListBucket",
+      "s3:ListBucketMultipartUploads",
+      "s3:PutObject",
+    ]
+    resources = [module.bucket.arn, "${module.bucket.arn}/*"]
+  }
+
+  statement {
+    sid       = "LogDeliveryErrors"
+    actions   = ["logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.delivery.arn}:log-stream:${aws_cloudwatch_log_stream.s3_delivery.name}"]
+  }
+}
+
+resource "aws_iam_role_policy" "delivery" {
+  name   = "delivery"
+  role   = aws_iam_role.firehose.id
+  policy = data.aws_iam_policy_document.delivery.json
+}
+
+resource "aws_kinesis_firehose_delivery_stream" "this" {
+  name        = var.delivery_stream_name
+  destination = "extended_s3"
+
+  server_side_encryption {
+    enabled  = true
+    key_type = "AWS_OWNED_CMK"
+  }
+
+  extended_s3_configuration {
+    role_arn            = aws_iam_role.firehose.arn
+    bucket_arn          = module.bucket.arn
+    prefix              = var.prefix
+    error_output_prefix = var.error_output_prefix
+    buffering_size      = var.buffering_size_in_mbs
+    buffering_interval  = var.buffering_interval_in_seconds
+    compression_format  = "UNCOMPRESSED"
+
+    cloudwatch_logging_options {
+      enabled         = true
+      log_group_name  = aws_cloudwatch_log_group.delivery.name
+      log_stream_name = aws_cloudwatch_log_stream.s3_delivery.name
+    }
+  }
+
+  # Firehose checks at creation that its role can write to the bucket.
+  depends_on = [aws_iam_role_policy.delivery]
+}

@@ -1,0 +1,64 @@
+variable "bucket_name" {
+  description = "Bucket that receives the access logs."
+  type        = string
+  nullable    = false
+}
+
+variable "force_destroy" {
+  description = "Delete the bucket's objects when the bucket is destroyed."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "delivery_stream_name" {
+  description = "Firehose stream name; API Gateway requires the amazon-apigateway- prefix."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^amazon-apigateway-[A-Za-z0-9_.-]+$", var.delivery_stream_name)) && length(var.delivery_stream_name) <= 64
+    error_message = "The stream name must start with amazon-apigateway-, hold only letters, digits, _ . - and have at most 64 characters."
+  }
+}
+
+variable "buffering_size_in_mbs" {
+  description = "Firehose buffer size in MiB before a file is written."
+  type        = number
+  nullable    = false
+
+  validation {
+    condition     = var.buffering_size_in_mbs >= 1 && var.buffering_size_in_mbs <= 128
+    error_message = "The buffer size must be between 1 and 128 MiB."
+  }
+}
+
+variable "buffering_interval_in_seconds" {
+  description = "Firehose buffer interval in seconds before a file is written."
+  type        = number
+  nullable    = false
+
+  validation {
+    condition     = var.buffering_interval_in_seconds >= 0 && var.buffering_interval_in_seconds <= 900
+    error_message = "The buffer interval must be between 0 and 900 seconds."
+  }
+}
+
+variable "prefix" {
+  description = "S3 key prefix of delivered records, with Firehose timestamp expressions."
+  type        = string
+  nullable    = false
+}
+
+variable "error_output_prefix" {
+  description = "S3 key prefix of records Firehose could not deliver."
+  type        = string
+  nullable    = false
+}
+
+variable "log_retention_in_days" {
+  description = "Retention of the delivery-error log group."
+  type        = number
+  default     = 365
+  nullable    = false
+}

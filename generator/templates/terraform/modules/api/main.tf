@@ -1,0 +1,201 @@
+data "aws_region" "current" {}
+
+data "aws_partition" "current" {}
+
+module "backend" {
+  source = "../lambda_function"
+
+  function_name         = var.backend.function_name
+  description           = var.backend.description
+  handler               = var.backend.handler
+  zip_path              = var.backend.zip_path
+  memory_size           = var.backend.memory_size
+  timeout               = var.backend.timeout
+  log_retention_in_days = var.log_retention_in_days
+}
+
+resource "aws_api_gateway_rest_api" "this" {
+  name        = var.api_name
+  description = "Metered API: every request's access log goes to Firehose."
+
+  endpoint_configuration {
+    types = ["EDGE"]
+  }
+}
+
+resource "aws_api_gateway_authorizer" "cognito" {
+  name            = "cognito"
+  rest_api_id     = aws_api_gateway_rest_api.this.id
+  type            = "COGNITO_USER_POOLS"
+  provider_arns   = [var.user_pool_arn]
+  identity_source = "method.request.header.Authorization"
+}
+
+resource "aws_api_gateway_resource" "random" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_rest_api.this.root_resource_id
+  path_part   = "random"
+}
+
+resource "aws_api_gateway_resource" "strings" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_resource.random.id
+  path_part   = "strings"
+}
+
+resource "aws_api_gateway_method" "get_strings" {
+  rest_api_id   = aws_api_gateway_rest_api.this.id
+  resource_id   = aws_api_gateway_resource.strings.id
+  http_method   = "GET"
+  authorization = "COGNITO_USER_POOLS"
+  authorizer_id = aws_api_gateway_authorizer.cognito.id
+}
+
+resource "aws_api_gateway_integration" "get_strings" {
+  rest_api_id             = aws_api_gateway_rest_api.this.id
+  resource_id             = aws_api_gateway_resource.strings.id
+  http_method             = aws_api_gateway_method.get_strings.http_method
+  type                    = "AWS_PROXY"
+  integration_http_method = "POST"
+  uri                     = module.backend.invoke_arn
+}
+
+resource "aws_api_gateway_deployment" "this" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+
+  # A deployment is a snapshot: take a new one whenever the API's shape changes.
+  triggers = {
+    redeployment = sha1(jsonencode([
+      aws_api_gateway_authorizer.cognito,
+      aws_api_gateway_resource.random,
+      aws_api_gateway_resource.strings,
+      aws_api_gateway_method.get_strings,
+      aws_api_gateway_integration.get_strings,
+    ]))
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_api_gateway_stage" "metered" {
+  rest_api_id   = aws_api_gateway_rest_api.this.id
+  deployment_id = aws_api_gateway_deployment.this.id
+  stage_name    = var.stage_name
+  description   = "Metered stage: access logs go to Firehose."
+
+  access_log_settings {
+    destination_arn = var.access_log_destination_arn
+    format          = var.access_log_format
+  }
+}
+
+resource "aws_api_gateway_method_settings" "metered" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  stage_name  = aws_api_gateway_stage.metered.stage_name
+  method_path = "*/*"
+
+  settings {
+    metrics_enabled        = true
+    logging_level          = var.cloudwatch_account_role ? "ERROR" : "OFF"
+    throttling_rate_limit  = var.throttling_rate_limit
+    throttling_burst_limit = var.throttling_burst_limit
+  }
+
+  depends_on = [aws_api_gateway_account.this]
+}
+
+resource "aws_lambda_permission" "metered" {
+  statement_id  = "AllowInvokeFromStage-${var.stage_name}"
+  action        = "lambda:InvokeFunction"
+  function_name = module.backend.function_name
+  principal     = "apigateway.amazonaws.com"
+  source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/${aws_api_gateway_stage.metered.stage_name}/GET/random/strings"
+}
+
+# The reference sample's second stage, logging to CloudWatch instead of Firehose.
+resource "aws_cloudwatch_log_group" "dev" {
+  count = var.dev_stage ? 1 : 0
+
+  name              = "/aws/apigateway/${var.api_name}/dev"
+  retention_in_days = var.log_retention_in_days
+}
+
+resource "aws_api_gateway_stage" "dev" {
+  count = var.dev_stage ? 1 : 0
+
+  rest_api_id   = aws_api_gateway_rest_api.this.id
+  deployment_id = aws_api_gateway_deployment.this.id
+  stage_name    = "dev"
+  description   = "Unmetered stage: access logs go to CloudWatch Logs."
+
+  access_log_settings {
+    destination_arn = aws_cloudwatch_log_group.dev[0].arn
+    format          = var.access_log_format
+  }
+
+  depends_on = [aws_api_gateway_account.this]
+}
+
+resource "aws_api_gateway_method_settings" "dev" {
+  count = var.dev_stage ? 1 : 0
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  stage_name  = aws_api_gateway_stage.dev[0].stage_name
+  method_path = "*/*"
+
+  settings {
+    metrics_enabled        = true
+    logging_level          = var.cloudwatch_account_role ? "INFO" : "OFF"
+    data_trace_enabled     = var.cloudwatch_account_role
+    throttling_rate_limit  = var.throttling_rate_limit
+    throttling_burst_limit = var.throttling_burst_limit
+  }
+}
+
+resource "aws_lambda_permission" "dev" {
+  count = var.dev_stage ? 1 : 0
+
+  statement_id  = "AllowInvokeFromStage-dev"
+  action        = "lambda:InvokeFunction"
+  function_name = module.backend.function_name
+  principal     = "apigateway.amazonaws.com"
+  source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/dev/GET/random/strings"
+}
+
+# Region-wide setting: the role API Gateway uses to write execution and CloudWatch access logs.
+data "aws_iam_policy_document" "apigateway_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["apigateway.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "cloudwatch" {
+  count = var.cloudwatch_account_role ? 1 : 0
+
+  name_prefix        = "apigateway-cloudwatch-"
+  description        = "Lets API Gateway write execution and access logs to CloudWatch Logs in ${data.aws_region.current.region}."
+  assume_role_policy = data.aws_iam_policy_document.apigateway_assume.json
+}
+
+resource "aws_iam_role_policy_attachment" "cloudwatch" {
+  count = var.cloudwatch_account_role ? 1 : 0
+
+  role       = aws_iam_role.cloudwatch[0].name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+}
+
+resource "aws_api_gateway_account" "this" {
+  count = var.cloudwatch_account_role ? 1 : 0
+
+  cloudwatch_role_arn = aws_iam_role.cloudwatch[0].arn
+  reset_on_delete     = true
+
+  depends_on = [aws_iam_role_policy_attachment.cloudwatch]
+}

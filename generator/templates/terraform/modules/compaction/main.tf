@@ -1,0 +1,136 @@
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+data "aws_caller_identity" "current" {}
+
+locals {
+  glue_arn_prefix = "arn:${data.aws_partition.current.partition}:glue:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}"
+  databases       = distinct([var.json_table.database, var.parquet_table.database])
+  json_location   = "s3://${var.data_bucket_name}/${var.json_table.folder}"
+  parquet_prefix  = "s3://${var.data_bucket_name}/${var.parquet_table.folder}"
+}
+
+module "function" {
+  source = "../lambda_function"
+
+  function_name         = var.function.function_name
+  description           = var.function.description
+  handler               = var.function.handler
+  zip_path              = var.function.zip_path
+  memory_size           = var.function.memory_size
+  timeout               = var.function.timeout
+  log_retention_in_days = var.log_retention_in_days
+  # Two runs compacting the same hour at once would race on its Parquet folder.
+  reserved_concurrent_executions = 1
+
+  environment = {
+    OLD_DATABASE              = var.json_table.database
+    OLD_TABLE_NAME            = var.json_table.name
+    NEW_DATABASE              = var.parquet_table.database
+    NEW_TABLE_NAME            = var.parquet_table.name
+    COLUMN_NAMES              = join(",", var.column_names)
+    ATHENA_WORK_GROUP         = var.workgroup_name
+    OLD_TABLE_LOCATION_PREFIX = local.json_location
+    OUTPUT_PREFIX             = local.parquet_prefix
+    STAGING_OUTPUT_PREFIX     = "s3://${var.results_bucket_name}/compaction"
+    REGION_NAME               = data.aws_region.current.region
+  }
+
+  policies = {
+    compaction = data.aws_iam_policy_document.compaction.json
+  }
+}
+
+data "aws_iam_policy_document" "compaction" {
+  statement {
+    sid = "RunQueries"
+    actions = [
+      "athena:GetQueryExecution",
+      "athena:GetWorkGroup",
+      "athena:StartQueryExecution",
+      "athena:StopQueryExecution",
+    ]
+    resources = [var.workgroup_arn]
+  }
+
+  statement {
+    sid = "ReadAndWriteCatalog"
+    actions = [
+      "glue:CreateTable",
+      "glue:DeleteTable",
+      "glue:GetDatabase",
+      "glue:GetPartition",
+      "glue:GetPartitions",
+      "glue:GetTable",
+    ]
+    resources = concat(
+      ["${local.glue_arn_prefix}:catalog"],
+      [for db in local.databases : "${local.glue_arn_prefix}:database/${db}"],
+      [for db in local.databases : "${local.glue_arn_prefix}:table/${db}/*"],
+    )
+  }
+
+  statement {
+    sid       = "ListDataBucket"
+    actions   = ["s3:GetBucketLocation", "s3:ListBucket"]
+    resources = [var.data_bucket_arn]
+  }
+
+  statement {
+    sid       = "ReadJson"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.data_bucket_arn}/${var.json_table.folder}/*"]
+  }
+
+  statement {
+    sid = "WriteParquet"
+    actions = [
+      "s3:AbortMultipartUpload",
+      "s3:DeleteObject",
+      "s3:GetObject",
+      "s3:PutObject",
+    ]
+    resources = ["${var.data_bucket_arn}/${var.parquet_table.folder}/*"]
+  }
+
+  statement {
+    sid = "QueryResults"
+    actions = [
+      "s3:AbortMultipartUpload",
+      "s3:GetBucketLocation",
+      "s3:GetObject",
+      "s3:ListBucket",
+      "s3:ListMultipartUploadParts",
+      "s3:PutObject",
+    ]
+    resources = [var.results_bucket_arn, "${var.results_bucket_arn}/*"]
+  }
+
+  # GetDataAccess does not support resource-level permissions.
+  statement {
+    sid       = "LakeFormationDataAccess"
+    actions   = ["lakeformation:GetDataAccess"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "schedule" {
+  name                = "${var.function.function_name}-schedule"
+  description         = "Compacts the previous hour of access logs into Parquet."
+  schedule_expression = var.schedule_expression
+}
+
+resource "aws_cloudwatch_event_target" "function" {
+  rule      = aws_cloudwatch_event_rule.schedule.name
+  target_id = "compaction"
+  arn       = module.function.arn
+}
+
+resource "aws_lambda_permission" "schedule" {
+  statement_id  = "AllowInvokeFromSchedule"
+  action        = "lambda:InvokeFunction"
+  function_name = module.function.function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.schedule.arn
+}

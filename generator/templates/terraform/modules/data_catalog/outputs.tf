@@ -1,0 +1,19 @@
+output "database_names" {
+  description = "Names of the Glue databases."
+  value       = sort([for d in aws_glue_catalog_database.this : d.name])
+}
+
+output "database_arns" {
+  description = "ARNs of the Glue databases."
+  value       = sort([for d in aws_glue_catalog_database.this : d.arn])
+}
+
+output "json_table_name" {
+  description = "Qualified name (database.table) of the JSON table."
+  value       = "${aws_glue_catalog_table.this["json"].database_name}.${aws_glue_catalog_table.this["json"].name}"
+}
+
+output "parquet_table_name" {
+  description = "Qualified name (database.table) of the Parquet table."
+  value       = "${aws_glue_catalog_table.this["parquet"].database_name}.${aws_glue_catalog_table.this["parquet"].name}"
+}

@@ -1,0 +1,457 @@
+//! Every kind of bad input: exit code 2, a message naming the file, the JSON path and the
+//! rule, and the output folder left exactly as it was.
+
+use assert_cmd::Command;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn sample() -> Value {
+    let text = fs::read_to_string(workspace().join("examples/cdk.context.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| (e.path().to_path_buf(), fs::read(e.path()).unwrap()))
+        .collect()
+}
+
+fn gen(context: &Path, out: &Path) -> assert_cmd::assert::Assert {
+    Command::cargo_bin("metering-gen")
+        .unwrap()
+        .args(["gen", "--no-build", "--context"])
+        .arg(context)
+        .arg("--out")
+        .arg(out)
+        .arg("--workspace")
+        .arg(workspace())
+        .assert()
+}
+
+/// Writes `text` as the context, runs `gen` over a previously generated tree, and checks the
+/// exit code, that every `expected` fragment is in the message, and that nothing changed.
+fn rejects_text(text: &str, expected: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("terraform");
+    let good = dir.path().join("good.json");
+    fs::write(&good, sample().to_string()).unwrap();
+    gen(&good, &out).success();
+    fs::write(out.join("backend.tf"), "terraform {}\n").unwrap();
+    let before = snapshot(&out);
+
+    let context = dir.path().join("cdk.context.json");
+    fs::write(&context, text).unwrap();
+    let assert = gen(&context, &out).code(2);
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains("cdk.context.json"),
+        "names the file: {stderr}"
+    );
+    for fragment in expected {
+        assert!(
+            stderr.contains(fragment),
+            "expected `{fragment}` in:\n{stderr}"
+        );
+    }
+    assert_eq!(snapshot(&out), before, "the output folder must not change");
+    stderr
+}
+
+fn rejects(mutate: impl FnOnce(&mut Value), expected: &[&str]) -> String {
+    let mut ctx = sample();
+    mutate(&mut ctx);
+    rejects_text(&serde_json::to_string_pretty(&ctx).unwrap(), expected)
+}
+
+#[test]
+fn missing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("terraform");
+    let assert = gen(&dir.path().join("nope.json"), &out).code(2);
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains("nope.json") && stderr.contains("cannot read"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing is created");
+}
+
+#[test]
+fn unreadable_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("ctx.json");
+    fs::create_dir(&folder).unwrap();
+    let assert = gen(&folder, &dir.path().join("out")).code(2);
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains("ctx.json: cannot read the context file"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn invalid_json_names_line_and_column() {
+    rejects_text(
+        "{\n  \"firehose\": {\n    \"stream_name\": \"x\",,\n",
+        &["cdk.context.json:3:24", "invalid JSON"],
+    );
+}
+
+#[test]
+fn top_level_not_an_object() {
+    rejects_text("[1, 2]", &["at `$`", "JSON object"]);
+}
+
+#[test]
+fn wrong_type() {
+    rejects(
+        |c| c["firehose"]["buffer_size_in_mbs"] = json!("128"),
+        &[
+            "at `firehose.buffer_size_in_mbs`",
+            "wrong type",
+            "expected an integer",
+        ],
+    );
+}
+
+#[test]
+fn missing_required_key() {
+    rejects(
+        |c| {
+            c["firehose"].as_object_mut().unwrap().remove("prefix");
+        },
+        &["at `firehose.prefix`", "required key is missing"],
+    );
+}
+
+#[test]
+fn missing_required_section() {
+    rejects(
+        |c| {
+            c.as_object_mut()
+                .unwrap()
+                .remove("merge_small_files_lambda_env");
+        },
+        &[
+            "at `merge_small_files_lambda_env`",
+            "required section is missing",
+        ],
+    );
+}
+
+#[test]
+fn buffer_size_below_range() {
+    rejects(
+        |c| c["firehose"]["buffer_size_in_mbs"] = json!(0),
+        &[
+            "at `firehose.buffer_size_in_mbs`",
+            "between 1 and 128, not 0",
+        ],
+    );
+}
+
+#[test]
+fn buffer_size_above_range() {
+    rejects(
+        |c| c["firehose"]["buffer_size_in_mbs"] = json!(129),
+        &[
+            "at `firehose.buffer_size_in_mbs`",
+            "between 1 and 128, not 129",
+        ],
+    );
+}
+
+#[test]
+fn buffer_interval_out_of_range() {
+    rejects(
+        |c| c["firehose"]["buffer_interval_in_seconds"] = json!(901),
+        &[
+            "at `firehose.buffer_interval_in_seconds`",
+            "between 0 and 900, not 901",
+        ],
+    );
+    rejects(
+        |c| c["firehose"]["buffer_interval_in_seconds"] = json!(-1),
+        &[
+            "at `firehose.buffer_interval_in_seconds`",
+            "between 0 and 900, not -1",
+        ],
+    );
+}
+
+#[test]
+fn prefix_outside_the_output_folder() {
+    rejects(
+        |c| c["firehose"]["prefix"] = json!("logs/year=!{timestamp:yyyy}/"),
+        &[
+            "at `firehose.prefix`",
+            "must start with `s3_output_folder` and a slash: `json-data/`",
+        ],
+    );
+}
+
+#[test]
+fn prefix_with_another_layout() {
+    rejects(
+        |c| c["firehose"]["prefix"] = json!("json-data/!{timestamp:yyyy/MM/dd}/"),
+        &["at `firehose.prefix`", "partition"],
+    );
+}
+
+#[test]
+fn prefix_with_unknown_expression() {
+    rejects(
+        |c| {
+            c["firehose"]["prefix"] =
+                json!("json-data/year=!{timestamp:yyyy}/!{partitionKeyFromQuery:tenant}/")
+        },
+        &[
+            "at `firehose.prefix`",
+            "unknown expression `!{partitionKeyFromQuery:tenant}`",
+        ],
+    );
+}
+
+#[test]
+fn error_prefix_with_unknown_expression() {
+    rejects(
+        |c| c["firehose"]["error_output_prefix"] = json!("error/!{firehose:error-type}/"),
+        &[
+            "at `firehose.error_output_prefix`",
+            "unknown expression `!{firehose:error-type}`",
+        ],
+    );
+}
+
+#[test]
+fn error_prefix_without_error_type() {
+    rejects(
+        |c| c["firehose"]["error_output_prefix"] = json!("error/!{timestamp:yyyy}/"),
+        &[
+            "at `firehose.error_output_prefix`",
+            "!{firehose:error-output-type}",
+        ],
+    );
+}
+
+#[test]
+fn delivery_stream_name_too_long() {
+    rejects(
+        |c| c["firehose"]["stream_name"] = json!("x".repeat(47)),
+        &[
+            "at `firehose.stream_name`",
+            "has 65 characters; Firehose allows 64",
+        ],
+    );
+}
+
+#[test]
+fn delivery_stream_name_with_illegal_characters() {
+    rejects(
+        |c| c["firehose"]["stream_name"] = json!("random/gen"),
+        &["at `firehose.stream_name`", "not `/`"],
+    );
+}
+
+#[test]
+fn invalid_access_log_bucket_name() {
+    rejects(
+        |c| c["firehose"]["s3_bucket"] = json!("Access_Logs"),
+        &[
+            "at `firehose.s3_bucket`",
+            "lower-case letters, digits, dots and hyphens",
+        ],
+    );
+}
+
+#[test]
+fn bucket_name_with_unknown_placeholder() {
+    rejects(
+        |c| c["firehose"]["s3_bucket"] = json!("logs-{stage}-{region}"),
+        &["at `firehose.s3_bucket`", "unknown placeholder `{stage}`"],
+    );
+}
+
+#[test]
+fn invalid_results_bucket_name() {
+    rejects(
+        |c| c["athena"]["query_results_s3_bucket"] = json!("r"),
+        &["at `athena.query_results_s3_bucket`", "3 to 63 characters"],
+    );
+}
+
+#[test]
+fn invalid_glue_database_name() {
+    rejects(
+        |c| c["merge_small_files_lambda_env"]["OLD_DATABASE"] = json!("my-database"),
+        &["at `merge_small_files_lambda_env.OLD_DATABASE`", "not `-`"],
+    );
+}
+
+#[test]
+fn upper_case_glue_table_name() {
+    rejects(
+        |c| c["merge_small_files_lambda_env"]["NEW_TABLE_NAME"] = json!("AccessLogParquet"),
+        &[
+            "at `merge_small_files_lambda_env.NEW_TABLE_NAME`",
+            "write `accesslogparquet`",
+        ],
+    );
+}
+
+#[test]
+fn same_json_and_parquet_table() {
+    rejects(
+        |c| c["merge_small_files_lambda_env"]["NEW_TABLE_NAME"] = json!("restapi_access_log_json"),
+        &[
+            "at `merge_small_files_lambda_env.NEW_TABLE_NAME`",
+            "must differ from the JSON table",
+        ],
+    );
+}
+
+#[test]
+fn unknown_column() {
+    rejects(
+        |c| {
+            c["merge_small_files_lambda_env"]["COLUMN_NAMES"] = json!("requestId,requestTme,status")
+        },
+        &[
+            "at `merge_small_files_lambda_env.COLUMN_NAMES`",
+            "column 2 `requestTme` is not an access-log field; did you mean `requestTime`?",
+        ],
+    );
+}
+
+#[test]
+fn duplicated_column() {
+    rejects(
+        |c| c["merge_small_files_lambda_env"]["COLUMN_NAMES"] = json!("requestId,status,requestId"),
+        &[
+            "at `merge_small_files_lambda_env.COLUMN_NAMES`",
+            "column 3 `requestId` is listed twice",
+        ],
+    );
+}
+
+#[test]
+fn parquet_folder_equal_to_json_folder() {
+    rejects(
+        |c| c["merge_small_files_lambda_env"]["NEW_TABLE_S3_FOLDER_NAME"] = json!("json-data"),
+        &[
+            "at `merge_small_files_lambda_env.NEW_TABLE_S3_FOLDER_NAME`",
+            "must differ from `firehose.s3_output_folder`",
+        ],
+    );
+}
+
+#[test]
+fn invalid_workgroup_name() {
+    rejects(
+        |c| c["athena"]["work_group_name"] = json!("SaaS Metering"),
+        &["at `athena.work_group_name`", "not ` `"],
+    );
+}
+
+#[test]
+fn workgroup_named_twice() {
+    rejects(
+        |c| c["athena_work_group_name"] = json!("Other"),
+        &["at `athena_work_group_name`", "keep one of the two"],
+    );
+}
+
+#[test]
+fn unknown_key_in_an_owned_section_gets_a_hint() {
+    rejects(
+        |c| {
+            let f = c["firehose"].as_object_mut().unwrap();
+            let v = f.remove("buffer_size_in_mbs").unwrap();
+            f.insert("buffer_size_in_mb".into(), v);
+        },
+        &[
+            "at `firehose.buffer_size_in_mb`",
+            "unknown key; did you mean `buffer_size_in_mbs`?",
+        ],
+    );
+}
+
+#[test]
+fn unknown_top_level_key_gets_a_hint() {
+    rejects(
+        |c| c["lake_formaton"] = json!({}),
+        &["at `lake_formaton`", "did you mean `lake_formation`?"],
+    );
+}
+
+#[test]
+fn invalid_own_settings_are_reported_together() {
+    let stderr = rejects(
+        |c| {
+            c["deployment"] = json!({"log_retention_in_days": 42, "tags": {"aws:owner": "me"}});
+            c["lake_formation"] = json!({"admins": ["Admin"]});
+            c["compaction"] = json!({"schedule_expression": "cron(10 * * *)"});
+            c["catalog"] = json!({"projection_first_year": 1900, "projection_last_year": 2200});
+        },
+        &[
+            "at `deployment.log_retention_in_days`",
+            "at `deployment.tags.aws:owner`",
+            "at `lake_formation.admins[0]`",
+            "at `compaction.schedule_expression`",
+            "at `catalog.projection_first_year`",
+        ],
+    );
+    assert!(stderr.lines().filter(|l| l.starts_with("error: ")).count() >= 5);
+}
+
+#[test]
+fn validate_accepts_the_sample_and_ignores_cdk_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ctx = sample();
+    ctx["@aws-cdk/core:newStyleStackSynthesis"] = json!(true);
+    ctx["vpc_name"] = json!("default");
+    let path = dir.path().join("cdk.context.json");
+    fs::write(&path, ctx.to_string()).unwrap();
+    Command::cargo_bin("metering-gen")
+        .unwrap()
+        .args(["validate", "--context"])
+        .arg(&path)
+        .arg("--workspace")
+        .arg(workspace())
+        .assert()
+        .success();
+}
+
+#[test]
+fn validate_rejects_bad_input_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cdk.context.json");
+    let mut ctx = sample();
+    ctx["firehose"]["buffer_size_in_mbs"] = json!(500);
+    fs::write(&path, ctx.to_string()).unwrap();
+    let assert = Command::cargo_bin("metering-gen")
+        .unwrap()
+        .args(["validate", "--context"])
+        .arg(&path)
+        .arg("--workspace")
+        .arg(workspace())
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains("at `firehose.buffer_size_in_mbs`"),
+        "{stderr}"
+    );
+}
