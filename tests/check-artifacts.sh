@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds the Lambda zips through `metering-gen gen` into two scratch trees and checks that
+# they are reproducible, hold an executable `bootstrap`, match their .sha256 files, and need
+# no glibc newer than 2.34 (Lambda provided.al2023).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scratch=build/artifacts-check
+rm -rf "$scratch"
+for run in a b; do
+  cargo run --quiet --locked -p metering-gen -- gen --out "$scratch/$run" >/dev/null
+done
+status=0
+for zip in "$scratch"/a/artifacts/*.zip; do
+  name=$(basename "$zip")
+  other="$scratch/b/artifacts/$name"
+  if ! cmp -s "$zip" "$other"; then echo "FAIL $name: two builds differ"; status=1; fi
+  (cd "$(dirname "$zip")" && sha256sum --quiet -c "$name.sha256") || { echo "FAIL $name: sha256 file does not match"; status=1; }
+  listing=$(python3 -c 'import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); print(" ".join(f"{i.filename}:{i.external_attr>>16&0o777:o}" for i in z.infolist()))' "$zip")
+  [ "$listing" = "bootstrap:755" ] || { echo "FAIL $name: entries are '$listing', want 'bootstrap:755'"; status=1; }
+  python3 -c 'import sys,zipfile; open(sys.argv[2],"wb").write(zipfile.ZipFile(sys.argv[1]).read("bootstrap"))' "$zip" "$scratch/bootstrap"
+  newest=$(objdump -T "$scratch/bootstrap" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)
+  if [ "$(printf '%s\nGLIBC_2.34\n' "$newest" | sort -V | tail -1)" != "GLIBC_2.34" ]; then
+    echo "FAIL $name: needs $newest, Lambda provided.al2023 has GLIBC_2.34"; status=1
+  fi
+  echo "$name: $(stat -c %s "$zip") bytes, newest glibc symbol $newest"
+done
+[ -n "$(ls "$scratch"/a/artifacts/*.zip 2>/dev/null)" ] || { echo "FAIL: no zip was built"; status=1; }
+# A full `gen` writes the same tree as the committed one.
+diff -r -x artifacts terraform "$scratch/a" >/dev/null || { echo "FAIL: gen wrote a tree that differs from terraform/"; status=1; }
+if [ $status -eq 0 ]; then echo "artifacts check: all zips good"; fi
+exit $status
