@@ -41,6 +41,8 @@ check:
 ## bench: rendering time and zip sizes
 bench:
 	cargo bench --locked -p metering-gen --bench render
+	cargo build --quiet --locked --release -p metering-gen
+	python3 tests/bench_cli.py target/release/metering-gen gen --check --context $(CONTEXT) --out $(OUT)
 	$(GEN) gen --context $(CONTEXT) --out $(BUILD)/bench-tree >/dev/null
 	@echo "Lambda zips:"; for z in $(BUILD)/bench-tree/artifacts/*.zip; do \
 	  printf '  %-40s %8d bytes\n' "$$(basename $$z)" "$$(stat -c %s $$z)"; done

@@ -1,7 +1,7 @@
 //! One type per context section. The reference sample's sections keep its key names; this
 //! project's own sections are optional and every key in them has a default.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// `firehose`: the access-log delivery stream (reference sample).
@@ -66,7 +66,7 @@ impl Default for Deployment {
 }
 
 /// `api`: the metered REST API.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Api {
     pub name: String,

@@ -92,12 +92,8 @@ pub struct CompactionModel {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiModel {
-    pub name: String,
-    pub stage_name: String,
-    pub dev_stage: bool,
-    pub cloudwatch_account_role: bool,
-    pub throttling_rate_limit: i64,
-    pub throttling_burst_limit: i64,
+    #[serde(flatten)]
+    pub settings: context::Api,
     pub access_log_format: String,
 }
 
@@ -221,12 +217,7 @@ impl Model {
                     schedule_expression: ctx.compaction.schedule_expression.clone(),
                 },
                 api: ApiModel {
-                    name: ctx.api.name.clone(),
-                    stage_name: ctx.api.stage_name.clone(),
-                    dev_stage: ctx.api.dev_stage,
-                    cloudwatch_account_role: ctx.api.cloudwatch_account_role,
-                    throttling_rate_limit: ctx.api.throttling_rate_limit,
-                    throttling_burst_limit: ctx.api.throttling_burst_limit,
+                    settings: ctx.api.clone(),
                     access_log_format: fields::access_log_format(),
                 },
                 cognito: CognitoModel {
