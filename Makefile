@@ -7,11 +7,13 @@ OUT     ?= terraform
 BUILD   := build
 VENV    := $(BUILD)/venv
 MOTO_VERSION := 5.2.1
+# checkov ships its own HCL parser, which conflicts with other hcl2 packages: own venv.
+CHECKOV_VENV := $(BUILD)/checkov
 GEN     := cargo run --quiet --locked -p metering-gen --
 # Terraform warns on every call when no CLI configuration file exists.
 export TF_CLI_CONFIG_FILE ?= /dev/null
 
-.PHONY: gen test fmt check bench clean tools artifacts-check
+.PHONY: gen test fmt check bench clean tools artifacts-check checkov fuzz
 
 ## gen: build the Lambda zips and write the Terraform tree
 gen:
@@ -22,11 +24,20 @@ test: tools
 	METERING_PYTHON=$(CURDIR)/$(VENV)/bin/python cargo test --workspace --locked
 	terraform fmt -check -recursive -diff terraform tests/golden
 	$(GEN) gen --check --context $(CONTEXT) --out $(OUT)
+	$(MAKE) checkov
 	$(MAKE) artifacts-check
+
+## checkov: security scan of every generated tree: zero failed checks, skips only inline
+checkov: $(CHECKOV_VENV)/.installed
+	bash tests/checkov.sh $(CHECKOV_VENV)/bin/checkov
 
 ## artifacts-check: build both zips twice into scratch trees and check them
 artifacts-check:
 	bash tests/check-artifacts.sh
+
+## fuzz: a long fuzz pass of the context parser and validator (make test runs 256 cases)
+fuzz:
+	PROPTEST_CASES=$${PROPTEST_CASES:-20000} cargo test --locked --release -p metering-gen --test fuzz_context -- --nocapture
 
 ## fmt: format the Rust code (the generated tree is already terraform-fmt clean)
 fmt:
@@ -47,12 +58,17 @@ bench:
 	@echo "Lambda zips:"; for z in $(BUILD)/bench-tree/artifacts/*.zip; do \
 	  printf '  %-40s %8d bytes\n' "$$(basename $$z)" "$$(stat -c %s $$z)"; done
 
-## tools: the Python virtual environment with moto's server for the wire tests
-tools: $(VENV)/.installed
+## tools: the Python virtual environments (moto's server for the wire tests, checkov)
+tools: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 
 $(VENV)/.installed:
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'
+	touch $@
+
+$(CHECKOV_VENV)/.installed: tests/checkov-requirements.txt
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/checkov-requirements.txt
 	touch $@
 
 clean:

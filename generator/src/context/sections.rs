@@ -44,7 +44,7 @@ pub struct MergeSmallFilesEnv {
 }
 
 /// `deployment`: settings that apply to every resource.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Deployment {
     /// Added to every resource through the provider's `default_tags`.
@@ -53,6 +53,20 @@ pub struct Deployment {
     pub force_destroy: bool,
     /// Retention of every log group the stack creates.
     pub log_retention_in_days: i64,
+    /// A customer-managed KMS key (key ARN) for the buckets, Firehose, log groups, Lambda
+    /// environment variables, Athena results and the dead-letter queue. Without it, data is
+    /// encrypted with AWS-owned or AWS-managed keys (SSE-S3).
+    pub kms_key_arn: Option<String>,
+    /// An existing bucket that receives S3 server access logs of both buckets. It cannot be
+    /// one of this stack's buckets: a bucket logging to itself logs its own log writes.
+    pub s3_access_log_bucket: Option<String>,
+    /// Days the raw JSON access logs are kept (they are compacted to Parquet hourly; the
+    /// Parquet data, which invoices are built from, is kept until deleted).
+    pub json_retention_in_days: i64,
+    /// Days Athena query results are kept.
+    pub query_results_retention_in_days: i64,
+    /// Days overwritten or deleted object versions are kept in both (versioned) buckets.
+    pub noncurrent_version_retention_in_days: i64,
 }
 
 impl Default for Deployment {
@@ -61,6 +75,11 @@ impl Default for Deployment {
             tags: BTreeMap::new(),
             force_destroy: false,
             log_retention_in_days: 365,
+            kms_key_arn: None,
+            s3_access_log_bucket: None,
+            json_retention_in_days: 90,
+            query_results_retention_in_days: 30,
+            noncurrent_version_retention_in_days: 30,
         }
     }
 }

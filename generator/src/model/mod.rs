@@ -12,7 +12,7 @@ use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics};
 use crate::fields::{self, FIELDS};
 use rules::PrefixKind;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 pub const DELIVERY_STREAM_PREFIX: &str = "amazon-apigateway-";
 pub const DEFAULT_ACCESS_LOG_BUCKET: &str = "apigw-access-log-to-firehose-{region}-{account-id}";
@@ -23,9 +23,7 @@ const HOURS_PER_PROJECTED_YEAR: i64 = 12 * 31 * 24;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Model {
-    pub tags: BTreeMap<String, String>,
-    pub force_destroy: bool,
-    pub log_retention_in_days: i64,
+    pub deployment: context::Deployment,
     pub access_logs: AccessLogs,
     pub athena: AthenaModel,
     pub catalog: CatalogModel,
@@ -185,6 +183,14 @@ impl Model {
         }
         let column_names = env.map(|e| column_names(&e.column_names, &mut c));
         deployment(&ctx.deployment, &mut c);
+        if let (Some(logs), Some(target)) = (&access_logs, &ctx.deployment.s3_access_log_bucket) {
+            if [&logs.bucket, &results_bucket].contains(&target) {
+                c.fail(
+                    "deployment.s3_access_log_bucket",
+                    "must be a bucket outside this stack: a bucket that logs to itself logs its own log writes",
+                );
+            }
+        }
         api(&ctx.api, &mut c);
         other_sections(ctx, &mut c);
         let lambdas = lambda::resolve(lambdas, &mut c.errors);
@@ -197,9 +203,7 @@ impl Model {
                 Some(workgroup),
                 Some(lambdas),
             ) if c.errors.is_empty() => Ok(Model {
-                tags: ctx.deployment.tags.clone(),
-                force_destroy: ctx.deployment.force_destroy,
-                log_retention_in_days: ctx.deployment.log_retention_in_days,
+                deployment: ctx.deployment.clone(),
                 access_logs,
                 athena: AthenaModel {
                     workgroup,
@@ -392,20 +396,22 @@ fn catalog(
         1970,
         9999,
     );
-    let years = cat.projection_last_year - cat.projection_first_year + 1;
-    if years < 1 {
-        c.fail(
+    // Out-of-range years are reported above; their span would mean nothing (and overflow).
+    let in_range = |y: i64| (1970..=9999).contains(&y);
+    let (first, last) = (cat.projection_first_year, cat.projection_last_year);
+    match (in_range(first) && in_range(last)).then(|| last - first + 1) {
+        Some(years) if years < 1 => c.fail(
             "catalog.projection_last_year",
             "must not be before `projection_first_year`",
-        );
-    } else if years * HOURS_PER_PROJECTED_YEAR > MAX_PROJECTED_PARTITIONS {
-        c.fail(
+        ),
+        Some(years) if years * HOURS_PER_PROJECTED_YEAR > MAX_PROJECTED_PARTITIONS => c.fail(
             "catalog.projection_last_year",
             format!(
                 "{years} years of hourly partitions exceed Athena's 1,000,000 projected partitions; use at most {}",
                 MAX_PROJECTED_PARTITIONS / HOURS_PER_PROJECTED_YEAR
             ),
-        );
+        ),
+        _ => {}
     }
     let databases: BTreeSet<String> = [env.old_database.clone(), env.new_database.clone()].into();
     CatalogModel {
@@ -483,6 +489,34 @@ fn deployment(d: &context::Deployment, c: &mut Checker) {
             ),
         );
     }
+    if let Some(arn) = &d.kms_key_arn {
+        c.check("deployment.kms_key_arn", rules::kms_key_arn(arn));
+    }
+    if let Some(bucket) = &d.s3_access_log_bucket {
+        c.check(
+            "deployment.s3_access_log_bucket",
+            rules::bucket_name(bucket),
+        );
+    }
+    // The raw JSON must outlive the hour it is compacted in, with room for a backfill.
+    c.range(
+        "deployment.json_retention_in_days",
+        d.json_retention_in_days,
+        2,
+        36_500,
+    );
+    c.range(
+        "deployment.query_results_retention_in_days",
+        d.query_results_retention_in_days,
+        1,
+        36_500,
+    );
+    c.range(
+        "deployment.noncurrent_version_retention_in_days",
+        d.noncurrent_version_retention_in_days,
+        1,
+        36_500,
+    );
     for (key, value) in &d.tags {
         let path = format!("deployment.tags.{key}");
         if key.is_empty() || key.chars().count() > 128 {

@@ -261,6 +261,29 @@ pub fn schedule_expression(expr: &str) -> Rule {
     Err("a schedule expression is `cron(…)` or `rate(…)`".into())
 }
 
+/// A KMS key ARN. Aliases are refused: CloudWatch Logs and key grants need the key itself.
+pub fn kms_key_arn(arn: &str) -> Rule {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let key_id = parts.get(5).and_then(|r| r.strip_prefix("key/"));
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "kms"
+        && !parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && key_id.is_some_and(|id| {
+            !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{arn}` is not a KMS key ARN (arn:aws:kms:us-east-1:123456789012:key/<key id>; aliases are not accepted)"
+        ))
+    }
+}
+
 /// An IAM user or role ARN, as Lake Formation takes for a data-lake administrator.
 pub fn iam_principal_arn(arn: &str) -> Rule {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
@@ -352,6 +375,17 @@ mod tests {
             .unwrap_err()
             .contains("6 fields"));
         assert!(schedule_expression("every hour").is_err());
+    }
+
+    #[test]
+    fn kms_keys() {
+        let key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        assert!(kms_key_arn(key).is_ok());
+        assert!(kms_key_arn("arn:aws:kms:eu-west-1:123456789012:alias/billing").is_err());
+        assert!(kms_key_arn("arn:aws:kms::123456789012:key/abc").is_err());
+        assert!(kms_key_arn("arn:aws:kms:eu-west-1:12345:key/abc").is_err());
+        assert!(kms_key_arn("arn:aws:kms:eu-west-1:123456789012:key/").is_err());
+        assert!(kms_key_arn("1234abcd-12ab-34cd-56ef-1234567890ab").is_err());
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub fn literal(value: minijinja::Value) -> Result<String, Error> {
         ValueKind::String => Ok(string(value.as_str().unwrap_or_default())),
         ValueKind::Bool => Ok(value.is_true().to_string()),
         ValueKind::Number => Ok(value.to_string()),
+        ValueKind::None => Ok("null".into()),
         other => Err(Error::new(
             minijinja::ErrorKind::InvalidOperation,
             format!("no HCL literal for a {other}"),
@@ -160,6 +161,7 @@ mod tests {
         assert_eq!(literal(Value::from(false)).unwrap(), "false");
         assert_eq!(literal(Value::from(128)).unwrap(), "128");
         assert_eq!(literal(Value::from("a${b}")).unwrap(), r#""a$${b}""#);
+        assert_eq!(literal(Value::from(())).unwrap(), "null");
         assert!(literal(Value::from(vec![1])).is_err());
     }
 

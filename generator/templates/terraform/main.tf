@@ -11,7 +11,10 @@ locals {
   region     = data.aws_region.current.region
   account_id = data.aws_caller_identity.current.account_id
 
-  context_tags = {{ m.tags|hcl_map(2) }}
+  context_tags = {{ m.deployment.tags|hcl_map(2) }}
+
+  # Customer-managed KMS key for data at rest; null: AWS-owned and AWS-managed keys.
+  kms_key_arn = {{ m.deployment.kms_key_arn|hcl }}
 
   # One JSON object per request, newline-terminated: the fields of the generator's catalogue.
   access_log_format = {{ m.api.access_log_format|heredoc(2) }}
@@ -25,13 +28,18 @@ module "access_logs" {
   source = "./modules/access_logs"
 
   bucket_name                   = {{ m.access_logs.bucket|bucket }}
-  force_destroy                 = {{ m.force_destroy|hcl }}
+  force_destroy                 = {{ m.deployment.force_destroy|hcl }}
   delivery_stream_name          = {{ m.access_logs.delivery_stream_name|hcl }}
   buffering_size_in_mbs         = {{ m.access_logs.buffer_size_in_mbs|hcl }}
   buffering_interval_in_seconds = {{ m.access_logs.buffer_interval_in_seconds|hcl }}
   prefix                        = {{ m.access_logs.prefix|hcl }}
   error_output_prefix           = {{ m.access_logs.error_output_prefix|hcl }}
-  log_retention_in_days         = {{ m.log_retention_in_days|hcl }}
+  log_retention_in_days         = {{ m.deployment.log_retention_in_days|hcl }}
+  kms_key_arn                   = local.kms_key_arn
+  s3_access_log_bucket          = {{ m.deployment.s3_access_log_bucket|hcl }}
+  json_retention_in_days        = {{ m.deployment.json_retention_in_days|hcl }}
+
+  noncurrent_version_retention_in_days = {{ m.deployment.noncurrent_version_retention_in_days|hcl }}
 }
 
 module "cognito" {
@@ -52,7 +60,8 @@ module "api" {
   throttling_burst_limit     = {{ m.api.throttling_burst_limit|hcl }}
   dev_stage                  = {{ m.api.dev_stage|hcl }}
   cloudwatch_account_role    = {{ m.api.cloudwatch_account_role|hcl }}
-  log_retention_in_days      = {{ m.log_retention_in_days|hcl }}
+  log_retention_in_days      = {{ m.deployment.log_retention_in_days|hcl }}
+  kms_key_arn                = local.kms_key_arn
 
   backend = {
     function_name = {{ m.lambdas.random_strings.function_name|hcl }}
@@ -94,7 +103,12 @@ module "athena" {
 
   workgroup_name      = {{ m.athena.workgroup|hcl }}
   results_bucket_name = {{ m.athena.results_bucket|bucket }}
-  force_destroy       = {{ m.force_destroy|hcl }}
+  force_destroy       = {{ m.deployment.force_destroy|hcl }}
+  kms_key_arn         = local.kms_key_arn
+
+  s3_access_log_bucket                 = {{ m.deployment.s3_access_log_bucket|hcl }}
+  query_results_retention_in_days      = {{ m.deployment.query_results_retention_in_days|hcl }}
+  noncurrent_version_retention_in_days = {{ m.deployment.noncurrent_version_retention_in_days|hcl }}
 
   named_queries = {
 {%- for q in named_queries %}
@@ -119,7 +133,8 @@ module "compaction" {
   workgroup_arn         = module.athena.workgroup_arn
   results_bucket_name   = module.athena.results_bucket_name
   results_bucket_arn    = module.athena.results_bucket_arn
-  log_retention_in_days = {{ m.log_retention_in_days|hcl }}
+  log_retention_in_days = {{ m.deployment.log_retention_in_days|hcl }}
+  kms_key_arn           = local.kms_key_arn
 
   json_table = {
     database = {{ m.catalog.json_table.database|hcl }}

@@ -17,6 +17,9 @@ locals {
     "Project"    = "api-metering"
   }
 
+  # Customer-managed KMS key for data at rest; null: AWS-owned and AWS-managed keys.
+  kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
   # One JSON object per request, newline-terminated: the fields of the generator's catalogue.
   access_log_format = <<-EOT
     {"requestId": "$context.requestId", "ip": "$context.identity.sourceIp", "user": "$context.authorizer.claims['cognito:username']", "requestTime": $context.requestTimeEpoch, "httpMethod": "$context.httpMethod", "resourcePath": "$context.resourcePath", "status": $context.status, "protocol": "$context.protocol", "responseLength": $context.responseLength}
@@ -38,6 +41,11 @@ module "access_logs" {
   prefix                        = "json-data/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/"
   error_output_prefix           = "error/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/!{firehose:error-output-type}"
   log_retention_in_days         = 90
+  kms_key_arn                   = local.kms_key_arn
+  s3_access_log_bucket          = "acme-s3-access-logs"
+  json_retention_in_days        = 35
+
+  noncurrent_version_retention_in_days = 14
 }
 
 module "cognito" {
@@ -59,6 +67,7 @@ module "api" {
   dev_stage                  = false
   cloudwatch_account_role    = false
   log_retention_in_days      = 90
+  kms_key_arn                = local.kms_key_arn
 
   backend = {
     function_name = "RandomStrings"
@@ -122,6 +131,11 @@ module "athena" {
   workgroup_name      = "SaaSMeteringDemo"
   results_bucket_name = "acme-athena-results-${local.region}-${local.account_id}"
   force_destroy       = true
+  kms_key_arn         = local.kms_key_arn
+
+  s3_access_log_bucket                 = "acme-s3-access-logs"
+  query_results_retention_in_days      = 7
+  noncurrent_version_retention_in_days = 14
 
   named_queries = {
     requests_per_user_per_day = {
@@ -178,6 +192,7 @@ module "compaction" {
   results_bucket_name   = module.athena.results_bucket_name
   results_bucket_arn    = module.athena.results_bucket_arn
   log_retention_in_days = 90
+  kms_key_arn           = local.kms_key_arn
 
   json_table = {
     database = "mydatabase"

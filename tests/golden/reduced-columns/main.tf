@@ -14,6 +14,9 @@ locals {
 
   context_tags = {}
 
+  # Customer-managed KMS key for data at rest; null: AWS-owned and AWS-managed keys.
+  kms_key_arn = null
+
   # One JSON object per request, newline-terminated: the fields of the generator's catalogue.
   access_log_format = <<-EOT
     {"requestId": "$context.requestId", "ip": "$context.identity.sourceIp", "user": "$context.authorizer.claims['cognito:username']", "requestTime": $context.requestTimeEpoch, "httpMethod": "$context.httpMethod", "resourcePath": "$context.resourcePath", "status": $context.status, "protocol": "$context.protocol", "responseLength": $context.responseLength}
@@ -35,6 +38,11 @@ module "access_logs" {
   prefix                        = "json-data/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/"
   error_output_prefix           = "error/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/!{firehose:error-output-type}"
   log_retention_in_days         = 365
+  kms_key_arn                   = local.kms_key_arn
+  s3_access_log_bucket          = null
+  json_retention_in_days        = 90
+
+  noncurrent_version_retention_in_days = 30
 }
 
 module "cognito" {
@@ -56,6 +64,7 @@ module "api" {
   dev_stage                  = true
   cloudwatch_account_role    = true
   log_retention_in_days      = 365
+  kms_key_arn                = local.kms_key_arn
 
   backend = {
     function_name = "RandomStrings"
@@ -114,6 +123,11 @@ module "athena" {
   workgroup_name      = "SaaSMeteringDemo"
   results_bucket_name = "aws-athena-query-results-${local.region}-${local.account_id}"
   force_destroy       = false
+  kms_key_arn         = local.kms_key_arn
+
+  s3_access_log_bucket                 = null
+  query_results_retention_in_days      = 30
+  noncurrent_version_retention_in_days = 30
 
   named_queries = {
     requests_per_user_per_day = {
@@ -170,6 +184,7 @@ module "compaction" {
   results_bucket_name   = module.athena.results_bucket_name
   results_bucket_arn    = module.athena.results_bucket_arn
   log_retention_in_days = 365
+  kms_key_arn           = local.kms_key_arn
 
   json_table = {
     database = "mydatabase"

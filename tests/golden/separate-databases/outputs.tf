@@ -58,3 +58,13 @@ output "compaction_role_arn" {
   description = "Execution role of the compaction function."
   value       = module.compaction.role_arn
 }
+
+output "compaction_dead_letter_queue_url" {
+  description = "Queue holding scheduled compaction runs that failed every retry."
+  value       = module.compaction.dead_letter_queue_url
+}
+
+output "rest_api_stage_arn" {
+  description = "ARN of the metered stage, e.g. to associate a WAF web ACL."
+  value       = module.api.stage_arn
+}

@@ -62,3 +62,34 @@ variable "log_retention_in_days" {
   default     = 365
   nullable    = false
 }
+
+variable "kms_key_arn" {
+  description = "Customer-managed KMS key for the bucket, the stream and the log group; null uses AWS-owned keys and SSE-S3."
+  type        = string
+  default     = null
+}
+
+variable "s3_access_log_bucket" {
+  description = "Existing bucket receiving the bucket's S3 server access logs; null disables them."
+  type        = string
+  default     = null
+}
+
+variable "json_retention_in_days" {
+  description = "Days the raw JSON access logs (and Firehose's error output) are kept."
+  type        = number
+  default     = 90
+  nullable    = false
+
+  validation {
+    condition     = var.json_retention_in_days >= 2
+    error_message = "Raw JSON is kept at least two days, so that every hour can be compacted."
+  }
+}
+
+variable "noncurrent_version_retention_in_days" {
+  description = "Days overwritten or deleted object versions are kept."
+  type        = number
+  default     = 30
+  nullable    = false
+}

@@ -17,3 +17,8 @@ output "backend_function_name" {
   description = "Name of the Lambda function behind the API."
   value       = module.backend.function_name
 }
+
+output "stage_arn" {
+  description = "ARN of the metered stage, e.g. to associate a WAF web ACL."
+  value       = aws_api_gateway_stage.metered.arn
+}

@@ -17,3 +17,8 @@ output "schedule_rule_arn" {
   description = "ARN of the EventBridge rule that starts the compaction."
   value       = aws_cloudwatch_event_rule.schedule.arn
 }
+
+output "dead_letter_queue_url" {
+  description = "URL of the queue holding scheduled runs that failed every retry."
+  value       = aws_sqs_queue.dead_letters.url
+}

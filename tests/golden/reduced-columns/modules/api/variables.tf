@@ -85,3 +85,9 @@ variable "log_retention_in_days" {
   default     = 365
   nullable    = false
 }
+
+variable "kms_key_arn" {
+  description = "Customer-managed KMS key for the backend's environment and the log groups; null for AWS-managed keys."
+  type        = string
+  default     = null
+}

@@ -34,3 +34,34 @@ variable "named_queries" {
   default  = {}
   nullable = false
 }
+
+variable "kms_key_arn" {
+  description = "Customer-managed KMS key for query results; null uses SSE-S3."
+  type        = string
+  default     = null
+}
+
+variable "s3_access_log_bucket" {
+  description = "Existing bucket receiving the results bucket's S3 server access logs; null disables them."
+  type        = string
+  default     = null
+}
+
+variable "query_results_retention_in_days" {
+  description = "Days query results are kept."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = var.query_results_retention_in_days >= 1
+    error_message = "Query results are kept at least one day."
+  }
+}
+
+variable "noncurrent_version_retention_in_days" {
+  description = "Days overwritten or deleted object versions are kept."
+  type        = number
+  default     = 30
+  nullable    = false
+}

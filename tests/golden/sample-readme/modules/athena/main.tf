@@ -2,8 +2,16 @@
 module "results_bucket" {
   source = "../bucket"
 
-  name          = var.results_bucket_name
-  force_destroy = var.force_destroy
+  name                                 = var.results_bucket_name
+  force_destroy                        = var.force_destroy
+  kms_key_arn                          = var.kms_key_arn
+  access_log_bucket                    = var.s3_access_log_bucket
+  noncurrent_version_retention_in_days = var.noncurrent_version_retention_in_days
+
+  # Query results (and the compaction job's staging files) can always be recomputed.
+  expirations = {
+    query-results = { prefix = "", days = var.query_results_retention_in_days }
+  }
 }
 
 resource "aws_athena_workgroup" "this" {
@@ -24,7 +32,8 @@ resource "aws_athena_workgroup" "this" {
       output_location = "s3://${module.results_bucket.name}/"
 
       encryption_configuration {
-        encryption_option = "SSE_S3"
+        encryption_option = var.kms_key_arn == null ? "SSE_S3" : "SSE_KMS"
+        kms_key_arn       = var.kms_key_arn
       }
     }
   }

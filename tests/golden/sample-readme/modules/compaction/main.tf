@@ -22,6 +22,8 @@ module "function" {
   memory_size           = var.function.memory_size
   timeout               = var.function.timeout
   log_retention_in_days = var.log_retention_in_days
+  kms_key_arn           = var.kms_key_arn
+  dead_letter_queue_arn = aws_sqs_queue.dead_letters.arn
   # Two runs compacting the same hour at once would race on its Parquet folder.
   reserved_concurrent_executions = 1
 
@@ -108,12 +110,31 @@ data "aws_iam_policy_document" "compaction" {
     resources = [var.results_bucket_arn, "${var.results_bucket_arn}/*"]
   }
 
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+
+    content {
+      sid       = "ReadAndWriteEncryptedData"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+    }
+  }
+
   # GetDataAccess does not support resource-level permissions.
   statement {
     sid       = "LakeFormationDataAccess"
     actions   = ["lakeformation:GetDataAccess"]
     resources = ["*"]
   }
+}
+
+# Scheduled runs that failed every retry land here with the event that started them, so the
+# hour they were compacting can be backfilled.
+resource "aws_sqs_queue" "dead_letters" {
+  name                      = "${var.function.function_name}-dead-letters"
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = var.kms_key_arn == null ? true : null
+  kms_master_key_id         = var.kms_key_arn
 }
 
 resource "aws_cloudwatch_event_rule" "schedule" {

@@ -89,3 +89,9 @@ variable "log_retention_in_days" {
   default     = 365
   nullable    = false
 }
+
+variable "kms_key_arn" {
+  description = "Customer-managed KMS key encrypting the data the job reads and writes, its environment, logs and dead letters; null for AWS-managed keys."
+  type        = string
+  default     = null
+}

@@ -79,3 +79,15 @@ variable "log_retention_in_days" {
   default     = 365
   nullable    = false
 }
+
+variable "kms_key_arn" {
+  description = "Customer-managed KMS key for the environment variables and the log group; null uses AWS-managed keys."
+  type        = string
+  default     = null
+}
+
+variable "dead_letter_queue_arn" {
+  description = "SQS queue receiving asynchronous invocations that failed every retry; null for none."
+  type        = string
+  default     = null
+}
