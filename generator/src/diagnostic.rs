@@ -38,13 +38,32 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Values from the input are echoed: keep control characters from reaching the terminal.
+        let message = printable(&self.message);
         match &self.place {
-            Place::File => write!(f, "{}: {}", self.file, self.message),
+            Place::File => write!(f, "{}: {message}", self.file),
             Place::Position { line, column } => {
-                write!(f, "{}:{}:{}: {}", self.file, line, column, self.message)
+                write!(f, "{}:{}:{}: {message}", self.file, line, column)
             }
-            Place::Path(path) => write!(f, "{}: at `{}`: {}", self.file, path, self.message),
+            Place::Path(path) => write!(f, "{}: at `{}`: {message}", self.file, printable(path)),
         }
+    }
+}
+
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
     }
 }
 

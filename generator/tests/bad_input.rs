@@ -455,3 +455,98 @@ fn validate_rejects_bad_input_with_exit_2() {
         "{stderr}"
     );
 }
+
+#[test]
+fn kms_key_alias_is_refused() {
+    rejects(
+        |c| {
+            c["deployment"] =
+                json!({"kms_key_arn": "arn:aws:kms:eu-west-1:123456789012:alias/billing"});
+        },
+        &[
+            "at `deployment.kms_key_arn`",
+            "is not a KMS key ARN",
+            "aliases are not accepted",
+        ],
+    );
+}
+
+#[test]
+fn retention_periods_out_of_range() {
+    rejects(
+        |c| {
+            c["deployment"] = json!({
+                "json_retention_in_days": 1,
+                "query_results_retention_in_days": 0,
+                "noncurrent_version_retention_in_days": -3,
+            });
+        },
+        &[
+            "at `deployment.json_retention_in_days`: must be between 2 and 36500, not 1",
+            "at `deployment.query_results_retention_in_days`: must be between 1 and 36500, not 0",
+            "at `deployment.noncurrent_version_retention_in_days`",
+        ],
+    );
+}
+
+#[test]
+fn access_logs_cannot_go_to_a_bucket_of_the_stack() {
+    rejects(
+        |c| {
+            c["firehose"]["s3_bucket"] = json!("acme-usage-logs");
+            c["deployment"] = json!({"s3_access_log_bucket": "acme-usage-logs"});
+        },
+        &[
+            "at `deployment.s3_access_log_bucket`",
+            "must be a bucket outside this stack",
+        ],
+    );
+    rejects(
+        |c| c["deployment"] = json!({"s3_access_log_bucket": "Not_A_Bucket"}),
+        &["at `deployment.s3_access_log_bucket`"],
+    );
+}
+
+#[test]
+fn duplicate_keys_are_refused_with_their_place() {
+    let text = r#"{
+  "firehose": {"stream_name": "bad name!", "stream_name": "random-gen"}
+}"#;
+    rejects_text(
+        text,
+        &[
+            "cdk.context.json:2:",
+            "duplicate key `firehose.stream_name`",
+        ],
+    );
+}
+
+#[test]
+fn a_section_must_be_an_object() {
+    rejects(
+        |c| c["firehose"] = json!(["random-gen", 128, 300]),
+        &["at `firehose`: wrong type: expected an object of settings, found an array"],
+    );
+}
+
+#[test]
+fn control_characters_in_values_are_escaped_in_messages() {
+    let stderr = rejects(
+        |c| c["deployment"] = json!({"kms_key_arn": "\u{1b}[31mred"}),
+        &["at `deployment.kms_key_arn`", "\\u{1b}[31mred"],
+    );
+    assert!(!stderr.contains('\u{1b}'), "raw escape in: {stderr:?}");
+}
+
+#[test]
+fn a_byte_order_mark_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let context = dir.path().join("cdk.context.json");
+    fs::write(&context, format!("\u{feff}{}", sample())).unwrap();
+    Command::cargo_bin("metering-gen")
+        .unwrap()
+        .args(["validate", "--context"])
+        .arg(&context)
+        .assert()
+        .success();
+}
