@@ -1,0 +1,55 @@
+//! Each folder under `fixtures/` is a small tree next to `expected.txt`, the exact findings the
+//! check reports on it. `EXPECTORATE=overwrite cargo test -p terraform-check` rewrites them.
+
+use std::path::{Path, PathBuf};
+use terraform_check::{check_tree, Schema};
+
+fn schema() -> Schema {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/aws-provider-6.62.0.json");
+    Schema::load(&path).unwrap()
+}
+
+fn fixtures() -> Vec<PathBuf> {
+    let pattern = format!("{}/fixtures/*/", env!("CARGO_MANIFEST_DIR"));
+    let mut dirs: Vec<PathBuf> = glob::glob(&pattern).unwrap().map(Result::unwrap).collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn fixtures_report_expected_findings() {
+    let schema = schema();
+    let dirs = fixtures();
+    assert!(dirs.len() >= 20, "fixtures not found: {dirs:?}");
+    for dir in dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let findings =
+            check_tree(&schema, &dir).unwrap_or_else(|err| panic!("fixture {name}: {err:#}"));
+        // Every broken fixture must report something, and the valid ones nothing: an
+        // overwrite cannot bless a silent check.
+        if name.starts_with("valid") {
+            assert!(
+                findings.is_empty(),
+                "fixture {name}: false positives:\n{findings:#?}"
+            );
+        } else {
+            assert!(!findings.is_empty(), "fixture {name}: no finding");
+        }
+        let actual: String = findings.iter().map(|f| format!("{f}\n")).collect();
+        expectorate::assert_contents(dir.join("expected.txt"), &actual);
+    }
+}
+
+#[test]
+fn every_fixture_but_the_fmt_ones_is_terraform_fmt_clean() {
+    for dir in fixtures() {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let findings = terraform_check::check_fmt(&dir).unwrap();
+        let expect_fmt = name.starts_with("fmt-") || name == "syntax-error";
+        assert_eq!(
+            !findings.is_empty(),
+            expect_fmt,
+            "fixture {name}: terraform fmt findings {findings:#?}"
+        );
+    }
+}
