@@ -7,8 +7,8 @@
 //! | parameter | values                                                | default   |
 //! |-----------|-------------------------------------------------------|-----------|
 //! | `chars`   | `letters`, `lowercase`, `uppercase`, `digits`         | `letters` |
-//! | `num`     | integer, clamped to `1..=100` (how many strings)      | `1`       |
-//! | `len`     | integer, clamped to `1..=20` (length of each string)  | `1`       |
+//! | `num`     | integer in `1..=100` (how many strings)               | `1`       |
+//! | `len`     | integer in `1..=20` (length of each string)           | `1`       |
 //!
 //! Everything here is plain synchronous code so that it can be tested without
 //! the Lambda runtime; `src/main.rs` only wires [`handle`] into `lambda_runtime`.
@@ -27,9 +27,9 @@ use serde::Serialize;
 pub const NUM_MIN: usize = 1;
 /// Largest number of strings returned; higher `num` values are lowered to it.
 pub const NUM_MAX: usize = 100;
-/// Shortest string length; lower `len` values are raised to it.
+/// Shortest string length.
 pub const LEN_MIN: usize = 1;
-/// Longest string length; higher `len` values are lowered to it.
+/// Longest string length.
 pub const LEN_MAX: usize = 20;
 
 /// Name of the query parameter selecting the alphabet.
@@ -119,10 +119,14 @@ impl Default for Request {
 pub enum QueryError {
     /// `chars` is not one of the names in [`Charset::ALL`].
     UnknownCharset,
-    /// `num` or `len` is not an integer (see [`parse_clamped`] for the accepted syntax).
-    NotAnInteger {
+    /// `num` or `len` is not an integer in its range (see [`parse_in_range`]).
+    NotAnIntegerInRange {
         /// The offending parameter name.
         param: &'static str,
+        /// Smallest accepted value.
+        min: usize,
+        /// Largest accepted value.
+        max: usize,
     },
     /// The parameter was given more than once.
     Repeated {
@@ -136,7 +140,9 @@ impl QueryError {
     pub fn param(&self) -> &'static str {
         match self {
             QueryError::UnknownCharset => PARAM_CHARS,
-            QueryError::NotAnInteger { param } | QueryError::Repeated { param } => param,
+            QueryError::NotAnIntegerInRange { param, .. } | QueryError::Repeated { param } => {
+                param
+            }
         }
     }
 }
@@ -154,8 +160,11 @@ impl fmt::Display for QueryError {
                 }
                 Ok(())
             }
-            QueryError::NotAnInteger { param } => {
-                write!(f, "query parameter '{param}' must be an integer")
+            QueryError::NotAnIntegerInRange { param, min, max } => {
+                write!(
+                    f,
+                    "query parameter '{param}' must be an integer from {min} to {max}"
+                )
             }
             QueryError::Repeated { param } => {
                 write!(
@@ -169,35 +178,21 @@ impl fmt::Display for QueryError {
 
 impl std::error::Error for QueryError {}
 
-/// Parses an integer query value and clamps it to `min..=max`.
+/// Parses an integer query value that must lie in `min..=max`.
 ///
-/// Accepted syntax: an optional `+` or `-` sign followed by one or more ASCII
-/// digits, nothing else (no surrounding whitespace, no decimal point, no
-/// exponent, not empty). Anything else returns `None`, which the handler turns
-/// into a 400.
-///
-/// Values that match the syntax are never rejected for their size: negative
-/// values (and zero, when `min > 0`) clamp to `min`, and values above `max`
-/// clamp to `max`, including digit strings too large for `i64`/`u64` such as
-/// `99999999999999999999999`.
-pub fn parse_clamped(raw: &str, min: usize, max: usize) -> Option<usize> {
-    let (negative, digits) = if let Some(rest) = raw.strip_prefix('-') {
-        (true, rest)
-    } else if let Some(rest) = raw.strip_prefix('+') {
-        (false, rest)
-    } else {
-        (false, raw)
-    };
+/// Accepted syntax: an optional `+` sign followed by one or more ASCII digits,
+/// nothing else (no surrounding whitespace, no decimal point, no exponent, not
+/// empty). Anything else, and any value outside the range (negative, zero when
+/// `min > 0`, too large, even beyond `u64`), returns `None`, which the handler
+/// turns into a 400.
+pub fn parse_in_range(raw: &str, min: usize, max: usize) -> Option<usize> {
+    let digits = raw.strip_prefix('+').unwrap_or(raw);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    if negative {
-        return Some(min);
-    }
-    // The digits are validated above, so overflow is the only possible error.
-    let value = digits.parse::<u64>().unwrap_or(u64::MAX);
-    let clamped = value.clamp(min as u64, max as u64);
-    Some(usize::try_from(clamped).unwrap_or(max))
+    // Only overflow can fail here, and an overflowing value is out of range anyway.
+    let value = usize::try_from(digits.parse::<u64>().ok()?).ok()?;
+    (min..=max).contains(&value).then_some(value)
 }
 
 /// Returns the single value of `param`, `None` if it is absent, or
@@ -236,7 +231,8 @@ pub fn parse_query(query: &QueryMap, multi: &QueryMap) -> Result<Request, QueryE
     let int_param =
         |param: &'static str, min, max, default| match single_value(query, multi, param)? {
             None => Ok(default),
-            Some(raw) => parse_clamped(raw, min, max).ok_or(QueryError::NotAnInteger { param }),
+            Some(raw) => parse_in_range(raw, min, max)
+                .ok_or(QueryError::NotAnIntegerInRange { param, min, max }),
         };
     let defaults = Request::default();
     let num = int_param(PARAM_NUM, NUM_MIN, NUM_MAX, defaults.num)?;
@@ -331,32 +327,36 @@ mod tests {
     }
 
     #[test]
-    fn parse_clamped_accepts_sign_and_digits() {
-        assert_eq!(parse_clamped("7", 1, 20), Some(7));
-        assert_eq!(parse_clamped("+7", 1, 20), Some(7));
-        assert_eq!(parse_clamped("007", 1, 20), Some(7));
-        assert_eq!(parse_clamped("20", 1, 20), Some(20));
-        assert_eq!(parse_clamped("1", 1, 20), Some(1));
+    fn parse_in_range_accepts_plus_sign_and_digits() {
+        assert_eq!(parse_in_range("7", 1, 20), Some(7));
+        assert_eq!(parse_in_range("+7", 1, 20), Some(7));
+        assert_eq!(parse_in_range("007", 1, 20), Some(7));
+        assert_eq!(parse_in_range("20", 1, 20), Some(20));
+        assert_eq!(parse_in_range("1", 1, 20), Some(1));
     }
 
     #[test]
-    fn parse_clamped_clamps_out_of_range_values() {
-        assert_eq!(parse_clamped("0", 1, 20), Some(1));
-        assert_eq!(parse_clamped("-0", 1, 20), Some(1));
-        assert_eq!(parse_clamped("-5", 1, 20), Some(1));
-        assert_eq!(parse_clamped("21", 1, 20), Some(20));
-        assert_eq!(parse_clamped("18446744073709551615", 1, 20), Some(20));
-        assert_eq!(parse_clamped("99999999999999999999999", 1, 20), Some(20));
-        assert_eq!(parse_clamped("-99999999999999999999999", 1, 20), Some(1));
+    fn parse_in_range_rejects_values_outside_the_range() {
+        for raw in [
+            "0",
+            "-0",
+            "-5",
+            "21",
+            "18446744073709551615",
+            "99999999999999999999999",
+            "-99999999999999999999999",
+        ] {
+            assert_eq!(parse_in_range(raw, 1, 20), None, "{raw:?}");
+        }
     }
 
     #[test]
-    fn parse_clamped_rejects_non_integers() {
+    fn parse_in_range_rejects_non_integers() {
         for raw in [
             "", "+", "-", "abc", "1.5", "1e3", " 1", "1 ", "--1", "+-1", "0x10", "١", "5a", "½",
         ] {
             assert_eq!(
-                parse_clamped(raw, 1, 20),
+                parse_in_range(raw, 1, 20),
                 None,
                 "{raw:?} should be rejected"
             );
@@ -404,8 +404,13 @@ mod tests {
             "query parameter 'chars' must be one of: letters, lowercase, uppercase, digits"
         );
         assert_eq!(
-            QueryError::NotAnInteger { param: "num" }.to_string(),
-            "query parameter 'num' must be an integer"
+            QueryError::NotAnIntegerInRange {
+                param: "num",
+                min: 1,
+                max: 100
+            }
+            .to_string(),
+            "query parameter 'num' must be an integer from 1 to 100"
         );
         assert_eq!(
             QueryError::Repeated { param: "len" }.to_string(),

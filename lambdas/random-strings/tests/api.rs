@@ -86,40 +86,35 @@ fn chars_defaults_to_letters_when_only_sizes_are_given() {
 }
 
 #[test]
-fn num_is_clamped() {
-    for (raw, expected) in [
-        ("0", 1),
-        ("-5", 1),
-        ("-0", 1),
-        ("1", 1),
-        ("+42", 42),
-        ("100", 100),
-        ("101", 100),
-        ("1000", 100),
-        ("9223372036854775808", 100),
-        ("99999999999999999999999", 100),
-        ("-99999999999999999999999", 1),
-    ] {
-        let strings = strings_for(&[("num", raw)]);
-        assert_eq!(strings.len(), expected, "num={raw}");
-        assert_shape(&strings, expected, 1, is_ascii_letter);
+fn num_and_len_within_their_ranges_are_used() {
+    for (num, len) in [("1", "1"), ("+42", "020"), ("100", "20"), ("007", "7")] {
+        let strings = strings_for(&[("num", num), ("len", len), ("chars", "digits")]);
+        let (n, l) = (num.parse().unwrap(), len.parse().unwrap());
+        assert_shape(&strings, n, l, is_ascii_digit);
     }
 }
 
 #[test]
-fn len_is_clamped() {
-    for (raw, expected) in [
-        ("0", 1),
-        ("-5", 1),
-        ("1", 1),
-        ("020", 20),
-        ("20", 20),
-        ("21", 20),
-        ("1000", 20),
-        ("99999999999999999999999", 20),
+fn num_and_len_outside_their_ranges_are_rejected() {
+    for (param, raw, range) in [
+        ("num", "0", "1 to 100"),
+        ("num", "-5", "1 to 100"),
+        ("num", "-0", "1 to 100"),
+        ("num", "101", "1 to 100"),
+        ("num", "9223372036854775808", "1 to 100"),
+        ("num", "99999999999999999999999", "1 to 100"),
+        ("num", "-99999999999999999999999", "1 to 100"),
+        ("len", "0", "1 to 20"),
+        ("len", "-1", "1 to 20"),
+        ("len", "21", "1 to 20"),
+        ("len", "1000", "1 to 20"),
     ] {
-        let strings = strings_for(&[("len", raw), ("chars", "digits")]);
-        assert_shape(&strings, 1, expected, is_ascii_digit);
+        let message = bad_request_message(&handle(&event_with(&[(param, raw)])));
+        assert_eq!(
+            message,
+            format!("query parameter '{param}' must be an integer from {range}"),
+            "{param}={raw}"
+        );
     }
 }
 
@@ -140,7 +135,7 @@ fn non_integer_num_is_rejected() {
     for raw in ["abc", "1.5", "", " ", "1e2", "0x10", "5 ", "--1", "-", "+"] {
         let message = bad_request_message(&handle(&event_with(&[("num", raw)])));
         assert_eq!(
-            message, "query parameter 'num' must be an integer",
+            message, "query parameter 'num' must be an integer from 1 to 100",
             "num={raw:?}"
         );
     }
@@ -151,7 +146,7 @@ fn non_integer_len_is_rejected() {
     for raw in ["abc", "1.5", "", "２", "3,5", "NaN"] {
         let message = bad_request_message(&handle(&event_with(&[("len", raw)])));
         assert_eq!(
-            message, "query parameter 'len' must be an integer",
+            message, "query parameter 'len' must be an integer from 1 to 20",
             "len={raw:?}"
         );
     }

@@ -86,3 +86,30 @@ proptest! {
         ))?;
     }
 }
+
+/// The oracle: `+`-optional ASCII digits whose value lies in `min..=max`.
+fn accepted(raw: &str, min: u128, max: u128) -> bool {
+    let digits = raw.strip_prefix('+').unwrap_or(raw);
+    !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && digits
+            .parse::<u128>()
+            .is_ok_and(|v| (min..=max).contains(&v))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn num_and_len_answer_200_exactly_when_in_range(param in prop_oneof![Just("num"), Just("len")], raw in value()) {
+        let query = HashMap::from([(param.to_owned(), raw.clone())]);
+        let multi = HashMap::from([(param.to_owned(), vec![raw.clone()])]);
+        let response = handle(&event(
+            serde_json::to_value(&query).unwrap(),
+            serde_json::to_value(&multi).unwrap(),
+        ));
+        let max = if param == "num" { 100 } else { 20 };
+        let expected = if accepted(&raw, 1, max) { 200 } else { 400 };
+        prop_assert_eq!(response.status_code, expected, "{}={:?}", param, raw);
+    }
+}
