@@ -181,6 +181,7 @@ module "compaction" {
   source = "./modules/compaction"
 
   schedule_expression   = "cron(10 * * * ? *)"
+  delay_minutes         = 10
   data_bucket_name      = module.access_logs.bucket_name
   data_bucket_arn       = module.access_logs.bucket_arn
   column_names          = ["requestId", "ip", "user", "requestTime", "httpMethod", "resourcePath", "status", "protocol", "responseLength"]

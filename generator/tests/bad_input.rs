@@ -550,3 +550,39 @@ fn a_byte_order_mark_is_accepted() {
         .assert()
         .success();
 }
+
+#[test]
+fn compaction_delay_must_cover_the_firehose_buffer() {
+    rejects(
+        |c| {
+            c["firehose"]["buffer_interval_in_seconds"] = json!(900);
+            c["compaction"] = json!({"delay_minutes": 10});
+        },
+        &[
+            "at `compaction.delay_minutes`",
+            "`firehose.buffer_interval_in_seconds` = 900 s",
+            "use at least 16 minutes",
+        ],
+    );
+    rejects(
+        |c| c["compaction"] = json!({"delay_minutes": 60}),
+        &["at `compaction.delay_minutes`: must be between 0 and 59, not 60"],
+    );
+}
+
+#[test]
+fn the_default_schedule_follows_the_compaction_delay() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ctx = sample();
+    ctx["compaction"] = json!({"delay_minutes": 25});
+    let context = dir.path().join("cdk.context.json");
+    fs::write(&context, ctx.to_string()).unwrap();
+    let out = dir.path().join("terraform");
+    gen(&context, &out).success();
+    let main = fs::read_to_string(out.join("main.tf")).unwrap();
+    assert!(
+        main.contains(r#"schedule_expression   = "cron(25 * * * ? *)""#),
+        "{main}"
+    );
+    assert!(main.contains("delay_minutes         = 25"), "{main}");
+}

@@ -151,13 +151,18 @@ impl Default for LakeFormation {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Compaction {
-    pub schedule_expression: String,
+    /// Default: `cron(<delay_minutes> * * * ? *)`, every hour as soon as the last one is complete.
+    pub schedule_expression: Option<String>,
+    /// Minutes after an hour ends before its folder is compacted: Firehose writes an hour's
+    /// last records into that hour's folder up to its buffer interval later.
+    pub delay_minutes: i64,
 }
 
 impl Default for Compaction {
     fn default() -> Self {
         Compaction {
-            schedule_expression: "cron(10 * * * ? *)".into(),
+            schedule_expression: None,
+            delay_minutes: 10,
         }
     }
 }

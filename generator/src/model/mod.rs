@@ -86,6 +86,7 @@ pub struct CompactionModel {
     /// `COLUMN_NAMES` as the user wrote them (record key spelling), in order.
     pub column_names: Vec<String>,
     pub schedule_expression: String,
+    pub delay_minutes: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -182,6 +183,7 @@ impl Model {
             }
         }
         let column_names = env.map(|e| column_names(&e.column_names, &mut c));
+        compaction_delay(ctx, firehose, &mut c);
         deployment(&ctx.deployment, &mut c);
         if let (Some(logs), Some(target)) = (&access_logs, &ctx.deployment.s3_access_log_bucket) {
             if [&logs.bucket, &results_bucket].contains(&target) {
@@ -218,7 +220,8 @@ impl Model {
                 },
                 compaction: CompactionModel {
                     column_names,
-                    schedule_expression: ctx.compaction.schedule_expression.clone(),
+                    schedule_expression: schedule_expression(&ctx.compaction),
+                    delay_minutes: ctx.compaction.delay_minutes,
                 },
                 api: ApiModel {
                     settings: ctx.api.clone(),
@@ -565,6 +568,34 @@ fn api(a: &context::Api, c: &mut Checker) {
     );
 }
 
+fn schedule_expression(compaction: &context::Compaction) -> String {
+    compaction
+        .schedule_expression
+        .clone()
+        .unwrap_or_else(|| format!("cron({} * * * ? *)", compaction.delay_minutes))
+}
+
+/// Firehose names an object's folder after its records' arrival hour but writes it up to one
+/// buffer interval later: an hour is complete only once that interval (and a minute for the
+/// write itself) has passed after its end.
+fn compaction_delay(ctx: &Context, firehose: Option<&context::Firehose>, c: &mut Checker) {
+    let delay = ctx.compaction.delay_minutes;
+    c.range("compaction.delay_minutes", delay, 0, 59);
+    let Some(f) = firehose else { return };
+    let needed_seconds = f.buffer_interval_in_seconds + 60;
+    if (0..=59).contains(&delay) && delay * 60 < needed_seconds {
+        c.fail(
+            "compaction.delay_minutes",
+            format!(
+                "{delay} minutes after an hour ends is too early: Firehose writes its last records \
+                 up to `firehose.buffer_interval_in_seconds` = {} s later; use at least {} minutes",
+                f.buffer_interval_in_seconds,
+                (needed_seconds + 59) / 60
+            ),
+        );
+    }
+}
+
 fn other_sections(ctx: &Context, c: &mut Checker) {
     let pool = &ctx.cognito.user_pool_name;
     if pool.is_empty()
@@ -586,6 +617,6 @@ fn other_sections(ctx: &Context, c: &mut Checker) {
     }
     c.check(
         "compaction.schedule_expression",
-        rules::schedule_expression(&ctx.compaction.schedule_expression),
+        rules::schedule_expression(&schedule_expression(&ctx.compaction)),
     );
 }

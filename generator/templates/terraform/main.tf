@@ -126,6 +126,7 @@ module "compaction" {
   source = "./modules/compaction"
 
   schedule_expression   = {{ m.compaction.schedule_expression|hcl }}
+  delay_minutes         = {{ m.compaction.delay_minutes|hcl }}
   data_bucket_name      = module.access_logs.bucket_name
   data_bucket_arn       = module.access_logs.bucket_arn
   column_names          = {{ m.compaction.column_names|hcl_list }}

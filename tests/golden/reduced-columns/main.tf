@@ -176,6 +176,7 @@ module "compaction" {
   source = "./modules/compaction"
 
   schedule_expression   = "cron(15 * * * ? *)"
+  delay_minutes         = 10
   data_bucket_name      = module.access_logs.bucket_name
   data_bucket_arn       = module.access_logs.bucket_arn
   column_names          = ["requestId", "requestTime", "status", "responseLength"]

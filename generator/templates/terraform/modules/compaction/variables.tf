@@ -94,3 +94,15 @@ variable "kms_key_arn" {
   type        = string
   default     = null
 }
+
+variable "delay_minutes" {
+  description = "Minutes after an hour ends before its folder is compacted; must exceed Firehose's buffer interval."
+  type        = number
+  default     = 10
+  nullable    = false
+
+  validation {
+    condition     = var.delay_minutes >= 0 && var.delay_minutes <= 59
+    error_message = "The delay is 0 to 59 minutes."
+  }
+}

@@ -38,6 +38,7 @@ module "function" {
     OUTPUT_PREFIX             = local.parquet_prefix
     STAGING_OUTPUT_PREFIX     = "s3://${var.results_bucket_name}/compaction"
     REGION_NAME               = data.aws_region.current.region
+    COMPACTION_DELAY_MINUTES  = tostring(var.delay_minutes)
   }
 
   policies = {
@@ -50,6 +51,7 @@ data "aws_iam_policy_document" "compaction" {
     sid = "RunQueries"
     actions = [
       "athena:GetQueryExecution",
+      "athena:GetQueryResults",
       "athena:GetWorkGroup",
       "athena:StartQueryExecution",
       "athena:StopQueryExecution",
