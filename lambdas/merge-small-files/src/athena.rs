@@ -1,11 +1,12 @@
-//! The three Athena calls the job makes, behind a trait so the waiting logic
-//! can be tested without a network. Production uses [`SdkAthena`].
+//! The Athena calls the job makes, behind a trait so the waiting logic can be
+//! tested without a network. Production uses [`SdkAthena`].
 
 use std::fmt;
 use std::future::Future;
 
-use aws_sdk_athena::error::DisplayErrorContext;
 use aws_sdk_athena::types::{QueryExecutionState, ResultConfiguration};
+
+pub use crate::sdk::{ApiError, ApiErrorKind};
 
 /// Where a query is in Athena's life cycle.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,10 +63,15 @@ impl QueryStatus {
     }
 }
 
-/// A failed call to the Athena API itself (not a failed query).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ApiError(pub String);
+/// The first page of a finished query's results, as GetQueryResults gives it: for a SELECT
+/// the first row holds the column names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueryResults {
+    /// `ResultSetMetadata.ColumnInfo[].Name`.
+    pub columns: Vec<String>,
+    /// `Rows[].Data[].VarCharValue`; `None` for SQL NULL.
+    pub rows: Vec<Vec<Option<String>>>,
+}
 
 /// A query to start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +99,12 @@ pub trait Athena: Send + Sync {
         &self,
         query_execution_id: &str,
     ) -> impl Future<Output = Result<(), ApiError>> + Send;
+
+    /// GetQueryResults, first page only: enough for the one-row count query.
+    fn query_results(
+        &self,
+        query_execution_id: &str,
+    ) -> impl Future<Output = Result<QueryResults, ApiError>> + Send;
 }
 
 /// [`Athena`] over the AWS SDK client.
@@ -111,10 +123,6 @@ impl SdkAthena {
     }
 }
 
-fn api_error<E: std::error::Error>(operation: &str, err: E) -> ApiError {
-    ApiError(format!("{operation} failed: {}", DisplayErrorContext(err)))
-}
-
 impl Athena for SdkAthena {
     async fn start_query(&self, request: QueryRequest<'_>) -> Result<String, ApiError> {
         let output = self
@@ -129,11 +137,11 @@ impl Athena for SdkAthena {
             )
             .send()
             .await
-            .map_err(|e| api_error("StartQueryExecution", e))?;
+            .map_err(|e| ApiError::from_sdk("StartQueryExecution", e))?;
         output
             .query_execution_id()
             .map(str::to_owned)
-            .ok_or_else(|| ApiError("StartQueryExecution returned no QueryExecutionId".to_owned()))
+            .ok_or_else(|| ApiError::new("StartQueryExecution returned no QueryExecutionId"))
     }
 
     async fn query_status(&self, query_execution_id: &str) -> Result<QueryStatus, ApiError> {
@@ -143,7 +151,7 @@ impl Athena for SdkAthena {
             .query_execution_id(query_execution_id)
             .send()
             .await
-            .map_err(|e| api_error("GetQueryExecution", e))?;
+            .map_err(|e| ApiError::from_sdk("GetQueryExecution", e))?;
         let status = output.query_execution().and_then(|q| q.status());
         let state = match status.and_then(|s| s.state()) {
             Some(QueryExecutionState::Queued) => QueryState::Queued,
@@ -172,7 +180,41 @@ impl Athena for SdkAthena {
             .query_execution_id(query_execution_id)
             .send()
             .await
-            .map_err(|e| api_error("StopQueryExecution", e))?;
+            .map_err(|e| ApiError::from_sdk("StopQueryExecution", e))?;
         Ok(())
+    }
+
+    async fn query_results(&self, query_execution_id: &str) -> Result<QueryResults, ApiError> {
+        let output = self
+            .client
+            .get_query_results()
+            .query_execution_id(query_execution_id)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("GetQueryResults", e))?;
+        let Some(result_set) = output.result_set() else {
+            return Ok(QueryResults::default());
+        };
+        let columns = result_set
+            .result_set_metadata()
+            .map(|metadata| {
+                metadata
+                    .column_info()
+                    .iter()
+                    .map(|column| column.name().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let rows = result_set
+            .rows()
+            .iter()
+            .map(|row| {
+                row.data()
+                    .iter()
+                    .map(|datum| datum.var_char_value().map(str::to_owned))
+                    .collect()
+            })
+            .collect();
+        Ok(QueryResults { columns, rows })
     }
 }

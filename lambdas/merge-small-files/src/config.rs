@@ -19,8 +19,17 @@ pub const ENV_OLD_TABLE_LOCATION_PREFIX: &str = "OLD_TABLE_LOCATION_PREFIX";
 pub const ENV_OUTPUT_PREFIX: &str = "OUTPUT_PREFIX";
 pub const ENV_STAGING_OUTPUT_PREFIX: &str = "STAGING_OUTPUT_PREFIX";
 pub const ENV_REGION_NAME: &str = "REGION_NAME";
+pub const ENV_COMPACTION_DELAY_MINUTES: &str = "COMPACTION_DELAY_MINUTES";
 
-/// All variables the function reads, in the order they are checked.
+/// Minutes after the end of an hour before its Firehose folder counts as complete, when
+/// `COMPACTION_DELAY_MINUTES` is not set.
+pub const DEFAULT_COMPACTION_DELAY_MINUTES: u32 = 10;
+const MAX_COMPACTION_DELAY_MINUTES: u32 = 59;
+
+/// Alias of the de-duplication rank inside the CTAS; no data column may take it.
+pub const RANK_COLUMN: &str = "dedup_rank";
+
+/// The variables that must be set, in the order they are checked.
 pub const ENV_VARS: [&str; 10] = [
     ENV_OLD_DATABASE,
     ENV_OLD_TABLE_NAME,
@@ -118,6 +127,27 @@ impl S3Prefix {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    pub fn bucket(&self) -> &str {
+        self.path().split('/').next().unwrap_or_default()
+    }
+
+    /// The key prefix inside the bucket, without leading or trailing `/`; empty for a
+    /// whole bucket.
+    pub fn key(&self) -> &str {
+        self.path().split_once('/').map_or("", |(_, key)| key)
+    }
+
+    /// Whether one of the two is the other or a folder inside it.
+    pub fn overlaps(&self, other: &S3Prefix) -> bool {
+        let inside = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/"));
+        inside(&self.0, &other.0) || inside(&other.0, &self.0)
+    }
+
+    /// `bucket/key`: the part after `s3://`.
+    fn path(&self) -> &str {
+        &self.0["s3://".len()..]
+    }
 }
 
 impl fmt::Display for S3Prefix {
@@ -138,6 +168,7 @@ pub struct Config {
     pub output_prefix: S3Prefix,
     pub staging_output_prefix: S3Prefix,
     pub region_name: String,
+    pub compaction_delay_minutes: u32,
 }
 
 impl Config {
@@ -181,6 +212,19 @@ impl Config {
         let staging_output_prefix = s3_prefix(ENV_STAGING_OUTPUT_PREFIX)?;
         let region_name =
             validate_region(&get(ENV_REGION_NAME)?).map_err(invalid(ENV_REGION_NAME))?;
+        // The job deletes everything under OUTPUT_PREFIX's hour folders before rewriting them.
+        if old_table_location_prefix.overlaps(&output_prefix) {
+            return Err(invalid(ENV_OUTPUT_PREFIX)(format!(
+                "{output_prefix} overlaps {ENV_OLD_TABLE_LOCATION_PREFIX} \
+                 {old_table_location_prefix}; the job deletes old Parquet files under it, so \
+                 it must be a separate folder"
+            )));
+        }
+        let compaction_delay_minutes = match lookup(ENV_COMPACTION_DELAY_MINUTES) {
+            None => DEFAULT_COMPACTION_DELAY_MINUTES,
+            Some(_) => parse_delay_minutes(&get(ENV_COMPACTION_DELAY_MINUTES)?)
+                .map_err(invalid(ENV_COMPACTION_DELAY_MINUTES))?,
+        };
 
         Ok(Self {
             old_database,
@@ -193,6 +237,7 @@ impl Config {
             output_prefix,
             staging_output_prefix,
             region_name,
+            compaction_delay_minutes,
         })
     }
 
@@ -218,6 +263,11 @@ pub fn parse_columns(value: &str) -> Result<Vec<Identifier>, String> {
                 "column {name:?} is a partition key; the job adds year, month, day and hour itself"
             ));
         }
+        if lower == RANK_COLUMN {
+            return Err(format!(
+                "column {name:?} is reserved: the compaction query uses it to de-duplicate rows"
+            ));
+        }
         // Athena folds column names to lower case, so these would collide.
         if !seen.insert(lower) {
             return Err(format!("column {name:?} is listed twice"));
@@ -241,6 +291,16 @@ pub fn validate_work_group(value: &str) -> Result<String, String> {
         return Err(format!("work group {value:?} contains {bad:?}"));
     }
     Ok(value.to_owned())
+}
+
+/// A whole number of minutes from 0 to 59.
+pub fn parse_delay_minutes(value: &str) -> Result<u32, String> {
+    match value.parse::<u32>() {
+        Ok(minutes) if minutes <= MAX_COMPACTION_DELAY_MINUTES => Ok(minutes),
+        _ => Err(format!(
+            "{value:?} is not a whole number of minutes from 0 to {MAX_COMPACTION_DELAY_MINUTES}"
+        )),
+    }
 }
 
 pub fn validate_region(value: &str) -> Result<String, String> {
@@ -418,6 +478,85 @@ mod tests {
         assert!(S3Prefix::parse("s3://bucket/a//b").is_err());
         assert!(S3Prefix::parse("s3://bucket/a b").is_err());
         assert!(S3Prefix::parse("s3://bucket/a\\b").is_err());
+    }
+
+    #[test]
+    fn compaction_delay_defaults_to_10_and_takes_0_to_59() {
+        assert_eq!(load(&sample_env()).unwrap().compaction_delay_minutes, 10);
+        for (value, minutes) in [("0", 0), ("10", 10), (" 59 ", 59), ("007", 7)] {
+            let mut env = sample_env();
+            env.insert(ENV_COMPACTION_DELAY_MINUTES, value.to_owned());
+            assert_eq!(load(&env).unwrap().compaction_delay_minutes, minutes);
+        }
+        for value in ["60", "-1", "1.5", "ten", "10m", "99999999999"] {
+            let mut env = sample_env();
+            env.insert(ENV_COMPACTION_DELAY_MINUTES, value.to_owned());
+            let err = load(&env).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "environment variable COMPACTION_DELAY_MINUTES: {value:?} is not a whole \
+                     number of minutes from 0 to 59"
+                )
+            );
+        }
+        let mut env = sample_env();
+        env.insert(ENV_COMPACTION_DELAY_MINUTES, "".to_owned());
+        assert_eq!(
+            load(&env).unwrap_err(),
+            ConfigError::Empty(ENV_COMPACTION_DELAY_MINUTES)
+        );
+    }
+
+    #[test]
+    fn output_prefix_must_not_overlap_the_json_folder() {
+        for (json, output) in [
+            ("s3://bucket/data", "s3://bucket/data/"),
+            ("s3://bucket/data", "s3://bucket/data/parquet"),
+            ("s3://bucket/data/json", "s3://bucket/data"),
+            ("s3://bucket/json", "s3://bucket"),
+        ] {
+            let mut env = sample_env();
+            env.insert(ENV_OLD_TABLE_LOCATION_PREFIX, json.to_owned());
+            env.insert(ENV_OUTPUT_PREFIX, output.to_owned());
+            match load(&env) {
+                Err(ConfigError::Invalid { var, problem }) => {
+                    assert_eq!(var, ENV_OUTPUT_PREFIX);
+                    assert!(
+                        problem.contains("overlaps OLD_TABLE_LOCATION_PREFIX"),
+                        "{problem}"
+                    );
+                }
+                other => panic!("{json} / {output}: {other:?}"),
+            }
+        }
+        for (json, output) in [
+            ("s3://bucket/json-data", "s3://bucket/json-data-parquet"),
+            ("s3://bucket/data", "s3://other/data"),
+            ("s3://bucket/a/json", "s3://bucket/a/parquet"),
+        ] {
+            let mut env = sample_env();
+            env.insert(ENV_OLD_TABLE_LOCATION_PREFIX, json.to_owned());
+            env.insert(ENV_OUTPUT_PREFIX, output.to_owned());
+            assert!(load(&env).is_ok(), "{json} / {output}");
+        }
+    }
+
+    #[test]
+    fn the_rank_column_is_reserved() {
+        assert!(parse_columns("requestId,Dedup_Rank")
+            .unwrap_err()
+            .contains("reserved"));
+    }
+
+    #[test]
+    fn s3_prefix_bucket_and_key() {
+        let prefix = S3Prefix::parse("s3://my-bucket/json-data/x=1/").unwrap();
+        assert_eq!(prefix.bucket(), "my-bucket");
+        assert_eq!(prefix.key(), "json-data/x=1");
+        let whole = S3Prefix::parse("s3://my-bucket").unwrap();
+        assert_eq!(whole.bucket(), "my-bucket");
+        assert_eq!(whole.key(), "");
     }
 
     #[test]

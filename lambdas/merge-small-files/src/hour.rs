@@ -1,28 +1,17 @@
-//! Which hour an invocation compacts.
+//! One UTC hour, the unit of compaction, and the arithmetic on it.
 
 use std::fmt;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
-use serde_json::Value;
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
 
-/// One UTC hour, the unit of compaction (one Firehose folder).
+/// One UTC hour: one Firehose folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Hour(NaiveDateTime);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EventError {
-    #[error("event is not a JSON object: expected an EventBridge scheduled event with \"time\" or {{\"hour\": \"YYYY-MM-DDTHH\"}}")]
-    NotAnObject,
-    #[error("event has neither \"hour\" nor \"time\": expected an EventBridge scheduled event with \"time\" or {{\"hour\": \"YYYY-MM-DDTHH\"}}")]
-    NoHourOrTime,
-    #[error("event field \"{field}\" must be a string, got {got}")]
-    NotAString { field: &'static str, got: String },
-    #[error(
-        "event field \"time\" = {value:?} is not an RFC 3339 timestamp like 2026-11-28T01:10:07Z"
-    )]
-    BadTime { value: String },
-    #[error("event field \"hour\" = {value:?} is not an hour like 2026-11-28T00")]
-    BadHour { value: String },
+#[error("{value:?} is not an hour like 2026-11-28T00")]
+pub struct BadHour {
+    pub value: String,
 }
 
 impl Hour {
@@ -35,9 +24,15 @@ impl Hour {
         )
     }
 
+    /// The latest hour whose folder is complete at `at` (UTC): the hour before the one that
+    /// contains `at - delay_minutes`. With a 10-minute delay, 01:10 gives 00:00–00:59.
+    pub fn latest_complete(at: NaiveDateTime, delay_minutes: u32) -> Self {
+        Self::containing(at - Duration::minutes(i64::from(delay_minutes))).previous()
+    }
+
     /// Parses `YYYY-MM-DDTHH`.
-    pub fn parse(value: &str) -> Result<Self, EventError> {
-        let bad = || EventError::BadHour {
+    pub fn parse(value: &str) -> Result<Self, BadHour> {
+        let bad = || BadHour {
             value: value.to_owned(),
         };
         let (date, hour) = value.split_once('T').ok_or_else(bad)?;
@@ -49,37 +44,17 @@ impl Hour {
         date.and_hms_opt(hour, 0, 0).map(Self).ok_or_else(bad)
     }
 
-    /// The hour before the one that contains the scheduled `time`: a run at
-    /// 01:10 compacts 00:00–00:59, whose Firehose folder is complete by then.
-    pub fn previous_to(time: &str) -> Result<Self, EventError> {
-        let at = DateTime::parse_from_rfc3339(time).map_err(|_| EventError::BadTime {
-            value: time.to_owned(),
-        })?;
-        let utc = at.naive_utc() - Duration::hours(1);
-        Ok(Self::containing(utc))
+    pub fn next(&self) -> Self {
+        Self(self.0 + Duration::hours(1))
     }
 
-    /// Reads the hour from an invocation payload: `{"hour": "YYYY-MM-DDTHH"}`
-    /// for a manual run (it wins if both are present), otherwise the
-    /// `time` of an EventBridge scheduled event.
-    pub fn from_event(event: &Value) -> Result<Self, EventError> {
-        let object = event.as_object().ok_or(EventError::NotAnObject)?;
-        let string = |field: &'static str, value: &Value| -> Result<String, EventError> {
-            value
-                .as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| EventError::NotAString {
-                    field,
-                    got: value.to_string(),
-                })
-        };
-        if let Some(hour) = object.get("hour") {
-            return Self::parse(&string("hour", hour)?);
-        }
-        if let Some(time) = object.get("time") {
-            return Self::previous_to(&string("time", time)?);
-        }
-        Err(EventError::NoHourOrTime)
+    pub fn previous(&self) -> Self {
+        Self(self.0 - Duration::hours(1))
+    }
+
+    /// How many hours `from..=self` holds: 1 for the same hour, 0 or less when `from` is later.
+    pub fn hours_since(&self, from: &Hour) -> i64 {
+        (self.0 - from.0).num_hours() + 1
     }
 
     pub fn year(&self) -> i32 {
@@ -118,62 +93,51 @@ impl fmt::Display for Hour {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    fn scheduled(time: &str) -> Value {
-        json!({
-            "version": "0",
-            "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "account": "123456789012",
-            "time": time,
-            "region": "us-east-1",
-            "resources": ["arn:aws:events:us-east-1:123456789012:rule/hourly"],
-            "detail": {}
-        })
+    fn at(value: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S").unwrap()
     }
 
-    fn hour_of(event: Value) -> String {
-        Hour::from_event(&event).unwrap().to_string()
+    fn latest(value: &str, delay: u32) -> String {
+        Hour::latest_complete(at(value), delay).to_string()
     }
 
     #[test]
-    fn scheduled_event_compacts_the_previous_hour() {
-        assert_eq!(hour_of(scheduled("2026-11-28T01:10:07Z")), "2026-11-28T00");
-        assert_eq!(hour_of(scheduled("2026-11-28T13:00:00Z")), "2026-11-28T12");
-        assert_eq!(hour_of(scheduled("2026-11-28T13:59:59Z")), "2026-11-28T12");
+    fn latest_complete_hour_with_the_default_delay() {
+        assert_eq!(latest("2026-11-28T01:10:07", 10), "2026-11-28T00");
+        assert_eq!(latest("2026-11-28T01:10:00", 10), "2026-11-28T00");
+        assert_eq!(latest("2026-11-28T13:59:59", 10), "2026-11-28T12");
+        // Before the delay has passed, the previous hour is not complete yet.
+        assert_eq!(latest("2026-11-28T01:09:59", 10), "2026-11-27T23");
     }
 
     #[test]
-    fn previous_hour_rolls_over_midnight_month_and_year() {
-        assert_eq!(hour_of(scheduled("2026-11-28T00:10:00Z")), "2026-11-27T23");
-        assert_eq!(hour_of(scheduled("2026-12-01T00:05:00Z")), "2026-11-30T23");
-        assert_eq!(hour_of(scheduled("2027-01-01T00:10:00Z")), "2026-12-31T23");
-        assert_eq!(hour_of(scheduled("2028-03-01T00:00:01Z")), "2028-02-29T23");
+    fn latest_complete_hour_with_other_delays() {
+        assert_eq!(latest("2026-11-28T01:00:00", 0), "2026-11-28T00");
+        assert_eq!(latest("2026-11-28T00:59:59", 0), "2026-11-27T23");
+        assert_eq!(latest("2026-11-28T01:59:00", 59), "2026-11-28T00");
+        assert_eq!(latest("2026-11-28T01:58:59", 59), "2026-11-27T23");
     }
 
     #[test]
-    fn offsets_in_the_event_time_are_converted_to_utc() {
-        assert_eq!(
-            hour_of(scheduled("2026-11-28T02:10:07+01:00")),
-            "2026-11-28T00"
-        );
-        assert_eq!(
-            hour_of(scheduled("2026-11-28T01:10:07.123Z")),
-            "2026-11-28T00"
-        );
+    fn latest_complete_hour_rolls_over_midnight_month_and_year() {
+        assert_eq!(latest("2026-11-28T00:10:00", 10), "2026-11-27T23");
+        assert_eq!(latest("2026-12-01T00:15:00", 10), "2026-11-30T23");
+        assert_eq!(latest("2027-01-01T00:10:00", 10), "2026-12-31T23");
+        assert_eq!(latest("2028-03-01T00:10:01", 10), "2028-02-29T23");
     }
 
     #[test]
     fn hour_fields_and_formats() {
-        let hour = Hour::from_event(&scheduled("2027-01-01T00:10:00Z")).unwrap();
+        let hour = Hour::latest_complete(at("2027-01-01T00:10:00"), 10);
         assert_eq!(
             (hour.year(), hour.month(), hour.day(), hour.hour()),
             (2026, 12, 31, 23)
         );
         assert_eq!(hour.compact(), "2026123123");
         assert_eq!(hour.partition_path(), "year=2026/month=12/day=31/hour=23");
+        assert_eq!(hour.next().to_string(), "2027-01-01T00");
+        assert_eq!(hour.previous().to_string(), "2026-12-31T22");
 
         let hour = Hour::parse("2026-03-05T07").unwrap();
         assert_eq!(hour.compact(), "2026030507");
@@ -182,17 +146,20 @@ mod tests {
     }
 
     #[test]
-    fn manual_hour_event() {
-        assert_eq!(hour_of(json!({"hour": "2026-11-28T00"})), "2026-11-28T00");
-        assert_eq!(hour_of(json!({"hour": "2026-02-28T23"})), "2026-02-28T23");
-        assert_eq!(
-            hour_of(json!({"hour": "2026-11-28T05", "time": "2026-11-28T01:10:07Z"})),
-            "2026-11-28T05"
-        );
+    fn hours_since_counts_both_ends() {
+        let from = Hour::parse("2026-11-01T05").unwrap();
+        assert_eq!(from.hours_since(&from), 1);
+        assert_eq!(Hour::parse("2026-11-01T09").unwrap().hours_since(&from), 5);
+        assert_eq!(Hour::parse("2026-11-04T05").unwrap().hours_since(&from), 73);
+        assert_eq!(Hour::parse("2026-11-01T04").unwrap().hours_since(&from), 0);
     }
 
     #[test]
-    fn bad_manual_hours_are_rejected() {
+    fn parse_accepts_only_zero_padded_hours() {
+        assert_eq!(
+            Hour::parse("2026-02-28T23").unwrap().to_string(),
+            "2026-02-28T23"
+        );
         for value in [
             "2026-11-28",
             "2026-11-28T24",
@@ -202,42 +169,15 @@ mod tests {
             "2026-13-01T00",
             "26-11-28T00",
             "2026-11-28 00",
+            "2026-11-28T+1",
             "",
         ] {
-            let err = Hour::from_event(&json!({ "hour": value })).unwrap_err();
+            let err = Hour::parse(value).unwrap_err();
+            assert_eq!(err.value, value);
             assert_eq!(
-                err,
-                EventError::BadHour {
-                    value: value.to_owned()
-                }
+                err.to_string(),
+                format!("{value:?} is not an hour like 2026-11-28T00")
             );
-            assert!(err.to_string().contains("like 2026-11-28T00"), "{err}");
         }
-    }
-
-    #[test]
-    fn bad_events_are_rejected_with_a_clear_message() {
-        let err = Hour::from_event(&json!("2026-11-28T00")).unwrap_err();
-        assert_eq!(err, EventError::NotAnObject);
-
-        let err = Hour::from_event(&json!({"detail-type": "Scheduled Event"})).unwrap_err();
-        assert_eq!(err, EventError::NoHourOrTime);
-        assert!(err.to_string().contains("neither \"hour\" nor \"time\""));
-
-        let err = Hour::from_event(&json!({"hour": 2026112800})).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "event field \"hour\" must be a string, got 2026112800"
-        );
-
-        let err = Hour::from_event(&scheduled("yesterday")).unwrap_err();
-        assert_eq!(
-            err,
-            EventError::BadTime {
-                value: "yesterday".to_owned()
-            }
-        );
-        assert!(Hour::from_event(&scheduled("2026-11-28T01:10:07")).is_err());
-        assert!(Hour::from_event(&Value::Null).is_err());
     }
 }

@@ -1,100 +1,53 @@
-//! Running the three queries of one hour, each waited for before the next.
+//! Compacting one hour:
+//!
+//! 1. list the hour's JSON folder: nothing there, nothing to do;
+//! 2. count its rows and distinct request ids: no rows, nothing to do;
+//! 3. delete whatever an earlier run left in the hour's Parquet folder, since CTAS refuses a
+//!    folder that is not empty;
+//! 4. drop a leftover temporary table, CTAS, drop the temporary table.
+//!
+//! Each step waits for the one before it, so running an hour again gives the same files.
 
 use std::time::Duration;
 
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::athena::{ApiError, Athena, QueryRequest, QueryState, QueryStatus};
+use crate::athena::Athena;
 use crate::config::Config;
-use crate::hour::{EventError, Hour};
+use crate::counts::RowCounts;
+use crate::error::{HourError, Phase};
+use crate::folder;
+use crate::hour::Hour;
+use crate::query::{run_query, Backoff, QueryRecord};
+use crate::s3::S3;
 use crate::sql::{self, Step};
 
-/// Exponential backoff between GetQueryExecution polls.
+/// How an hour ended when nothing went wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    pub initial: Duration,
-    pub factor: u32,
-    pub max: Duration,
+pub enum Outcome {
+    Compacted,
+    /// The JSON folder holds no object.
+    NoObjects,
+    /// The JSON files hold no row.
+    NoRows,
 }
 
-impl Default for Backoff {
-    fn default() -> Self {
-        Self {
-            initial: Duration::from_millis(200),
-            factor: 2,
-            max: Duration::from_secs(5),
-        }
-    }
-}
-
-impl Backoff {
-    fn next(&self, delay: Duration) -> Duration {
-        delay.saturating_mul(self.factor).min(self.max)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum JobError {
-    #[error(transparent)]
-    Event(#[from] EventError),
-    #[error("hour {hour}: deadline reached before starting the {step} query")]
-    DeadlineBeforeStart { hour: Hour, step: Step },
-    #[error("hour {hour}: could not start the {step} query: {error}")]
-    Start {
-        hour: Hour,
-        step: Step,
-        error: ApiError,
-    },
-    #[error("hour {hour}: could not read the state of the {step} query (query execution id {query_execution_id}): {error}")]
-    Status {
-        hour: Hour,
-        step: Step,
-        query_execution_id: String,
-        error: ApiError,
-    },
-    #[error("hour {hour}: the {step} query (query execution id {query_execution_id}) ended {state}: {reason}")]
-    QueryEnded {
-        hour: Hour,
-        step: Step,
-        query_execution_id: String,
-        state: QueryState,
-        reason: String,
-    },
-    #[error("hour {hour}: the {step} query (query execution id {query_execution_id}) was still {last_state} at the deadline; {stop}")]
-    Deadline {
-        hour: Hour,
-        step: Step,
-        query_execution_id: String,
-        last_state: QueryState,
-        /// What happened to the best-effort StopQueryExecution.
-        stop: String,
-    },
-}
-
-impl JobError {
-    /// Short name for the Lambda error type and logs.
-    pub fn kind(&self) -> &'static str {
+impl Outcome {
+    pub fn name(self) -> &'static str {
         match self {
-            Self::Event(_) => "InvalidEvent",
-            Self::DeadlineBeforeStart { .. } => "DeadlineBeforeStart",
-            Self::Start { .. } => "StartQueryFailed",
-            Self::Status { .. } => "GetQueryStateFailed",
-            Self::QueryEnded { .. } => "QueryFailed",
-            Self::Deadline { .. } => "QueryTimedOut",
+            Outcome::Compacted => "compacted",
+            Outcome::NoObjects | Outcome::NoRows => "empty",
         }
     }
-}
 
-/// One query the job started.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct QueryRecord {
-    pub step: Step,
-    pub query_execution_id: String,
-    /// Last state seen.
-    pub state: String,
-    /// GetQueryExecution calls made for it.
-    pub polls: u32,
+    fn message(self) -> &'static str {
+        match self {
+            Outcome::Compacted => "hour compacted",
+            Outcome::NoObjects => "hour skipped: no JSON files in its folder",
+            Outcome::NoRows => "hour skipped: its JSON files hold no rows",
+        }
+    }
 }
 
 /// What happened to one hour; logged as one line by [`HourReport::log`].
@@ -103,9 +56,43 @@ pub struct HourReport {
     pub hour: Hour,
     pub source: String,
     pub destination: String,
+    pub counts: Option<RowCounts>,
+    pub objects_deleted: u64,
     pub queries: Vec<QueryRecord>,
     pub elapsed: Duration,
-    pub outcome: Result<(), JobError>,
+    pub outcome: Result<Outcome, HourError>,
+}
+
+/// The ids of an hour's queries; `None` for those not started.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct QueryIds {
+    pub count: Option<String>,
+    pub drop_leftover: Option<String>,
+    pub ctas: Option<String>,
+    pub drop_temp: Option<String>,
+}
+
+/// An hour as the response and the log line show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HourSummary {
+    pub hour: String,
+    /// `compacted`, `empty` or `failed`.
+    pub outcome: &'static str,
+    pub rows_in: Option<u64>,
+    pub rows_out: Option<u64>,
+    pub objects_deleted: u64,
+    pub query_ids: QueryIds,
+}
+
+#[derive(Serialize)]
+struct LogFields<'a> {
+    #[serde(flatten)]
+    summary: &'a HourSummary,
+    error: Option<String>,
+    error_kind: Option<&'static str>,
+    source: &'a str,
+    destination: &'a str,
+    elapsed_ms: u64,
 }
 
 impl HourReport {
@@ -116,230 +103,157 @@ impl HourReport {
             .map(|q| q.query_execution_id.as_str())
     }
 
+    pub fn summary(&self) -> HourSummary {
+        let id = |step| self.query_id(step).map(str::to_owned);
+        HourSummary {
+            hour: self.hour.to_string(),
+            outcome: match &self.outcome {
+                Ok(outcome) => outcome.name(),
+                Err(_) => "failed",
+            },
+            rows_in: self.counts.map(|c| c.rows_in),
+            rows_out: self.counts.map(|c| c.rows_out),
+            objects_deleted: self.objects_deleted,
+            query_ids: QueryIds {
+                count: id(Step::Count),
+                drop_leftover: id(Step::DropLeftover),
+                ctas: id(Step::Ctas),
+                drop_temp: id(Step::DropTemp),
+            },
+        }
+    }
+
+    /// One JSON line: the [`HourSummary`] plus `error`, `error_kind`, `source`,
+    /// `destination` and `elapsed_ms`.
     pub fn log(&self) {
-        let hour = self.hour.to_string();
-        let drop_leftover = self.query_id(Step::DropLeftover);
-        let create_parquet = self.query_id(Step::CreateParquet);
-        let drop_temp = self.query_id(Step::DropTemp);
-        let elapsed_ms = u64::try_from(self.elapsed.as_millis()).unwrap_or(u64::MAX);
+        let summary = self.summary();
+        let error = self.outcome.as_ref().err();
+        let fields = LogFields {
+            summary: &summary,
+            error: error.map(ToString::to_string),
+            error_kind: error.map(HourError::kind),
+            source: &self.source,
+            destination: &self.destination,
+            elapsed_ms: u64::try_from(self.elapsed.as_millis()).unwrap_or(u64::MAX),
+        };
+        let fields_json = serde_json::to_string(&fields).expect("log fields serialize");
+        let fields_json = fields_json.as_str();
         match &self.outcome {
-            Ok(()) => tracing::info!(
-                hour = %hour,
-                outcome = "succeeded",
-                source = %self.source,
-                destination = %self.destination,
-                drop_leftover_query_id = drop_leftover,
-                create_parquet_query_id = create_parquet,
-                drop_temp_query_id = drop_temp,
-                elapsed_ms,
-                "hour compacted"
-            ),
-            Err(error) => tracing::error!(
-                hour = %hour,
-                outcome = "failed",
-                source = %self.source,
-                destination = %self.destination,
-                drop_leftover_query_id = drop_leftover,
-                create_parquet_query_id = create_parquet,
-                drop_temp_query_id = drop_temp,
-                elapsed_ms,
-                error_kind = error.kind(),
-                error = %error,
-                "hour compaction failed"
-            ),
+            Ok(outcome) => tracing::info!(fields_json, "{}", outcome.message()),
+            Err(_) => tracing::error!(fields_json, "hour compaction failed"),
         }
     }
 }
 
-/// Why [`wait_for_query`] gave up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WaitError {
-    Status { error: ApiError, polls: u32 },
-    Deadline { last_state: QueryState, polls: u32 },
-}
-
-/// Polls GetQueryExecution with exponential backoff until the query reaches
-/// SUCCEEDED, FAILED or CANCELLED, or `deadline` passes. Returns the final
-/// status and the number of polls.
-pub async fn wait_for_query<A: Athena>(
+/// Compacts `hour`, giving up at `deadline`. Never panics on AWS errors: the outcome is in
+/// the report.
+pub async fn compact_hour<A: Athena, S: S3>(
     athena: &A,
-    query_execution_id: &str,
-    deadline: Instant,
-    backoff: &Backoff,
-) -> Result<(QueryStatus, u32), WaitError> {
-    let mut delay = backoff.initial;
-    let mut polls = 0;
-    loop {
-        let status = athena
-            .query_status(query_execution_id)
-            .await
-            .map_err(|error| WaitError::Status {
-                error,
-                polls: polls + 1,
-            })?;
-        polls += 1;
-        if status.state.is_terminal() {
-            return Ok((status, polls));
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            return Err(WaitError::Deadline {
-                last_state: status.state,
-                polls,
-            });
-        }
-        // The last sleep is cut short so the final poll lands on the deadline.
-        tokio::time::sleep(delay.min(deadline - now)).await;
-        delay = backoff.next(delay);
-    }
-}
-
-fn failure_reason(status: &QueryStatus) -> String {
-    let reason = status
-        .state_change_reason
-        .as_deref()
-        .filter(|s| !s.is_empty());
-    let message = status.error_message.as_deref().filter(|s| !s.is_empty());
-    match (reason, message) {
-        (Some(r), Some(m)) if r == m => r.to_owned(),
-        (Some(r), Some(m)) => format!("{r} (AthenaError: {m})"),
-        (Some(r), None) => r.to_owned(),
-        (None, Some(m)) => format!("AthenaError: {m}"),
-        (None, None) => "Athena gave no StateChangeReason".to_owned(),
-    }
-}
-
-/// Runs DROP leftover → CTAS → DROP temp for `hour`, waiting for each query.
-/// Never panics on Athena errors: the outcome is in the report.
-pub async fn compact_hour<A: Athena>(
-    athena: &A,
+    s3: &S,
     config: &Config,
     hour: Hour,
     deadline: Instant,
     backoff: &Backoff,
 ) -> HourReport {
     let started = Instant::now();
-    let mut queries = Vec::with_capacity(Step::ALL.len());
-    let outcome = run_steps(athena, config, hour, deadline, backoff, &mut queries).await;
-    HourReport {
+    let mut report = HourReport {
         hour,
         source: sql::json_location(config, &hour),
         destination: sql::parquet_location(config, &hour),
-        queries,
-        elapsed: started.elapsed(),
-        outcome,
-    }
+        counts: None,
+        objects_deleted: 0,
+        queries: Vec::with_capacity(4),
+        elapsed: Duration::ZERO,
+        outcome: Ok(Outcome::Compacted),
+    };
+    let outcome = run(athena, s3, config, deadline, backoff, &mut report).await;
+    report.outcome = outcome;
+    report.elapsed = started.elapsed();
+    report
 }
 
-async fn run_steps<A: Athena>(
+async fn run<A: Athena, S: S3>(
     athena: &A,
+    s3: &S,
     config: &Config,
-    hour: Hour,
     deadline: Instant,
     backoff: &Backoff,
-    queries: &mut Vec<QueryRecord>,
-) -> Result<(), JobError> {
-    let output_location = config.staging_output_location();
-    for step in Step::ALL {
+    report: &mut HourReport,
+) -> Result<Outcome, HourError> {
+    let hour = report.hour;
+    let before = |next: Phase| {
         if Instant::now() >= deadline {
-            return Err(JobError::DeadlineBeforeStart { hour, step });
+            Err(HourError::DeadlineBeforeStart { hour, next })
+        } else {
+            Ok(())
         }
-        let sql = step.query(config, &hour);
-        let request = QueryRequest {
-            sql: &sql,
-            work_group: &config.athena_work_group,
-            output_location: &output_location,
-        };
-        let id = athena
-            .start_query(request)
-            .await
-            .map_err(|error| JobError::Start { hour, step, error })?;
-        tracing::debug!(hour = %hour, step = step.name(), query_execution_id = %id, "query started");
-        let mut record = QueryRecord {
+    };
+
+    before(Phase::ListJson)?;
+    let json = sql::json_folder(config, &hour);
+    let has_json = folder::has_objects(s3, &json)
+        .await
+        .map_err(|error| HourError::ListJson {
+            hour,
+            folder: json.to_string(),
+            error,
+        })?;
+    if !has_json {
+        return Ok(Outcome::NoObjects);
+    }
+
+    let step = Step::Count;
+    let id = run_query(
+        athena,
+        config,
+        hour,
+        step,
+        deadline,
+        backoff,
+        &mut report.queries,
+    )
+    .await?;
+    let results = athena
+        .query_results(&id)
+        .await
+        .map_err(|error| HourError::GetResults {
+            hour,
             step,
             query_execution_id: id.clone(),
-            state: QueryState::Queued.to_string(),
-            polls: 0,
-        };
-        let waited = wait_for_query(athena, &id, deadline, backoff).await;
-        match waited {
-            Ok((status, polls)) => {
-                record.state = status.state.to_string();
-                record.polls = polls;
-                queries.push(record);
-                if status.state != QueryState::Succeeded {
-                    return Err(JobError::QueryEnded {
-                        hour,
-                        step,
-                        query_execution_id: id,
-                        reason: failure_reason(&status),
-                        state: status.state,
-                    });
-                }
-            }
-            Err(WaitError::Status { error, polls }) => {
-                record.polls = polls;
-                record.state = "UNKNOWN".to_owned();
-                queries.push(record);
-                return Err(JobError::Status {
-                    hour,
-                    step,
-                    query_execution_id: id,
-                    error,
-                });
-            }
-            Err(WaitError::Deadline { last_state, polls }) => {
-                record.polls = polls;
-                record.state = last_state.to_string();
-                queries.push(record);
-                let stop = match athena.stop_query(&id).await {
-                    Ok(()) => "StopQueryExecution requested".to_owned(),
-                    Err(e) => format!("StopQueryExecution also failed: {e}"),
-                };
-                return Err(JobError::Deadline {
-                    hour,
-                    step,
-                    query_execution_id: id,
-                    last_state,
-                    stop,
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap() {
-        let backoff = Backoff::default();
-        let mut delay = backoff.initial;
-        let mut delays = vec![delay];
-        for _ in 0..6 {
-            delay = backoff.next(delay);
-            delays.push(delay);
-        }
-        let ms: Vec<u128> = delays.iter().map(Duration::as_millis).collect();
-        assert_eq!(ms, [200, 400, 800, 1600, 3200, 5000, 5000]);
+            error,
+        })?;
+    let counts = RowCounts::from_results(&results).map_err(|problem| HourError::BadResults {
+        hour,
+        step,
+        query_execution_id: id,
+        problem,
+    })?;
+    report.counts = Some(counts);
+    if counts.rows_in == 0 {
+        return Ok(Outcome::NoRows);
     }
 
-    #[test]
-    fn failure_reason_combines_reason_and_athena_error() {
-        let mut status = QueryStatus::new(QueryState::Failed);
-        assert_eq!(failure_reason(&status), "Athena gave no StateChangeReason");
-        status.error_message = Some("HIVE_BAD_DATA".to_owned());
-        assert_eq!(failure_reason(&status), "AthenaError: HIVE_BAD_DATA");
-        status.state_change_reason = Some("Query failed".to_owned());
-        assert_eq!(
-            failure_reason(&status),
-            "Query failed (AthenaError: HIVE_BAD_DATA)"
-        );
-        status.error_message = Some("Query failed".to_owned());
-        assert_eq!(failure_reason(&status), "Query failed");
-        status.error_message = None;
-        assert_eq!(failure_reason(&status), "Query failed");
+    before(Phase::ClearParquet)?;
+    let parquet = sql::parquet_folder(config, &hour);
+    folder::empty_folder(s3, &parquet, &mut report.objects_deleted)
+        .await
+        .map_err(|error| HourError::ClearParquet {
+            hour,
+            folder: parquet.to_string(),
+            error,
+        })?;
+
+    for step in Step::COMPACTION {
+        run_query(
+            athena,
+            config,
+            hour,
+            step,
+            deadline,
+            backoff,
+            &mut report.queries,
+        )
+        .await?;
     }
+    Ok(Outcome::Compacted)
 }

@@ -1,6 +1,5 @@
-use aws_config::{BehaviorVersion, Region};
 use lambda_runtime::{service_fn, LambdaEvent};
-use merge_small_files::{logging, App, Config, SdkAthena};
+use merge_small_files::{logging, sdk, App, Config, SdkAthena, SdkS3};
 use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
@@ -9,11 +8,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env().inspect_err(|error| {
         tracing::error!(error = %error, "invalid configuration");
     })?;
-    let sdk_config = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(config.region_name.clone()))
-        .load()
-        .await;
-    let athena = SdkAthena::new(aws_sdk_athena::Client::new(&sdk_config));
-    let app = App::new(athena, config);
+    // Throttling, 5xx and timeouts are retried by the SDK itself (standard mode, exponential
+    // backoff with jitter), as `sdk` configures it; a call still failing fails the hour.
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").ok();
+    let (athena, s3) = sdk::clients(&config.region_name, endpoint.as_deref());
+    let app = App::new(SdkAthena::new(athena), SdkS3::new(s3), config);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| app.handle(event))).await
 }

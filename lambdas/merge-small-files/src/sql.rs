@@ -1,29 +1,58 @@
 //! Text of the Athena queries. Inputs are validated [`Identifier`]s and
-//! [`S3Prefix`]es, so nothing here needs escaping.
+//! [`S3Prefix`](crate::config::S3Prefix)es, so nothing here needs escaping.
 //!
 //! Athena runs DDL through Hive, which quotes identifiers with backticks,
 //! and DML/CTAS through Trino, which uses double quotes.
 
-use crate::config::{Config, Identifier};
+use crate::config::{Config, Identifier, RANK_COLUMN};
+use crate::folder::S3Folder;
 use crate::hour::Hour;
+
+/// Glue's name of the request id column, the key for de-duplication. The JSON table always
+/// has it, whether or not `COLUMN_NAMES` lists it.
+pub const REQUEST_ID: &str = "requestid";
+/// Glue's name of the request time column: of several copies of a request, the first is kept.
+pub const REQUEST_TIME: &str = "requesttime";
 
 /// `tmp_<NEW_TABLE_NAME>_<YYYYMMDDHH>`: the catalog entry CTAS creates.
 pub fn temp_table_name(config: &Config, hour: &Hour) -> String {
     format!("tmp_{}_{}", config.new_table_name, hour.compact())
 }
 
-/// Where the Parquet files of `hour` go: the Parquet table's projected folder.
-pub fn parquet_location(config: &Config, hour: &Hour) -> String {
-    format!("{}/{}/", config.output_prefix, hour.partition_path())
+/// The Parquet table's projected folder for `hour`: where CTAS writes.
+pub fn parquet_folder(config: &Config, hour: &Hour) -> S3Folder {
+    S3Folder::new(&config.output_prefix, &hour.partition_path())
 }
 
 /// The Firehose folder of `hour` in the JSON table.
+pub fn json_folder(config: &Config, hour: &Hour) -> S3Folder {
+    S3Folder::new(&config.old_table_location_prefix, &hour.partition_path())
+}
+
+/// Where the Parquet files of `hour` go, as an `s3://` URL ending in `/`.
+pub fn parquet_location(config: &Config, hour: &Hour) -> String {
+    parquet_folder(config, hour).to_string()
+}
+
+/// The Firehose folder of `hour`, as an `s3://` URL ending in `/`.
 pub fn json_location(config: &Config, hour: &Hour) -> String {
+    json_folder(config, hour).to_string()
+}
+
+/// Selects `hour` in either table. The partition keys are `int` columns (projected with two
+/// digits), so the values are numbers, not zero-padded strings.
+fn partition_predicate(hour: &Hour) -> String {
     format!(
-        "{}/{}/",
-        config.old_table_location_prefix,
-        hour.partition_path()
+        "year = {} AND month = {} AND day = {} AND hour = {}",
+        hour.year(),
+        hour.month(),
+        hour.day(),
+        hour.hour()
     )
+}
+
+fn json_table(config: &Config) -> String {
+    format!("\"{}\".\"{}\"", config.old_database, config.old_table_name)
 }
 
 pub fn drop_temp_table(config: &Config, hour: &Hour) -> String {
@@ -34,6 +63,18 @@ pub fn drop_temp_table(config: &Config, hour: &Hour) -> String {
     )
 }
 
+/// Rows of the hour in the JSON table, and how many remain once de-duplicated.
+pub fn count_rows(config: &Config, hour: &Hour) -> String {
+    format!(
+        "SELECT count(*) AS \"rows_in\", count(DISTINCT \"{REQUEST_ID}\") AS \"rows_out\" \
+         FROM {table} WHERE {predicate}",
+        table = json_table(config),
+        predicate = partition_predicate(hour),
+    )
+}
+
+/// CTAS writing the hour as Snappy Parquet, one row per request id: Firehose delivers at
+/// least once, so the same request can be in the JSON files more than once.
 pub fn create_parquet_table(config: &Config, hour: &Hour) -> String {
     let columns = config
         .column_names
@@ -45,47 +86,49 @@ pub fn create_parquet_table(config: &Config, hour: &Hour) -> String {
     format!(
         "CREATE TABLE \"{new_db}\".\"{temp}\" WITH (external_location = '{location}', \
          format = 'PARQUET', write_compression = 'SNAPPY') \
-         AS SELECT {columns} FROM \"{old_db}\".\"{old_table}\" \
-         WHERE year = {year} AND month = {month} AND day = {day} AND hour = {hour}",
+         AS SELECT {columns} FROM (SELECT {columns}, row_number() OVER \
+         (PARTITION BY \"{REQUEST_ID}\" ORDER BY \"{REQUEST_TIME}\") AS \"{RANK_COLUMN}\" \
+         FROM {table} WHERE {predicate}) AS ranked WHERE \"{RANK_COLUMN}\" = 1",
         new_db = config.new_database,
         temp = temp_table_name(config, hour),
         location = parquet_location(config, hour),
-        old_db = config.old_database,
-        old_table = config.old_table_name,
-        year = hour.year(),
-        month = hour.month(),
-        day = hour.day(),
-        hour = hour.hour(),
+        table = json_table(config),
+        predicate = partition_predicate(hour),
     )
 }
 
-/// A step of the hourly job.
+/// An Athena query of the hourly job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
+    /// Rows in and distinct request ids of the hour.
+    Count,
     /// Drop a temporary table left by an earlier failed run of the same hour.
     DropLeftover,
     /// CTAS writing the hour's Parquet files.
-    CreateParquet,
+    Ctas,
     /// Drop the temporary catalog entry; the Parquet files stay.
     DropTemp,
 }
 
 impl Step {
-    pub const ALL: [Step; 3] = [Step::DropLeftover, Step::CreateParquet, Step::DropTemp];
+    /// The queries that rewrite the hour, in order, once its Parquet folder is empty.
+    pub const COMPACTION: [Step; 3] = [Step::DropLeftover, Step::Ctas, Step::DropTemp];
 
     pub fn name(self) -> &'static str {
         match self {
+            Step::Count => "count",
             Step::DropLeftover => "drop_leftover",
-            Step::CreateParquet => "create_parquet",
+            Step::Ctas => "ctas",
             Step::DropTemp => "drop_temp",
         }
     }
 
     pub fn query(self, config: &Config, hour: &Hour) -> String {
         match self {
+            Step::Count => count_rows(config, hour),
             Step::DropLeftover | Step::DropTemp => drop_temp_table(config, hour),
-            Step::CreateParquet => create_parquet_table(config, hour),
+            Step::Ctas => create_parquet_table(config, hour),
         }
     }
 }
@@ -132,24 +175,43 @@ mod tests {
     }
 
     #[test]
-    fn ctas_statement_exact_text() {
+    fn count_statement_exact_text() {
         let hour = Hour::parse("2026-11-28T00").unwrap();
         assert_eq!(
-            create_parquet_table(&config(), &hour),
-            "CREATE TABLE \"metering_db\".\"tmp_api_access_parquet_2026112800\" \
-             WITH (external_location = 's3://bucket/parquet-data/year=2026/month=11/day=28/hour=00/', \
-             format = 'PARQUET', write_compression = 'SNAPPY') \
-             AS SELECT \"requestId\", \"ip\", \"user\", \"requestTime\", \"httpMethod\", \
-             \"resourcePath\", \"status\", \"protocol\", \"responseLength\" \
+            count_rows(&config(), &hour),
+            "SELECT count(*) AS \"rows_in\", count(DISTINCT \"requestid\") AS \"rows_out\" \
              FROM \"metering_db\".\"api_access_json\" \
              WHERE year = 2026 AND month = 11 AND day = 28 AND hour = 0"
         );
     }
 
     #[test]
-    fn ctas_pads_the_path_but_not_the_predicate() {
+    fn ctas_statement_exact_text() {
+        let hour = Hour::parse("2026-11-28T00").unwrap();
+        let columns = "\"requestId\", \"ip\", \"user\", \"requestTime\", \"httpMethod\", \
+                       \"resourcePath\", \"status\", \"protocol\", \"responseLength\"";
+        assert_eq!(
+            create_parquet_table(&config(), &hour),
+            format!(
+                "CREATE TABLE \"metering_db\".\"tmp_api_access_parquet_2026112800\" \
+                 WITH (external_location = 's3://bucket/parquet-data/year=2026/month=11/day=28/hour=00/', \
+                 format = 'PARQUET', write_compression = 'SNAPPY') \
+                 AS SELECT {columns} FROM (SELECT {columns}, row_number() OVER \
+                 (PARTITION BY \"requestid\" ORDER BY \"requesttime\") AS \"dedup_rank\" \
+                 FROM \"metering_db\".\"api_access_json\" \
+                 WHERE year = 2026 AND month = 11 AND day = 28 AND hour = 0) AS ranked \
+                 WHERE \"dedup_rank\" = 1"
+            )
+        );
+    }
+
+    #[test]
+    fn ctas_without_request_id_column_still_deduplicates_by_it() {
         let mut config = config();
-        config.column_names = vec![Identifier::parse("ip").unwrap()];
+        config.column_names = vec![
+            Identifier::parse("ip").unwrap(),
+            Identifier::parse("status").unwrap(),
+        ];
         config.old_database = Identifier::parse("raw").unwrap();
         config.new_database = Identifier::parse("curated").unwrap();
         let hour = Hour::parse("2027-01-05T09").unwrap();
@@ -158,8 +220,16 @@ mod tests {
             "CREATE TABLE \"curated\".\"tmp_api_access_parquet_2027010509\" \
              WITH (external_location = 's3://bucket/parquet-data/year=2027/month=01/day=05/hour=09/', \
              format = 'PARQUET', write_compression = 'SNAPPY') \
-             AS SELECT \"ip\" FROM \"raw\".\"api_access_json\" \
-             WHERE year = 2027 AND month = 1 AND day = 5 AND hour = 9"
+             AS SELECT \"ip\", \"status\" FROM (SELECT \"ip\", \"status\", row_number() OVER \
+             (PARTITION BY \"requestid\" ORDER BY \"requesttime\") AS \"dedup_rank\" \
+             FROM \"raw\".\"api_access_json\" \
+             WHERE year = 2027 AND month = 1 AND day = 5 AND hour = 9) AS ranked \
+             WHERE \"dedup_rank\" = 1"
+        );
+        assert_eq!(
+            count_rows(&config, &hour),
+            "SELECT count(*) AS \"rows_in\", count(DISTINCT \"requestid\") AS \"rows_out\" \
+             FROM \"raw\".\"api_access_json\" WHERE year = 2027 AND month = 1 AND day = 5 AND hour = 9"
         );
         assert_eq!(
             drop_temp_table(&config, &hour),
@@ -183,17 +253,35 @@ mod tests {
             json_location(&config, &hour),
             "s3://bucket/json-data/year=2026/month=12/day=31/hour=23/"
         );
+        let json = json_folder(&config, &hour);
+        assert_eq!(
+            (json.bucket.as_str(), json.prefix.as_str()),
+            ("bucket", "json-data/year=2026/month=12/day=31/hour=23/")
+        );
+        let parquet = parquet_folder(&config, &hour);
+        assert_eq!(
+            (parquet.bucket.as_str(), parquet.prefix.as_str()),
+            ("bucket", "parquet-data/year=2026/month=12/day=31/hour=23/")
+        );
     }
 
     #[test]
-    fn steps_run_drop_ctas_drop() {
+    fn steps_and_their_queries() {
         let config = config();
         let hour = Hour::parse("2026-11-28T00").unwrap();
-        let queries: Vec<String> = Step::ALL.iter().map(|s| s.query(&config, &hour)).collect();
+        assert_eq!(
+            Step::Count.query(&config, &hour),
+            count_rows(&config, &hour)
+        );
+        let queries: Vec<String> = Step::COMPACTION
+            .iter()
+            .map(|s| s.query(&config, &hour))
+            .collect();
         assert_eq!(queries[0], drop_temp_table(&config, &hour));
         assert_eq!(queries[1], create_parquet_table(&config, &hour));
         assert_eq!(queries[2], drop_temp_table(&config, &hour));
-        let names: Vec<&str> = Step::ALL.iter().map(|s| s.name()).collect();
-        assert_eq!(names, ["drop_leftover", "create_parquet", "drop_temp"]);
+        let names: Vec<&str> = Step::COMPACTION.iter().map(|s| s.name()).collect();
+        assert_eq!(names, ["drop_leftover", "ctas", "drop_temp"]);
+        assert_eq!(Step::Count.to_string(), "count");
     }
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use common::*;
 use merge_small_files::athena::{QueryState, QueryStatus};
 use merge_small_files::{logging, App};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 #[derive(Clone, Default)]
 struct LogBuffer(Arc<Mutex<Vec<u8>>>);
@@ -27,14 +27,32 @@ impl io::Write for LogBuffer {
 }
 
 impl LogBuffer {
-    /// The JSON lines written since the last call.
-    fn take_lines(&self) -> Vec<Value> {
+    /// The lines written since the last call.
+    fn take_raw(&self) -> Vec<String> {
         let bytes = std::mem::take(&mut *self.0.lock().unwrap());
         let text = String::from_utf8(bytes).unwrap();
-        text.lines()
+        text.lines().map(str::to_owned).collect()
+    }
+
+    /// The JSON lines written since the last call.
+    fn take_lines(&self) -> Vec<Value> {
+        self.take_raw()
+            .iter()
             .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
             .collect()
     }
+}
+
+/// The line without the fields that change from run to run.
+fn stable(line: &Value) -> Value {
+    let mut line = line.clone();
+    let object = line.as_object_mut().unwrap();
+    let timestamp = object.remove("timestamp").unwrap();
+    assert!(
+        timestamp.as_str().is_some_and(|t| t.ends_with('Z')),
+        "{timestamp}"
+    );
+    line
 }
 
 #[tokio::test(start_paused = true)]
@@ -44,33 +62,50 @@ async fn one_json_log_line_per_hour() {
     tracing::subscriber::set_global_default(logging::json_subscriber(move || writer.clone()))
         .expect("no other subscriber in this test binary");
 
-    // A compacted hour: one INFO line with the three query ids.
-    let fake = FakeAthena::new(vec![queued_running_running_succeeded()]);
-    App::new(fake, config())
+    // A compacted hour: one INFO line with the counts and the four query ids.
+    let fake = FakeAws::with_json_for(vec![queued_running_running_succeeded()], &[hour()]);
+    fake.put(
+        "bucket",
+        "parquet-data/year=2026/month=11/day=28/hour=00/old.parquet",
+    );
+    App::new(fake.clone(), fake, config())
         .run(&scheduled_event(), far_deadline())
         .await
         .unwrap();
 
-    let lines = logs.take_lines();
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    let line = &lines[0];
-    assert_eq!(line["level"], "INFO");
-    assert_eq!(line["message"], "hour compacted");
-    assert_eq!(line["hour"], "2026-11-28T00");
-    assert_eq!(line["outcome"], "succeeded");
-    assert_eq!(line["drop_leftover_query_id"], "qid-1");
-    assert_eq!(line["create_parquet_query_id"], "qid-2");
-    assert_eq!(line["drop_temp_query_id"], "qid-3");
+    let raw = logs.take_raw();
+    assert_eq!(raw.len(), 1, "{raw:?}");
+    // Timestamp, level and message lead, then the hour's fields in their order.
+    let after_timestamp = raw[0].split_once("\",\"level\"").map(|(_, rest)| rest);
     assert_eq!(
-        line["source"],
-        "s3://bucket/json-data/year=2026/month=11/day=28/hour=00/"
+        after_timestamp.map(|rest| &rest[..rest.find(",\"outcome\"").unwrap()]),
+        Some(":\"INFO\",\"message\":\"hour compacted\",\"hour\":\"2026-11-28T00\""),
+        "{}",
+        raw[0]
     );
+    assert!(raw[0].starts_with("{\"timestamp\":\""), "{}", raw[0]);
+    let lines: Vec<Value> = raw
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(
-        line["destination"],
-        "s3://bucket/parquet-data/year=2026/month=11/day=28/hour=00/"
+        stable(&lines[0]),
+        json!({
+            "level": "INFO",
+            "message": "hour compacted",
+            "hour": "2026-11-28T00",
+            "outcome": "compacted",
+            "rows_in": 10,
+            "rows_out": 9,
+            "objects_deleted": 1,
+            "query_ids": {"count": "qid-1", "drop_leftover": "qid-2", "ctas": "qid-3", "drop_temp": "qid-4"},
+            "error": null,
+            "error_kind": null,
+            "source": "s3://bucket/json-data/year=2026/month=11/day=28/hour=00/",
+            "destination": "s3://bucket/parquet-data/year=2026/month=11/day=28/hour=00/",
+            "elapsed_ms": 1400,
+        })
     );
-    assert_eq!(line["elapsed_ms"], 1400);
-    assert!(line["timestamp"].is_string(), "{line}");
 
     // A failed hour: one ERROR line with the ids so far and Athena's reason.
     let failed = QueryStatus {
@@ -78,37 +113,85 @@ async fn one_json_log_line_per_hour() {
         state_change_reason: Some("Insufficient permissions".to_owned()),
         error_message: None,
     };
-    let fake = FakeAthena::new(vec![vec![succeeded()], vec![failed]]);
-    App::new(fake, config())
+    let fake = FakeAws::with_json_for(
+        vec![vec![succeeded()], vec![succeeded()], vec![failed]],
+        &[hour()],
+    );
+    App::new(fake.clone(), fake, config())
         .run(&scheduled_event(), far_deadline())
         .await
         .unwrap_err();
 
     let lines = logs.take_lines();
     assert_eq!(lines.len(), 1, "{lines:?}");
-    let line = &lines[0];
-    assert_eq!(line["level"], "ERROR");
-    assert_eq!(line["message"], "hour compaction failed");
-    assert_eq!(line["hour"], "2026-11-28T00");
-    assert_eq!(line["outcome"], "failed");
-    assert_eq!(line["error_kind"], "QueryFailed");
-    assert_eq!(line["drop_leftover_query_id"], "qid-1");
-    assert_eq!(line["create_parquet_query_id"], "qid-2");
-    assert!(line.get("drop_temp_query_id").is_none(), "{line}");
-    let error = line["error"].as_str().unwrap();
-    assert!(
-        error.contains("qid-2") && error.contains("Insufficient permissions"),
-        "{error}"
+    assert_eq!(
+        stable(&lines[0]),
+        json!({
+            "level": "ERROR",
+            "message": "hour compaction failed",
+            "hour": "2026-11-28T00",
+            "outcome": "failed",
+            "rows_in": 10,
+            "rows_out": 9,
+            "objects_deleted": 0,
+            "query_ids": {"count": "qid-1", "drop_leftover": "qid-2", "ctas": "qid-3", "drop_temp": null},
+            "error": "hour 2026-11-28T00: the ctas query (query execution id qid-3) ended FAILED: \
+                      Insufficient permissions",
+            "error_kind": "QueryFailed",
+            "source": "s3://bucket/json-data/year=2026/month=11/day=28/hour=00/",
+            "destination": "s3://bucket/parquet-data/year=2026/month=11/day=28/hour=00/",
+            "elapsed_ms": 0,
+        })
     );
 
-    // An event without an hour: one ERROR line, no query.
-    let fake = FakeAthena::new(vec![]);
-    App::new(fake.clone(), config())
-        .run(&serde_json::json!({"source": "aws.events"}), far_deadline())
+    // A backfill of an empty hour and a compacted one: a line for each.
+    let fake = FakeAws::with_json_for(vec![], &hours(&["2026-11-28T01"]));
+    App::new(fake.clone(), fake, config())
+        .with_clock(test_clock)
+        .run(
+            &json!({"from": "2026-11-28T00", "to": "2026-11-28T01"}),
+            far_deadline(),
+        )
+        .await
+        .unwrap();
+    let lines = logs.take_lines();
+    let summary: Vec<(&str, &str, &str)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["hour"].as_str().unwrap(),
+                l["outcome"].as_str().unwrap(),
+                l["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "2026-11-28T00",
+                "empty",
+                "hour skipped: no JSON files in its folder"
+            ),
+            ("2026-11-28T01", "compacted", "hour compacted"),
+        ]
+    );
+    assert_eq!(lines[0]["rows_in"], Value::Null);
+    assert_eq!(lines[0]["query_ids"]["count"], Value::Null);
+
+    // An event without an hour: one ERROR line, no call.
+    let fake = FakeAws::new(vec![]);
+    App::new(fake.clone(), fake.clone(), config())
+        .run(&json!({"source": "aws.events"}), far_deadline())
         .await
         .unwrap_err();
     let lines = logs.take_lines();
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert_eq!(lines[0]["outcome"], "invalid_event");
+    assert_eq!(lines[0]["level"], "ERROR");
+    assert!(lines[0]["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("event has none of"));
     assert!(fake.calls().is_empty());
 }

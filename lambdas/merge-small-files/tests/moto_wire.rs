@@ -1,171 +1,80 @@
-//! The real SDK client against moto's Athena server, over HTTP on loopback.
+//! The real SDK clients against moto's S3 and Athena server, over HTTP on loopback.
 //!
 //! Needs moto 5 with its server extra for the Python in `METERING_PYTHON`
 //! (default `python3`). If moto cannot be started the tests fail.
 //!
-//! moto's Athena keeps each StartQueryExecution as an execution that moves
-//! QUEUED → RUNNING → SUCCEEDED only when GetQueryExecution is called; its
-//! state manager is set to "manual, 2 ticks" so every query answers QUEUED,
-//! RUNNING, RUNNING, SUCCEEDED, and the job must poll four times before it
-//! may start the next query.
+//! moto's Athena runs no SQL: a query just succeeds, and GetQueryResults gives what was
+//! queued through moto's API. It keeps each StartQueryExecution as an execution that moves
+//! QUEUED → RUNNING → SUCCEEDED only when GetQueryExecution is called; where its state
+//! manager is set to "manual, 2 ticks" every query answers QUEUED, RUNNING, RUNNING,
+//! SUCCEEDED, and the job must poll four times before it may go on.
 
-use std::fs::File;
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use aws_config::BehaviorVersion;
 use aws_sdk_athena::config::interceptors::{
     AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef,
 };
-use aws_sdk_athena::config::{ConfigBag, Credentials, Intercept, Region, RuntimeComponents};
+use aws_sdk_athena::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_athena::error::BoxError;
 use aws_sdk_athena::operation::get_query_execution::GetQueryExecutionOutput;
+use aws_sdk_athena::operation::get_query_results::GetQueryResultsInput;
 use aws_sdk_athena::operation::start_query_execution::{
     StartQueryExecutionInput, StartQueryExecutionOutput,
 };
 use aws_sdk_athena::operation::stop_query_execution::StopQueryExecutionInput;
-use aws_sdk_athena::types::{QueryExecutionState, StatementType};
-use lambda_runtime::{Context, LambdaEvent};
-use merge_small_files::sql::Step;
-use merge_small_files::{App, Backoff, Config, JobError, SdkAthena};
+use aws_sdk_athena::types::QueryExecutionState;
+use aws_sdk_s3::operation::delete_objects::DeleteObjectsInput;
+use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Input;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+use common::moto::{athena_client, count_result, no_result, s3_client, MotoServer};
+use common::{
+    config_with, fast_backoff, hours, lambda_event, scheduled_event, test_clock, Locations,
+    ALL_COLUMNS,
+};
+use merge_small_files::sql::{self, Step};
+use merge_small_files::{App, Config, HourError, JobError, Response, SdkAthena, SdkS3};
 use serde_json::json;
 
 const WORK_GROUP: &str = "metering-wg";
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+const BUCKET: &str = "usage-bucket";
+const RESULTS_BUCKET: &str = "athena-results";
+const JSON_PREFIX: &str = "json-data/year=2026/month=11/day=28/hour=00/";
+const PARQUET_PREFIX: &str = "parquet-data/year=2026/month=11/day=28/hour=00/";
 
-/// moto's server as a child process, killed when dropped (also on panic).
-struct MotoServer {
-    child: Child,
-    port: u16,
-    log: PathBuf,
+fn config() -> Config {
+    config_with(
+        &Locations {
+            json: "s3://usage-bucket/json-data",
+            parquet: "s3://usage-bucket/parquet-data",
+            staging: "s3://athena-results/tmp",
+            work_group: WORK_GROUP,
+        },
+        ALL_COLUMNS,
+    )
 }
 
-impl MotoServer {
-    fn start() -> Self {
-        let python = std::env::var("METERING_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-        let port = free_port();
-        let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("moto-{port}.log"));
-        let log_file = File::create(&log)
-            .unwrap_or_else(|e| panic!("cannot create moto log {}: {e}", log.display()));
-        let child = Command::new(&python)
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("log file handle"))
-            .stderr(log_file)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start moto's server with {python:?} (set METERING_PYTHON to a Python \
-                     that has `moto[server]` 5 installed): {e}"
-                )
-            });
-        let mut server = Self { child, port, log };
-        server.wait_until_ready(&python);
-        server
-    }
-
-    fn wait_until_ready(&mut self, python: &str) {
-        let began = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("moto child status") {
-                panic!(
-                    "moto's server ({python:?} -m moto.server) exited with {status} before \
-                     answering; is moto 5 with the server extra installed for it?\n{}",
-                    self.log_tail()
-                );
-            }
-            if let Ok((200, _)) = self.http("GET", "/moto-api/", "") {
-                return;
-            }
-            if began.elapsed() > STARTUP_TIMEOUT {
-                panic!(
-                    "moto's server on port {} did not answer within {STARTUP_TIMEOUT:?}\n{}",
-                    self.port,
-                    self.log_tail()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        let tail = lines[lines.len().saturating_sub(30)..].join("\n");
-        format!("--- last lines of {} ---\n{tail}", self.log.display())
-    }
-
-    /// A bare HTTP/1.1 request to moto's own API (not AWS-signed).
-    fn http(&self, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
-        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
-        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-        write!(
-            stream,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
-             Content-Type: application/json\r\nContent-Length: {len}\r\n\r\n{body}",
-            port = self.port,
-            len = body.len()
-        )?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response)?;
-        let status = response
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| std::io::Error::other(format!("bad response: {response:?}")))?;
-        Ok((status, response))
-    }
-
-    /// Makes every Athena execution need two GetQueryExecution calls per state step.
-    fn slow_down_athena(&self) {
-        let body = json!({
-            "model_name": "athena::execution",
-            "transition": {"progression": "manual", "times": 2}
-        })
-        .to_string();
-        let (status, response) = self
-            .http("POST", "/moto-api/state-manager/set-transition", &body)
-            .expect("set-transition request");
-        assert_eq!(status, 201, "set-transition: {response}");
-    }
-}
-
-impl Drop for MotoServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port on 127.0.0.1")
-}
-
-/// What the SDK sent and received, in order.
+/// What the SDK clients sent and received, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Seen {
-    Start { sql: String, work_group: String },
+    List {
+        prefix: String,
+        max_keys: Option<i32>,
+    },
+    Delete(Vec<String>),
+    Start {
+        sql: String,
+        work_group: String,
+    },
     Started(String),
-    Polled { id: String, state: String },
+    Polled {
+        id: String,
+        state: String,
+    },
+    Results(String),
     Stop(String),
 }
 
@@ -199,6 +108,23 @@ impl Intercept for Recorder {
             seen.push(Seen::Stop(
                 stop.query_execution_id().unwrap_or_default().to_owned(),
             ));
+        } else if let Some(results) = input.downcast_ref::<GetQueryResultsInput>() {
+            seen.push(Seen::Results(
+                results.query_execution_id().unwrap_or_default().to_owned(),
+            ));
+        } else if let Some(list) = input.downcast_ref::<ListObjectsV2Input>() {
+            assert_eq!(list.bucket(), Some(BUCKET));
+            seen.push(Seen::List {
+                prefix: list.prefix().unwrap_or_default().to_owned(),
+                max_keys: list.max_keys(),
+            });
+        } else if let Some(delete) = input.downcast_ref::<DeleteObjectsInput>() {
+            assert_eq!(delete.bucket(), Some(BUCKET));
+            let keys = delete
+                .delete()
+                .map(|d| d.objects().iter().map(|o| o.key().to_owned()).collect())
+                .unwrap_or_default();
+            seen.push(Seen::Delete(keys));
         }
         Ok(())
     }
@@ -235,155 +161,166 @@ impl Intercept for Recorder {
     }
 }
 
-fn config() -> Config {
-    Config::from_lookup(|name| {
-        Some(
-            match name {
-                "OLD_DATABASE" => "metering",
-                "OLD_TABLE_NAME" => "api_access_json",
-                "NEW_DATABASE" => "metering",
-                "NEW_TABLE_NAME" => "api_access_parquet",
-                "COLUMN_NAMES" => "requestId,ip,user,requestTime,httpMethod,resourcePath,status,protocol,responseLength",
-                "ATHENA_WORK_GROUP" => WORK_GROUP,
-                "OLD_TABLE_LOCATION_PREFIX" => "s3://usage-bucket/json-data",
-                "OUTPUT_PREFIX" => "s3://usage-bucket/parquet-data",
-                "STAGING_OUTPUT_PREFIX" => "s3://athena-results/tmp",
-                "REGION_NAME" => "us-east-1",
-                _ => return None,
-            }
-            .to_owned(),
-        )
-    })
-    .unwrap()
+/// moto with the work group and the versioned data bucket, and clients for checking what
+/// the job did.
+struct World {
+    server: MotoServer,
+    athena: aws_sdk_athena::Client,
+    s3: aws_sdk_s3::Client,
 }
 
-/// An SDK client for moto built the way production builds it (aws-config),
-/// with only endpoint, credentials and region fixed.
-async fn athena_client(server: &MotoServer, recorder: Option<Recorder>) -> aws_sdk_athena::Client {
-    let sdk_config = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(server.endpoint())
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
-        .load()
-        .await;
-    let mut builder = aws_sdk_athena::config::Builder::from(&sdk_config);
-    if let Some(recorder) = recorder {
-        builder = builder.interceptor(recorder);
-    }
-    aws_sdk_athena::Client::from_conf(builder.build())
-}
-
-fn scheduled_event(deadline_in: Duration) -> LambdaEvent<serde_json::Value> {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    let mut context = Context::default();
-    context.request_id = "test-invocation".to_owned();
-    context.deadline = (now + deadline_in).as_millis() as u64;
-    LambdaEvent::new(
-        json!({
-            "version": "0",
-            "id": "7bf73129-1428-4cd3-a780-95db273d1602",
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "account": "123456789012",
-            "time": "2026-11-28T01:10:07Z",
-            "region": "us-east-1",
-            "resources": ["arn:aws:events:us-east-1:123456789012:rule/merge-small-files-hourly"],
-            "detail": {}
-        }),
-        context,
-    )
-}
-
-fn fast_backoff() -> Backoff {
-    Backoff {
-        initial: Duration::from_millis(20),
-        factor: 2,
-        max: Duration::from_millis(200),
-    }
-}
-
-const DROP_TEMP: &str = "DROP TABLE IF EXISTS `metering`.`tmp_api_access_parquet_2026112800`";
-const CTAS: &str = "CREATE TABLE \"metering\".\"tmp_api_access_parquet_2026112800\" \
-     WITH (external_location = 's3://usage-bucket/parquet-data/year=2026/month=11/day=28/hour=00/', \
-     format = 'PARQUET', write_compression = 'SNAPPY') \
-     AS SELECT \"requestId\", \"ip\", \"user\", \"requestTime\", \"httpMethod\", \"resourcePath\", \
-     \"status\", \"protocol\", \"responseLength\" \
-     FROM \"metering\".\"api_access_json\" \
-     WHERE year = 2026 AND month = 11 AND day = 28 AND hour = 0";
-
-#[tokio::test]
-async fn scheduled_event_runs_three_waited_queries_against_moto() {
-    let server = MotoServer::start();
-    server.slow_down_athena();
-    let admin = athena_client(&server, None).await;
-    admin
-        .create_work_group()
-        .name(WORK_GROUP)
-        .send()
-        .await
-        .expect("CreateWorkGroup on moto");
-
-    let recorder = Recorder::default();
-    let client = athena_client(&server, Some(recorder.clone())).await;
-    let app = App::new(SdkAthena::new(client), config()).with_backoff(fast_backoff());
-
-    let compacted = app
-        .handle(scheduled_event(Duration::from_secs(120)))
-        .await
-        .unwrap_or_else(|e| panic!("handler failed: {e}\n{}", server.log_tail()));
-
-    // What Athena (moto) holds afterwards, read with a separate client.
-    let listed = admin
-        .list_query_executions()
-        .work_group(WORK_GROUP)
-        .send()
-        .await
-        .expect("ListQueryExecutions");
-    let ids: Vec<String> = listed.query_execution_ids().to_vec();
-    assert_eq!(ids.len(), 3, "{ids:?}");
-    let everywhere = admin.list_query_executions().send().await.unwrap();
-    assert_eq!(
-        everywhere.query_execution_ids(),
-        ids.as_slice(),
-        "no query outside {WORK_GROUP}"
-    );
-
-    let expected_sql = [DROP_TEMP, CTAS, DROP_TEMP];
-    for (id, sql) in ids.iter().zip(expected_sql) {
-        let execution = admin
-            .get_query_execution()
-            .query_execution_id(id)
+impl World {
+    async fn new() -> Self {
+        let server = MotoServer::start();
+        let athena = athena_client(&server, None::<Recorder>).await;
+        let s3 = s3_client(&server, None::<Recorder>).await;
+        athena
+            .create_work_group()
+            .name(WORK_GROUP)
             .send()
             .await
-            .expect("GetQueryExecution")
-            .query_execution
-            .expect("QueryExecution");
-        assert_eq!(execution.query(), Some(sql), "query {id}");
-        assert_eq!(
-            execution.work_group(),
-            Some(WORK_GROUP),
-            "work group of {id}"
-        );
-        // moto appends "<id>.csv" to the OutputLocation it was given.
-        assert_eq!(
-            execution
-                .result_configuration()
-                .and_then(|r| r.output_location()),
-            Some(format!("s3://athena-results/tmp/{id}.csv").as_str()),
-        );
-        assert_eq!(execution.statement_type(), Some(&StatementType::Ddl));
-        assert_eq!(
-            execution.status().and_then(|s| s.state()),
-            Some(&QueryExecutionState::Succeeded)
-        );
+            .expect("CreateWorkGroup on moto");
+        for bucket in [BUCKET, RESULTS_BUCKET] {
+            s3.create_bucket().bucket(bucket).send().await.unwrap();
+        }
+        s3.put_bucket_versioning()
+            .bucket(BUCKET)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        Self { server, athena, s3 }
     }
 
-    // On the wire: each query polled through QUEUED, RUNNING, RUNNING to
-    // SUCCEEDED before the next StartQueryExecution went out.
-    let mut expected = Vec::new();
-    for (id, sql) in ids.iter().zip(expected_sql) {
+    async fn put(&self, key: &str) {
+        self.s3
+            .put_object()
+            .bucket(BUCKET)
+            .key(key)
+            .body(ByteStream::from_static(b"{\"requestId\":\"r-1\"}\n"))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn keys(&self, prefix: &str) -> Vec<String> {
+        let listed = self
+            .s3
+            .list_objects_v2()
+            .bucket(BUCKET)
+            .prefix(prefix)
+            .send()
+            .await
+            .unwrap();
+        listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect()
+    }
+
+    /// The app with recording clients.
+    async fn app(&self, recorder: &Recorder) -> App<SdkAthena, SdkS3> {
+        App::new(
+            SdkAthena::new(athena_client(&self.server, Some(recorder.clone())).await),
+            SdkS3::new(s3_client(&self.server, Some(recorder.clone())).await),
+            config(),
+        )
+        .with_backoff(fast_backoff())
+        .with_clock(test_clock)
+    }
+
+    /// (query, work group) of every execution moto holds, oldest first.
+    async fn executions(&self) -> Vec<(String, String)> {
+        let ids = self
+            .athena
+            .list_query_executions()
+            .send()
+            .await
+            .expect("ListQueryExecutions")
+            .query_execution_ids()
+            .to_vec();
+        let mut executions = Vec::new();
+        for id in ids {
+            let execution = self
+                .athena
+                .get_query_execution()
+                .query_execution_id(&id)
+                .send()
+                .await
+                .unwrap()
+                .query_execution
+                .unwrap();
+            executions.push((
+                execution.query().unwrap_or_default().to_owned(),
+                execution.work_group().unwrap_or_default().to_owned(),
+            ));
+        }
+        executions
+    }
+
+    async fn run(&self, recorder: &Recorder, payload: serde_json::Value) -> Response {
+        self.app(recorder)
+            .await
+            .handle(lambda_event(payload, Duration::from_secs(120)))
+            .await
+            .unwrap_or_else(|e| panic!("handler failed: {e}\n{}", self.server.log_tail()))
+    }
+}
+
+#[tokio::test]
+async fn scheduled_event_compacts_the_hour_through_s3_and_athena() {
+    let world = World::new().await;
+    world.server.athena_transition(2);
+    world.put(&format!("{JSON_PREFIX}firehose-1.json")).await;
+    world.put(&format!("{JSON_PREFIX}firehose-2.json")).await;
+    world.server.queue_athena_results(vec![
+        count_result(3, 2),
+        no_result(),
+        no_result(),
+        no_result(),
+    ]);
+
+    let recorder = Recorder::default();
+    let response = world.run(&recorder, scheduled_event()).await;
+
+    let config = config();
+    let hour = common::hour();
+    let expected_sql = [
+        sql::count_rows(&config, &hour),
+        sql::drop_temp_table(&config, &hour),
+        sql::create_parquet_table(&config, &hour),
+        sql::drop_temp_table(&config, &hour),
+    ];
+    let executions = world.executions().await;
+    let queries: Vec<&str> = executions.iter().map(|(q, _)| q.as_str()).collect();
+    assert_eq!(
+        queries,
+        expected_sql.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    assert!(executions.iter().all(|(_, wg)| wg == WORK_GROUP));
+
+    // On the wire: the JSON folder listed with MaxKeys 1, each query polled through QUEUED,
+    // RUNNING, RUNNING to SUCCEEDED before the next call, the count read, the (empty)
+    // Parquet folder listed.
+    let summary = &response.hours[0];
+    let ids = [
+        summary.query_ids.count.clone().unwrap(),
+        summary.query_ids.drop_leftover.clone().unwrap(),
+        summary.query_ids.ctas.clone().unwrap(),
+        summary.query_ids.drop_temp.clone().unwrap(),
+    ];
+    let mut expected = vec![Seen::List {
+        prefix: JSON_PREFIX.to_owned(),
+        max_keys: Some(1),
+    }];
+    for (index, (id, sql)) in ids.iter().zip(&expected_sql).enumerate() {
         expected.push(Seen::Start {
-            sql: sql.to_owned(),
+            sql: sql.clone(),
             work_group: WORK_GROUP.to_owned(),
         });
         expected.push(Seen::Started(id.clone()));
@@ -393,53 +330,204 @@ async fn scheduled_event_runs_three_waited_queries_against_moto() {
                 state: state.to_owned(),
             });
         }
+        if index == 0 {
+            expected.push(Seen::Results(id.clone()));
+            expected.push(Seen::List {
+                prefix: PARQUET_PREFIX.to_owned(),
+                max_keys: None,
+            });
+        }
     }
     assert_eq!(recorder.seen(), expected);
 
-    assert_eq!(compacted.hour, "2026-11-28T00");
-    assert_eq!(
-        compacted.destination,
-        "s3://usage-bucket/parquet-data/year=2026/month=11/day=28/hour=00/"
-    );
-    let records: Vec<(Step, &str, &str, u32)> = compacted
-        .queries
-        .iter()
-        .map(|q| {
-            (
-                q.step,
-                q.query_execution_id.as_str(),
-                q.state.as_str(),
-                q.polls,
-            )
+    assert_eq!(summary.hour, "2026-11-28T00");
+    assert_eq!(summary.outcome, "compacted");
+    assert_eq!((summary.rows_in, summary.rows_out), (Some(3), Some(2)));
+    assert_eq!(summary.objects_deleted, 0);
+    assert_eq!(world.keys(JSON_PREFIX).await.len(), 2, "JSON files stay");
+}
+
+#[tokio::test]
+async fn running_an_hour_again_deletes_what_the_last_run_wrote() {
+    let world = World::new().await;
+    world.put(&format!("{JSON_PREFIX}firehose-1.json")).await;
+    let earlier: Vec<String> = (1..=3)
+        .map(|i| format!("{PARQUET_PREFIX}20261128_000000_0000{i}_abc"))
+        .collect();
+    for key in &earlier {
+        world.put(key).await;
+    }
+    let neighbour = "parquet-data/year=2026/month=11/day=28/hour=01/keep";
+    world.put(neighbour).await;
+    let mut results = Vec::new();
+    for _run in 0..2 {
+        results.extend([count_result(1, 1), no_result(), no_result(), no_result()]);
+    }
+    world.server.queue_athena_results(results);
+
+    let recorder = Recorder::default();
+    let first = world.run(&recorder, json!({"hour": "2026-11-28T00"})).await;
+    let second = world.run(&recorder, json!({"hour": "2026-11-28T00"})).await;
+
+    assert_eq!(first.hours[0].objects_deleted, 3);
+    assert_eq!(first.hours[0].outcome, "compacted");
+    assert_eq!(second.hours[0].objects_deleted, 0);
+    assert_eq!(second.hours[0].outcome, "compacted");
+    let deletes: Vec<Vec<String>> = recorder
+        .seen()
+        .into_iter()
+        .filter_map(|s| match s {
+            Seen::Delete(keys) => Some(keys),
+            _ => None,
         })
         .collect();
+    assert_eq!(deletes, std::slice::from_ref(&earlier));
+    assert!(world.keys(PARQUET_PREFIX).await.is_empty());
+    assert_eq!(world.keys(neighbour).await, [neighbour]);
+    assert_eq!(world.keys(JSON_PREFIX).await.len(), 1);
+
+    // The bucket is versioned: the deletes left delete markers, the old versions stay.
+    let versions = world
+        .s3
+        .list_object_versions()
+        .bucket(BUCKET)
+        .prefix(PARQUET_PREFIX)
+        .send()
+        .await
+        .unwrap();
+    let mut marked: Vec<String> = versions
+        .delete_markers()
+        .iter()
+        .filter_map(|m| m.key().map(str::to_owned))
+        .collect();
+    marked.sort();
+    assert_eq!(marked, earlier);
+
+    // Each run: count, drop, CTAS, drop; the second as the first.
+    let queries: Vec<String> = world
+        .executions()
+        .await
+        .into_iter()
+        .map(|(q, _)| q)
+        .collect();
+    assert_eq!(queries.len(), 8);
+    assert_eq!(queries[..4], queries[4..]);
+}
+
+#[tokio::test]
+async fn backfill_of_three_hours() {
+    let world = World::new().await;
+    let backfill = hours(&["2026-11-01T22", "2026-11-01T23", "2026-11-02T00"]);
+    for hour in &backfill {
+        world
+            .put(&format!(
+                "json-data/{}/firehose.json",
+                hour.partition_path()
+            ))
+            .await;
+    }
+    let mut results = Vec::new();
+    for (rows_in, rows_out) in [(5, 5), (8, 6), (1, 1)] {
+        results.extend([
+            count_result(rows_in, rows_out),
+            no_result(),
+            no_result(),
+            no_result(),
+        ]);
+    }
+    world.server.queue_athena_results(results);
+
+    let recorder = Recorder::default();
+    let response = world
+        .run(
+            &recorder,
+            json!({"from": "2026-11-01T22", "to": "2026-11-02T00"}),
+        )
+        .await;
+
+    let got: Vec<(&str, &str, Option<u64>, Option<u64>)> = response
+        .hours
+        .iter()
+        .map(|h| (h.hour.as_str(), h.outcome, h.rows_in, h.rows_out))
+        .collect();
     assert_eq!(
-        records,
-        vec![
-            (Step::DropLeftover, ids[0].as_str(), "SUCCEEDED", 4),
-            (Step::CreateParquet, ids[1].as_str(), "SUCCEEDED", 4),
-            (Step::DropTemp, ids[2].as_str(), "SUCCEEDED", 4),
+        got,
+        [
+            ("2026-11-01T22", "compacted", Some(5), Some(5)),
+            ("2026-11-01T23", "compacted", Some(8), Some(6)),
+            ("2026-11-02T00", "compacted", Some(1), Some(1)),
         ]
     );
+    let config = config();
+    let ctas: Vec<String> = world
+        .executions()
+        .await
+        .into_iter()
+        .map(|(q, _)| q)
+        .filter(|q| q.starts_with("CREATE TABLE"))
+        .collect();
+    let expected: Vec<String> = backfill
+        .iter()
+        .map(|h| sql::create_parquet_table(&config, h))
+        .collect();
+    assert_eq!(ctas, expected);
+}
+
+#[tokio::test]
+async fn empty_hour_deletes_nothing_and_starts_no_query() {
+    let world = World::new().await;
+    let earlier = format!("{PARQUET_PREFIX}20261128_000000_00001_abc");
+    world.put(&earlier).await;
+
+    let recorder = Recorder::default();
+    let response = world.run(&recorder, scheduled_event()).await;
+
+    assert_eq!(response.hours[0].outcome, "empty");
+    assert_eq!(response.hours[0].objects_deleted, 0);
+    assert_eq!(
+        recorder.seen(),
+        [Seen::List {
+            prefix: JSON_PREFIX.to_owned(),
+            max_keys: Some(1),
+        }]
+    );
+    assert!(world.executions().await.is_empty(), "no Athena query");
+    assert_eq!(world.keys(PARQUET_PREFIX).await, [earlier]);
 }
 
 #[tokio::test]
 async fn missing_work_group_fails_naming_the_hour_and_step() {
     let server = MotoServer::start();
+    let s3 = s3_client(&server, None::<Recorder>).await;
+    s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+    s3.put_object()
+        .bucket(BUCKET)
+        .key(format!("{JSON_PREFIX}firehose-1.json"))
+        .body(ByteStream::from_static(b"{}\n"))
+        .send()
+        .await
+        .unwrap();
     let recorder = Recorder::default();
-    let client = athena_client(&server, Some(recorder.clone())).await;
-    let app = App::new(SdkAthena::new(client), config()).with_backoff(fast_backoff());
+    let app = App::new(
+        SdkAthena::new(athena_client(&server, Some(recorder.clone())).await),
+        SdkS3::new(s3_client(&server, Some(recorder.clone())).await),
+        config(),
+    )
+    .with_backoff(fast_backoff());
 
     let err = app
-        .handle(scheduled_event(Duration::from_secs(120)))
+        .handle(lambda_event(scheduled_event(), Duration::from_secs(120)))
         .await
         .unwrap_err();
 
     assert!(
         matches!(
             err,
-            JobError::Start {
-                step: Step::DropLeftover,
+            JobError::Hour {
+                error: HourError::Start {
+                    step: Step::Count,
+                    ..
+                },
                 ..
             }
         ),
@@ -447,57 +535,55 @@ async fn missing_work_group_fails_naming_the_hour_and_step() {
     );
     let message = err.to_string();
     assert!(
-        message.starts_with("hour 2026-11-28T00: could not start the drop_leftover query: StartQueryExecution failed"),
+        message.starts_with(
+            "hour 2026-11-28T00: could not start the count query: StartQueryExecution failed"
+        ),
         "{message}"
     );
     assert!(message.contains("WorkGroup does not exist"), "{message}");
-    assert_eq!(recorder.seen().len(), 1, "only the one StartQueryExecution");
+    let seen = recorder.seen();
+    assert_eq!(
+        seen.len(),
+        2,
+        "the JSON listing and one StartQueryExecution: {seen:?}"
+    );
 }
 
 #[tokio::test]
 async fn query_stuck_in_moto_is_stopped_at_the_deadline() {
-    let server = MotoServer::start();
+    let world = World::new().await;
     // A thousand GetQueryExecution calls per state step: never done within the budget.
-    let body = json!({
-        "model_name": "athena::execution",
-        "transition": {"progression": "manual", "times": 1000}
-    })
-    .to_string();
-    let (status, response) = server
-        .http("POST", "/moto-api/state-manager/set-transition", &body)
-        .unwrap();
-    assert_eq!(status, 201, "{response}");
-    let admin = athena_client(&server, None).await;
-    admin
-        .create_work_group()
-        .name(WORK_GROUP)
-        .send()
-        .await
-        .unwrap();
+    world.server.athena_transition(1000);
+    world.put(&format!("{JSON_PREFIX}firehose-1.json")).await;
     let recorder = Recorder::default();
-    let client = athena_client(&server, Some(recorder.clone())).await;
-    let app = App::new(SdkAthena::new(client), config())
-        .with_backoff(fast_backoff())
+    let app = world
+        .app(&recorder)
+        .await
         .with_safety_margin(Duration::from_secs(1));
 
     let began = Instant::now();
     let err = app
-        .handle(scheduled_event(Duration::from_secs(3)))
+        .handle(lambda_event(scheduled_event(), Duration::from_secs(3)))
         .await
         .unwrap_err();
     let took = began.elapsed();
 
-    let JobError::Deadline {
-        step,
-        query_execution_id,
-        last_state,
+    let JobError::Hour {
+        error:
+            HourError::Deadline {
+                step,
+                query_execution_id,
+                last_state,
+                ..
+            },
         ..
     } = &err
     else {
         panic!("expected a deadline error, got {err:?}");
     };
-    assert_eq!(*step, Step::DropLeftover);
+    assert_eq!(*step, Step::Count);
     assert_eq!(last_state.as_str(), "QUEUED");
+    assert_eq!(err.kind(), "QueryTimedOut");
     assert!(err.to_string().contains("2026-11-28T00"), "{err}");
     assert!(
         err.to_string().contains(query_execution_id.as_str()),
@@ -512,7 +598,8 @@ async fn query_stuck_in_moto_is_stopped_at_the_deadline() {
         Some(&Seen::Stop(query_execution_id.clone()))
     );
 
-    let execution = admin
+    let execution = world
+        .athena
         .get_query_execution()
         .query_execution_id(query_execution_id)
         .send()

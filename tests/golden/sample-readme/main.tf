@@ -210,7 +210,7 @@ module "compaction" {
     handler       = "bootstrap"
     zip_path      = "${path.root}/artifacts/merge-small-files.zip"
     memory_size   = 256
-    timeout       = 600
+    timeout       = 900
   }
 }
 

@@ -1,15 +1,139 @@
-//! A scripted in-memory Athena shared by the test binaries.
+//! Helpers shared by the test binaries: configuration, events, and a scripted in-memory
+//! Athena + S3 ([`FakeAws`]). moto's server is in [`moto`].
 #![allow(dead_code)]
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+pub mod moto;
 
-use merge_small_files::athena::{ApiError, Athena, QueryRequest, QueryState, QueryStatus};
-use merge_small_files::{Config, Hour};
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lambda_runtime::{Context, LambdaEvent};
+use merge_small_files::athena::{
+    ApiError, Athena, QueryRequest, QueryResults, QueryState, QueryStatus,
+};
+use merge_small_files::s3::{DeleteFailure, ListRequest, ObjectPage, S3};
+use merge_small_files::{Backoff, Config, Hour};
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
+/// Where the tables' data lives in a test configuration.
+pub struct Locations<'a> {
+    pub json: &'a str,
+    pub parquet: &'a str,
+    pub staging: &'a str,
+    pub work_group: &'a str,
+}
+
+pub const FAKE_LOCATIONS: Locations<'static> = Locations {
+    json: "s3://bucket/json-data",
+    parquet: "s3://bucket/parquet-data",
+    staging: "s3://results-bucket/tmp",
+    work_group: "metering-wg",
+};
+
+pub const ALL_COLUMNS: &str =
+    "requestId,ip,user,requestTime,httpMethod,resourcePath,status,protocol,responseLength";
+
+pub fn config_with(locations: &Locations<'_>, columns: &str) -> Config {
+    Config::from_lookup(|name| {
+        Some(
+            match name {
+                "OLD_DATABASE" => "metering",
+                "OLD_TABLE_NAME" => "api_access_json",
+                "NEW_DATABASE" => "metering",
+                "NEW_TABLE_NAME" => "api_access_parquet",
+                "COLUMN_NAMES" => columns,
+                "ATHENA_WORK_GROUP" => locations.work_group,
+                "OLD_TABLE_LOCATION_PREFIX" => locations.json,
+                "OUTPUT_PREFIX" => locations.parquet,
+                "STAGING_OUTPUT_PREFIX" => locations.staging,
+                "REGION_NAME" => "us-east-1",
+                _ => return None,
+            }
+            .to_owned(),
+        )
+    })
+    .unwrap()
+}
+
+pub fn config() -> Config {
+    config_with(&FAKE_LOCATIONS, ALL_COLUMNS)
+}
+
+/// An EventBridge scheduled event at `time`.
+pub fn scheduled_event_at(time: &str) -> Value {
+    json!({
+        "version": "0",
+        "id": "7bf73129-1428-4cd3-a780-95db273d1602",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": time,
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/merge-small-files-hourly"],
+        "detail": {}
+    })
+}
+
+/// The run at 01:10:07 that compacts [`hour()`].
+pub fn scheduled_event() -> Value {
+    scheduled_event_at("2026-11-28T01:10:07Z")
+}
+
+pub fn hour() -> Hour {
+    Hour::parse("2026-11-28T00").unwrap()
+}
+
+pub fn hours(values: &[&str]) -> Vec<Hour> {
+    values.iter().map(|v| Hour::parse(v).unwrap()).collect()
+}
+
+/// A Lambda invocation of `payload` whose deadline is `deadline_in` from now.
+pub fn lambda_event(payload: Value, deadline_in: Duration) -> LambdaEvent<Value> {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let mut context = Context::default();
+    context.request_id = "test-invocation".to_owned();
+    context.deadline = (now + deadline_in).as_millis() as u64;
+    LambdaEvent::new(payload, context)
+}
+
+/// The wall clock the tests give the app: after every hour they name, so all are complete.
+pub fn test_clock() -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+}
+
+pub fn ms(values: &[u64]) -> Vec<Duration> {
+    values.iter().copied().map(Duration::from_millis).collect()
+}
+
+pub fn far_deadline() -> Instant {
+    Instant::now() + Duration::from_secs(600)
+}
+
+pub fn fast_backoff() -> Backoff {
+    Backoff {
+        initial: Duration::from_millis(20),
+        factor: 2,
+        max: Duration::from_millis(200),
+    }
+}
+
+/// The answer Athena gives to the count query: the header row, then the counts.
+pub fn count_results(rows_in: u64, rows_out: u64) -> QueryResults {
+    QueryResults {
+        columns: vec!["rows_in".to_owned(), "rows_out".to_owned()],
+        rows: vec![
+            vec![Some("rows_in".to_owned()), Some("rows_out".to_owned())],
+            vec![Some(rows_in.to_string()), Some(rows_out.to_string())],
+        ],
+    }
+}
+
+/// A call to [`FakeAws`], Athena's and S3's in one sequence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
     Start {
@@ -25,42 +149,118 @@ pub enum Call {
     Stop {
         id: String,
     },
+    Results {
+        id: String,
+    },
+    List {
+        bucket: String,
+        prefix: String,
+        max_keys: Option<i32>,
+    },
+    Delete {
+        bucket: String,
+        keys: Vec<String>,
+    },
 }
 
 struct Query {
     id: String,
     script: VecDeque<QueryStatus>,
     last: QueryStatus,
+    results: QueryResults,
 }
 
 struct State {
     origin: Instant,
     scripts: VecDeque<Vec<QueryStatus>>,
+    results: VecDeque<QueryResults>,
     queries: Vec<Query>,
     calls: Vec<Call>,
     start_error: Option<String>,
+    /// (bucket, key)
+    objects: BTreeSet<(String, String)>,
+    /// Keys DeleteObjects refuses, with S3's code.
+    refused: Vec<(String, String)>,
+    /// Time each call takes, on tokio's clock.
+    latency: Duration,
 }
 
-/// Each started query plays the next script; its last status repeats.
-/// Queries without a script succeed at once.
+/// A scripted Athena and an in-memory S3 sharing one call log.
+///
+/// Each started query plays the next script of statuses, its last status repeating; queries
+/// without a script succeed at once. GetQueryResults answers with the next queued result for
+/// each query, by default 10 rows in and 9 out.
 #[derive(Clone)]
-pub struct FakeAthena(Arc<Mutex<State>>);
+pub struct FakeAws(Arc<Mutex<State>>);
 
-impl FakeAthena {
+impl FakeAws {
     pub fn new(scripts: Vec<Vec<QueryStatus>>) -> Self {
         Self(Arc::new(Mutex::new(State {
             origin: Instant::now(),
             scripts: scripts.into(),
+            results: VecDeque::new(),
             queries: Vec::new(),
             calls: Vec::new(),
             start_error: None,
+            objects: BTreeSet::new(),
+            refused: Vec::new(),
+            latency: Duration::ZERO,
         })))
     }
 
-    pub fn failing_start(message: &str) -> Self {
-        let fake = Self::new(vec![]);
-        fake.0.lock().unwrap().start_error = Some(message.to_owned());
+    /// With one JSON object in the folder of each of `hours`.
+    pub fn with_json_for(scripts: Vec<Vec<QueryStatus>>, hours: &[Hour]) -> Self {
+        let fake = Self::new(scripts);
+        for hour in hours {
+            fake.put(
+                "bucket",
+                &format!("json-data/{}/part-0001.json", hour.partition_path()),
+            );
+        }
         fake
+    }
+
+    pub fn failing_start(self, message: &str) -> Self {
+        self.0.lock().unwrap().start_error = Some(message.to_owned());
+        self
+    }
+
+    /// Every call takes `latency` of tokio's clock.
+    pub fn with_latency(self, latency: Duration) -> Self {
+        self.0.lock().unwrap().latency = latency;
+        self
+    }
+
+    /// Queues what GetQueryResults gives for the next query asked about.
+    pub fn queue_results(&self, results: QueryResults) {
+        self.0.lock().unwrap().results.push_back(results);
+    }
+
+    pub fn put(&self, bucket: &str, key: &str) {
+        self.0
+            .lock()
+            .unwrap()
+            .objects
+            .insert((bucket.to_owned(), key.to_owned()));
+    }
+
+    pub fn refuse_delete(&self, key: &str, code: &str) {
+        self.0
+            .lock()
+            .unwrap()
+            .refused
+            .push((key.to_owned(), code.to_owned()));
+    }
+
+    pub fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap()
+            .objects
+            .iter()
+            .filter(|(b, k)| b == bucket && k.starts_with(prefix))
+            .map(|(_, k)| k.clone())
+            .collect()
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -77,6 +277,16 @@ impl FakeAthena {
             .collect()
     }
 
+    pub fn deletes(&self) -> Vec<Vec<String>> {
+        self.calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                Call::Delete { keys, .. } => Some(keys),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn polls_of(&self, wanted: &str) -> Vec<Duration> {
         self.calls()
             .into_iter()
@@ -86,13 +296,21 @@ impl FakeAthena {
             })
             .collect()
     }
+
+    async fn pause(&self) {
+        let latency = self.0.lock().unwrap().latency;
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+    }
 }
 
-impl Athena for FakeAthena {
+impl Athena for FakeAws {
     async fn start_query(&self, request: QueryRequest<'_>) -> Result<String, ApiError> {
+        self.pause().await;
         let mut state = self.0.lock().unwrap();
         if let Some(message) = &state.start_error {
-            return Err(ApiError(message.clone()));
+            return Err(ApiError::new(message.clone()));
         }
         let id = format!("qid-{}", state.queries.len() + 1);
         let script: VecDeque<QueryStatus> = state
@@ -101,10 +319,19 @@ impl Athena for FakeAthena {
             .unwrap_or_else(|| vec![succeeded()])
             .into();
         let last = script.back().cloned().expect("a script is never empty");
+        let results = if request.sql.starts_with("SELECT count(*)") {
+            state
+                .results
+                .pop_front()
+                .unwrap_or_else(|| count_results(10, 9))
+        } else {
+            QueryResults::default()
+        };
         state.queries.push(Query {
             id: id.clone(),
             script,
             last,
+            results,
         });
         state.calls.push(Call::Start {
             id: id.clone(),
@@ -116,6 +343,7 @@ impl Athena for FakeAthena {
     }
 
     async fn query_status(&self, id: &str) -> Result<QueryStatus, ApiError> {
+        self.pause().await;
         let mut state = self.0.lock().unwrap();
         let at = Instant::now() - state.origin;
         state.calls.push(Call::Status {
@@ -126,7 +354,7 @@ impl Athena for FakeAthena {
             .queries
             .iter_mut()
             .find(|q| q.id == id)
-            .ok_or_else(|| ApiError(format!("no query {id}")))?;
+            .ok_or_else(|| ApiError::new(format!("no query {id}")))?;
         Ok(query
             .script
             .pop_front()
@@ -134,9 +362,78 @@ impl Athena for FakeAthena {
     }
 
     async fn stop_query(&self, id: &str) -> Result<(), ApiError> {
+        self.pause().await;
         let mut state = self.0.lock().unwrap();
         state.calls.push(Call::Stop { id: id.to_owned() });
         Ok(())
+    }
+
+    async fn query_results(&self, id: &str) -> Result<QueryResults, ApiError> {
+        self.pause().await;
+        let mut state = self.0.lock().unwrap();
+        state.calls.push(Call::Results { id: id.to_owned() });
+        state
+            .queries
+            .iter()
+            .find(|q| q.id == id)
+            .map(|q| q.results.clone())
+            .ok_or_else(|| ApiError::new(format!("no query {id}")))
+    }
+}
+
+impl S3 for FakeAws {
+    async fn list_objects(&self, request: ListRequest<'_>) -> Result<ObjectPage, ApiError> {
+        self.pause().await;
+        let mut state = self.0.lock().unwrap();
+        state.calls.push(Call::List {
+            bucket: request.bucket.to_owned(),
+            prefix: request.prefix.to_owned(),
+            max_keys: request.max_keys,
+        });
+        let limit = request.max_keys.unwrap_or(1000) as usize;
+        let after = request.continuation_token.unwrap_or_default();
+        let matching: Vec<String> = state
+            .objects
+            .iter()
+            .filter(|(b, k)| b == request.bucket && k.starts_with(request.prefix))
+            .map(|(_, k)| k.clone())
+            .filter(|k| k.as_str() > after)
+            .collect();
+        let keys: Vec<String> = matching.iter().take(limit).cloned().collect();
+        let next_continuation_token =
+            (matching.len() > limit).then(|| keys.last().cloned().unwrap());
+        Ok(ObjectPage {
+            keys,
+            next_continuation_token,
+        })
+    }
+
+    async fn delete_objects(
+        &self,
+        bucket: &str,
+        keys: &[String],
+    ) -> Result<Vec<DeleteFailure>, ApiError> {
+        self.pause().await;
+        let mut state = self.0.lock().unwrap();
+        assert!(keys.len() <= 1000, "DeleteObjects takes at most 1000 keys");
+        state.calls.push(Call::Delete {
+            bucket: bucket.to_owned(),
+            keys: keys.to_vec(),
+        });
+        let mut failures = Vec::new();
+        for key in keys {
+            match state.refused.iter().find(|(k, _)| k == key) {
+                Some((_, code)) => failures.push(DeleteFailure {
+                    key: key.clone(),
+                    code: code.clone(),
+                    message: "Access Denied".to_owned(),
+                }),
+                None => {
+                    state.objects.remove(&(bucket.to_owned(), key.clone()));
+                }
+            }
+        }
+        Ok(failures)
     }
 }
 
@@ -155,48 +452,4 @@ pub fn queued_running_running_succeeded() -> Vec<QueryStatus> {
         status(QueryState::Running),
         succeeded(),
     ]
-}
-
-pub fn config() -> Config {
-    Config::from_lookup(|name| {
-        Some(
-            match name {
-                "OLD_DATABASE" => "metering",
-                "OLD_TABLE_NAME" => "api_access_json",
-                "NEW_DATABASE" => "metering",
-                "NEW_TABLE_NAME" => "api_access_parquet",
-                "COLUMN_NAMES" => "requestId,ip,user,requestTime,httpMethod,resourcePath,status,protocol,responseLength",
-                "ATHENA_WORK_GROUP" => "metering-wg",
-                "OLD_TABLE_LOCATION_PREFIX" => "s3://bucket/json-data",
-                "OUTPUT_PREFIX" => "s3://bucket/parquet-data",
-                "STAGING_OUTPUT_PREFIX" => "s3://results-bucket/tmp",
-                "REGION_NAME" => "us-east-1",
-                _ => return None,
-            }
-            .to_owned(),
-        )
-    })
-    .unwrap()
-}
-
-pub fn scheduled_event() -> Value {
-    json!({
-        "version": "0",
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "time": "2026-11-28T01:10:07Z",
-        "detail": {}
-    })
-}
-
-pub fn hour() -> Hour {
-    Hour::parse("2026-11-28T00").unwrap()
-}
-
-pub fn ms(values: &[u64]) -> Vec<Duration> {
-    values.iter().copied().map(Duration::from_millis).collect()
-}
-
-pub fn far_deadline() -> Instant {
-    Instant::now() + Duration::from_secs(600)
 }

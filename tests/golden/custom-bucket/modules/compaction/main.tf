@@ -52,7 +52,6 @@ data "aws_iam_policy_document" "compaction" {
     actions = [
       "athena:GetQueryExecution",
       "athena:GetQueryResults",
-      "athena:GetWorkGroup",
       "athena:StartQueryExecution",
       "athena:StopQueryExecution",
     ]
@@ -77,9 +76,22 @@ data "aws_iam_policy_document" "compaction" {
   }
 
   statement {
-    sid       = "ListDataBucket"
-    actions   = ["s3:GetBucketLocation", "s3:ListBucket"]
+    sid       = "LocateDataBucket"
+    actions   = ["s3:GetBucketLocation"]
     resources = [var.data_bucket_arn]
+  }
+
+  # Listing only the two folders: an hour's JSON (is it empty?) and its Parquet (to clear it).
+  statement {
+    sid       = "ListTheTwoFolders"
+    actions   = ["s3:ListBucket"]
+    resources = [var.data_bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${var.json_table.folder}/*", "${var.parquet_table.folder}/*"]
+    }
   }
 
   statement {

@@ -1,0 +1,273 @@
+//! What can go wrong: for one hour ([`HourError`]) and for an invocation ([`JobError`]).
+
+use std::fmt;
+
+use crate::athena::QueryState;
+use crate::event::EventError;
+use crate::folder::FolderError;
+use crate::hour::Hour;
+use crate::sdk::{ApiError, ApiErrorKind};
+use crate::sql::Step;
+
+/// The part of an hour's work that did not start because the deadline had come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    ListJson,
+    ClearParquet,
+    Query(Step),
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Phase::ListJson => f.write_str("listing the JSON folder"),
+            Phase::ClearParquet => f.write_str("emptying the Parquet folder"),
+            Phase::Query(step) => write!(f, "starting the {step} query"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HourError {
+    #[error("hour {hour}: deadline reached before {next}")]
+    DeadlineBeforeStart { hour: Hour, next: Phase },
+    #[error("hour {hour}: could not list the JSON folder {folder}: {error}")]
+    ListJson {
+        hour: Hour,
+        folder: String,
+        error: ApiError,
+    },
+    #[error("hour {hour}: could not empty the Parquet folder {folder}: {error}")]
+    ClearParquet {
+        hour: Hour,
+        folder: String,
+        error: FolderError,
+    },
+    #[error("hour {hour}: could not start the {step} query: {error}")]
+    Start {
+        hour: Hour,
+        step: Step,
+        error: ApiError,
+    },
+    #[error("hour {hour}: could not read the state of the {step} query (query execution id {query_execution_id}): {error}")]
+    Status {
+        hour: Hour,
+        step: Step,
+        query_execution_id: String,
+        error: ApiError,
+    },
+    #[error("hour {hour}: the {step} query (query execution id {query_execution_id}) ended {state}: {reason}")]
+    QueryEnded {
+        hour: Hour,
+        step: Step,
+        query_execution_id: String,
+        state: QueryState,
+        reason: String,
+    },
+    #[error("hour {hour}: the {step} query (query execution id {query_execution_id}) was still {last_state} at the deadline; {stop}")]
+    Deadline {
+        hour: Hour,
+        step: Step,
+        query_execution_id: String,
+        last_state: QueryState,
+        /// What happened to the best-effort StopQueryExecution.
+        stop: String,
+    },
+    #[error("hour {hour}: could not read the results of the {step} query (query execution id {query_execution_id}): {error}")]
+    GetResults {
+        hour: Hour,
+        step: Step,
+        query_execution_id: String,
+        error: ApiError,
+    },
+    #[error("hour {hour}: unexpected results of the {step} query (query execution id {query_execution_id}): {problem}")]
+    BadResults {
+        hour: Hour,
+        step: Step,
+        query_execution_id: String,
+        problem: String,
+    },
+}
+
+impl HourError {
+    /// Short name for the Lambda error type and logs. A call that stayed throttled or timed
+    /// out through the SDK's retries is named for that, whichever call it was.
+    pub fn kind(&self) -> &'static str {
+        let api = |error: &ApiError, otherwise: &'static str| match error.kind {
+            ApiErrorKind::Throttled => "Throttled",
+            ApiErrorKind::TimedOut => "ApiTimedOut",
+            ApiErrorKind::Other => otherwise,
+        };
+        match self {
+            Self::DeadlineBeforeStart { .. } => "DeadlineBeforeStart",
+            Self::ListJson { error, .. } => api(error, "S3ListFailed"),
+            Self::ClearParquet { error, .. } => match error {
+                FolderError::List(error) => api(error, "S3ListFailed"),
+                FolderError::Delete(error) => api(error, "S3DeleteFailed"),
+                FolderError::Refused(_) => "S3DeleteRefused",
+            },
+            Self::Start { error, .. } => api(error, "StartQueryFailed"),
+            Self::Status { error, .. } => api(error, "GetQueryStateFailed"),
+            Self::QueryEnded {
+                state: QueryState::Cancelled,
+                ..
+            } => "QueryCancelled",
+            Self::QueryEnded { .. } => "QueryFailed",
+            Self::Deadline { .. } => "QueryTimedOut",
+            Self::GetResults { error, .. } => api(error, "GetQueryResultsFailed"),
+            Self::BadResults { .. } => "UnexpectedQueryResults",
+        }
+    }
+}
+
+/// Why an invocation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Event(#[from] EventError),
+    /// An hour failed; the hours after it were not started.
+    #[error("{error}{}", progress(.done, .left))]
+    Hour {
+        error: HourError,
+        /// Hours finished before it.
+        done: Vec<Hour>,
+        /// The failed hour and the ones after it.
+        left: Vec<Hour>,
+    },
+    /// Too little time was left to start the next hour.
+    #[error("stopped before hour {}: too little time left before the Lambda deadline{}", .left[0], progress(.done, .left))]
+    OutOfTime { done: Vec<Hour>, left: Vec<Hour> },
+}
+
+impl JobError {
+    /// Short name for the Lambda error type and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Event(_) => "InvalidEvent",
+            Self::Hour { error, .. } => error.kind(),
+            Self::OutOfTime { .. } => "OutOfTime",
+        }
+    }
+}
+
+/// Where a multi-hour invocation got to, and the event that finishes it.
+fn progress(done: &[Hour], left: &[Hour]) -> String {
+    if done.is_empty() && left.len() <= 1 {
+        return String::new();
+    }
+    let list = |hours: &[Hour]| {
+        if hours.is_empty() {
+            "none".to_owned()
+        } else {
+            hours
+                .iter()
+                .map(Hour::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let rest = serde_json::json!({
+        "hours": left.iter().map(Hour::to_string).collect::<Vec<_>>()
+    });
+    format!(
+        "; hours done: {}; hours left: {} (invoke again with {rest})",
+        list(done),
+        list(left)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hours(values: &[&str]) -> Vec<Hour> {
+        values.iter().map(|v| Hour::parse(v).unwrap()).collect()
+    }
+
+    #[test]
+    fn single_hour_errors_read_as_before() {
+        let error = HourError::DeadlineBeforeStart {
+            hour: hours(&["2026-11-28T00"])[0],
+            next: Phase::Query(Step::Ctas),
+        };
+        let job = JobError::Hour {
+            error,
+            done: vec![],
+            left: hours(&["2026-11-28T00"]),
+        };
+        assert_eq!(
+            job.to_string(),
+            "hour 2026-11-28T00: deadline reached before starting the ctas query"
+        );
+        assert_eq!(job.kind(), "DeadlineBeforeStart");
+    }
+
+    #[test]
+    fn backfill_errors_list_hours_done_and_left() {
+        let left = hours(&["2026-11-01T07", "2026-11-01T08"]);
+        let job = JobError::Hour {
+            error: HourError::QueryEnded {
+                hour: left[0],
+                step: Step::Ctas,
+                query_execution_id: "q-7".to_owned(),
+                state: QueryState::Cancelled,
+                reason: "cancelled by user".to_owned(),
+            },
+            done: hours(&["2026-11-01T05", "2026-11-01T06"]),
+            left: left.clone(),
+        };
+        assert_eq!(
+            job.to_string(),
+            "hour 2026-11-01T07: the ctas query (query execution id q-7) ended CANCELLED: \
+             cancelled by user; hours done: 2026-11-01T05, 2026-11-01T06; \
+             hours left: 2026-11-01T07, 2026-11-01T08 \
+             (invoke again with {\"hours\":[\"2026-11-01T07\",\"2026-11-01T08\"]})"
+        );
+        assert_eq!(job.kind(), "QueryCancelled");
+
+        let job = JobError::OutOfTime {
+            done: vec![],
+            left: left.clone(),
+        };
+        assert_eq!(
+            job.to_string(),
+            "stopped before hour 2026-11-01T07: too little time left before the Lambda \
+             deadline; hours done: none; hours left: 2026-11-01T07, 2026-11-01T08 \
+             (invoke again with {\"hours\":[\"2026-11-01T07\",\"2026-11-01T08\"]})"
+        );
+        assert_eq!(job.kind(), "OutOfTime");
+    }
+
+    #[test]
+    fn api_error_kinds_name_throttling_and_timeouts() {
+        let hour = hours(&["2026-11-28T00"])[0];
+        let start = |kind| HourError::Start {
+            hour,
+            step: Step::Count,
+            error: ApiError {
+                message: "StartQueryExecution failed".to_owned(),
+                kind,
+            },
+        };
+        assert_eq!(start(ApiErrorKind::Throttled).kind(), "Throttled");
+        assert_eq!(start(ApiErrorKind::TimedOut).kind(), "ApiTimedOut");
+        assert_eq!(start(ApiErrorKind::Other).kind(), "StartQueryFailed");
+        let clear = |error| HourError::ClearParquet {
+            hour,
+            folder: "s3://b/p/".to_owned(),
+            error,
+        };
+        assert_eq!(
+            clear(FolderError::Delete(ApiError::new("x"))).kind(),
+            "S3DeleteFailed"
+        );
+        assert_eq!(
+            clear(FolderError::List(ApiError::new("x"))).kind(),
+            "S3ListFailed"
+        );
+        assert_eq!(
+            clear(FolderError::Refused(vec![])).kind(),
+            "S3DeleteRefused"
+        );
+    }
+}

@@ -1,0 +1,457 @@
+//! Fault paths through the real [`SdkAthena`] and [`SdkS3`], with clients mocked by
+//! `aws-smithy-mocks` and configured as in production (`sdk::athena_config`,
+//! `sdk::s3_config`): the SDK's own retries run, on tokio's paused clock.
+//!
+//! The Athena rules run in `Sequential` mode unless said otherwise: a call out of the
+//! expected order, or one more than expected, panics inside the client and fails the test.
+
+mod common;
+
+use std::time::Duration;
+
+use aws_sdk_athena::operation::get_query_execution::GetQueryExecutionOutput;
+use aws_sdk_athena::operation::get_query_results::GetQueryResultsOutput;
+use aws_sdk_athena::operation::start_query_execution::StartQueryExecutionOutput;
+use aws_sdk_athena::operation::stop_query_execution::StopQueryExecutionOutput;
+use aws_sdk_athena::types::{
+    AthenaError, ColumnInfo, Datum, QueryExecution, QueryExecutionState, QueryExecutionStatus,
+    ResultSet, ResultSetMetadata, Row,
+};
+use aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput;
+use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
+use aws_sdk_s3::types::Object;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use common::{config, far_deadline, scheduled_event};
+use merge_small_files::sdk::{athena_config, s3_config, MAX_ATTEMPTS};
+use merge_small_files::{App, JobError, SdkAthena, SdkS3};
+use tokio::time::Instant;
+
+const JSON_PREFIX: &str = "json-data/year=2026/month=11/day=28/hour=00/";
+const PARQUET_PREFIX: &str = "parquet-data/year=2026/month=11/day=28/hour=00/";
+
+type Athena = aws_sdk_athena::Client;
+type S3 = aws_sdk_s3::Client;
+
+fn app(athena_rules: &[&Rule], s3_rules: &[&Rule]) -> App<SdkAthena, SdkS3> {
+    app_with(RuleMode::Sequential, athena_rules, s3_rules)
+}
+
+fn app_with(mode: RuleMode, athena_rules: &[&Rule], s3_rules: &[&Rule]) -> App<SdkAthena, SdkS3> {
+    let athena = mock_client!(aws_sdk_athena, mode, athena_rules, athena_config);
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, s3_rules, s3_config);
+    App::new(SdkAthena::new(athena), SdkS3::new(s3), config())
+}
+
+// ---- Athena answers ----
+
+fn start(id: &'static str) -> Rule {
+    mock!(Athena::start_query_execution).then_output(move || {
+        StartQueryExecutionOutput::builder()
+            .query_execution_id(id)
+            .build()
+    })
+}
+
+fn execution(id: &str, state: QueryExecutionState) -> QueryExecution {
+    QueryExecution::builder()
+        .query_execution_id(id)
+        .status(QueryExecutionStatus::builder().state(state).build())
+        .build()
+}
+
+fn state(id: &'static str, state: QueryExecutionState) -> Rule {
+    mock!(Athena::get_query_execution).then_output(move || {
+        GetQueryExecutionOutput::builder()
+            .query_execution(execution(id, state.clone()))
+            .build()
+    })
+}
+
+fn succeeded(id: &'static str) -> Rule {
+    state(id, QueryExecutionState::Succeeded)
+}
+
+fn ended(id: &'static str, state: QueryExecutionState, reason: &'static str) -> Rule {
+    mock!(Athena::get_query_execution).then_output(move || {
+        GetQueryExecutionOutput::builder()
+            .query_execution(
+                QueryExecution::builder()
+                    .query_execution_id(id)
+                    .status(
+                        QueryExecutionStatus::builder()
+                            .state(state.clone())
+                            .state_change_reason(reason)
+                            .athena_error(AthenaError::builder().error_message(reason).build())
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    })
+}
+
+/// GetQueryResults of the count query: the header row, then the counts.
+fn counts_output(rows_in: u64, rows_out: u64) -> GetQueryResultsOutput {
+    let row = |values: [String; 2]| {
+        Row::builder()
+            .set_data(Some(
+                values
+                    .into_iter()
+                    .map(|v| Datum::builder().var_char_value(v).build())
+                    .collect(),
+            ))
+            .build()
+    };
+    let column = |name: &str| {
+        ColumnInfo::builder()
+            .name(name)
+            .r#type("bigint")
+            .build()
+            .unwrap()
+    };
+    GetQueryResultsOutput::builder()
+        .result_set(
+            ResultSet::builder()
+                .rows(row(["rows_in".into(), "rows_out".into()]))
+                .rows(row([rows_in.to_string(), rows_out.to_string()]))
+                .result_set_metadata(
+                    ResultSetMetadata::builder()
+                        .column_info(column("rows_in"))
+                        .column_info(column("rows_out"))
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+fn counts(rows_in: u64, rows_out: u64) -> Rule {
+    mock!(Athena::get_query_results).then_output(move || counts_output(rows_in, rows_out))
+}
+
+/// An awsJson1.1 error as Athena sends it.
+fn athena_error(code: &str, message: &str) -> String {
+    format!(r#"{{"__type":"{code}","message":"{message}"}}"#)
+}
+
+// ---- S3 answers ----
+
+fn listing(prefix: &'static str, keys: &'static [&'static str]) -> Rule {
+    mock!(S3::list_objects_v2)
+        .match_requests(move |r| r.prefix() == Some(prefix))
+        .then_output(move || {
+            ListObjectsV2Output::builder()
+                .set_contents(Some(
+                    keys.iter()
+                        .map(|k| Object::builder().key(format!("{prefix}{k}")).build())
+                        .collect(),
+                ))
+                .key_count(keys.len() as i32)
+                .is_truncated(false)
+                .build()
+        })
+}
+
+/// A REST-XML error as S3 sends it.
+fn s3_error(code: &str, message: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+         <Error><Code>{code}</Code><Message>{message}</Message><RequestId>R1</RequestId></Error>"
+    )
+}
+
+fn json_files() -> Rule {
+    listing(JSON_PREFIX, &["firehose-1.json"])
+}
+
+fn no_parquet() -> Rule {
+    listing(PARQUET_PREFIX, &[])
+}
+
+#[tokio::test(start_paused = true)]
+async fn failed_ctas_names_hour_query_and_reason_and_nothing_runs_after_it() {
+    let reason = "HIVE_BAD_DATA: Error parsing field value";
+    let rules = [
+        start("q-count"),
+        succeeded("q-count"),
+        counts(4, 3),
+        start("q-drop"),
+        succeeded("q-drop"),
+        start("q-ctas"),
+        state("q-ctas", QueryExecutionState::Running),
+        ended("q-ctas", QueryExecutionState::Failed, reason),
+    ];
+    let (json, parquet) = (json_files(), no_parquet());
+    let app = app(&rules.iter().collect::<Vec<_>>(), &[&json, &parquet]);
+
+    let err = app
+        .run(&scheduled_event(), far_deadline())
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "QueryFailed");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "hour 2026-11-28T00: the ctas query (query execution id q-ctas) ended FAILED: {reason}"
+        )
+    );
+    assert!(
+        rules.iter().all(|r| r.num_calls() == 1),
+        "every answer used once"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancelled_count_query_fails_the_hour_before_any_delete() {
+    let rules = [
+        start("q-count"),
+        state("q-count", QueryExecutionState::Queued),
+        ended(
+            "q-count",
+            QueryExecutionState::Cancelled,
+            "Query cancelled by user",
+        ),
+    ];
+    let json = json_files();
+    let app = app(&rules.iter().collect::<Vec<_>>(), &[&json]);
+
+    let err = app
+        .run(&scheduled_event(), far_deadline())
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "QueryCancelled");
+    assert_eq!(
+        err.to_string(),
+        "hour 2026-11-28T00: the count query (query execution id q-count) ended CANCELLED: \
+         Query cancelled by user"
+    );
+    let diagnostic = lambda_runtime::Diagnostic::from(err);
+    assert_eq!(diagnostic.error_type, "MergeSmallFiles.QueryCancelled");
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_is_retried_by_the_sdk_until_the_calls_succeed() {
+    // Athena: two ThrottlingExceptions on StartQueryExecution, a bare 429 on
+    // GetQueryExecution, a TooManyRequestsException on GetQueryResults.
+    let throttled_start = mock!(Athena::start_query_execution)
+        .sequence()
+        .http_status(
+            400,
+            Some(athena_error("ThrottlingException", "Rate exceeded")),
+        )
+        .times(2)
+        .output(|| {
+            StartQueryExecutionOutput::builder()
+                .query_execution_id("q-count")
+                .build()
+        })
+        .build();
+    let throttled_state = mock!(Athena::get_query_execution)
+        .sequence()
+        .http_status(429, None)
+        .output(|| {
+            GetQueryExecutionOutput::builder()
+                .query_execution(execution("q-count", QueryExecutionState::Succeeded))
+                .build()
+        })
+        .build();
+    let throttled_results = mock!(Athena::get_query_results)
+        .sequence()
+        .http_status(
+            400,
+            Some(athena_error("TooManyRequestsException", "Slow down")),
+        )
+        .output(|| counts_output(2, 2))
+        .build();
+    let rest = [
+        start("q-drop"),
+        succeeded("q-drop"),
+        start("q-ctas"),
+        succeeded("q-ctas"),
+        start("q-drop2"),
+        succeeded("q-drop2"),
+    ];
+    let mut athena_rules = vec![&throttled_start, &throttled_state, &throttled_results];
+    athena_rules.extend(rest.iter());
+    // S3: SlowDown (503) on the first listing, then the answers.
+    let slow_list = mock!(S3::list_objects_v2)
+        .match_requests(|r| r.prefix() == Some(JSON_PREFIX))
+        .sequence()
+        .http_status(
+            503,
+            Some(s3_error("SlowDown", "Please reduce your request rate.")),
+        )
+        .output(|| {
+            ListObjectsV2Output::builder()
+                .contents(
+                    Object::builder()
+                        .key(format!("{JSON_PREFIX}a.json"))
+                        .build(),
+                )
+                .key_count(1)
+                .build()
+        })
+        .build();
+    let parquet = no_parquet();
+    let app = app(&athena_rules, &[&slow_list, &parquet]);
+    let begin = Instant::now();
+
+    let response = app.run(&scheduled_event(), far_deadline()).await.unwrap();
+
+    assert_eq!(response.hours[0].outcome, "compacted");
+    assert_eq!(response.hours[0].rows_in, Some(2));
+    assert_eq!(throttled_start.num_calls(), 3);
+    assert_eq!(throttled_state.num_calls(), 2);
+    assert_eq!(throttled_results.num_calls(), 2);
+    assert_eq!(slow_list.num_calls(), 2);
+    // The SDK backed off between tries (with jitter, so only a lower bound of zero is
+    // certain; the clock did move).
+    assert!(Instant::now() > begin, "no backoff at all");
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_that_outlasts_the_retries_fails_the_hour_as_throttled() {
+    let throttled = mock!(Athena::start_query_execution)
+        .sequence()
+        .http_status(
+            400,
+            Some(athena_error(
+                "TooManyRequestsException",
+                "Rate exceeded for StartQueryExecution",
+            )),
+        )
+        .times(MAX_ATTEMPTS as usize)
+        .build();
+    let json = json_files();
+    let app = app(&[&throttled], &[&json]);
+
+    let err = app
+        .run(&scheduled_event(), far_deadline())
+        .await
+        .unwrap_err();
+
+    assert_eq!(throttled.num_calls(), MAX_ATTEMPTS as usize);
+    assert_eq!(err.kind(), "Throttled");
+    assert_eq!(
+        err.to_string(),
+        "hour 2026-11-28T00: could not start the count query: StartQueryExecution failed: \
+         TooManyRequestsException: Rate exceeded for StartQueryExecution (HTTP 400)"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn query_that_never_finishes_is_stopped_at_the_deadline() {
+    let running = mock!(Athena::get_query_execution)
+        .sequence()
+        .output(|| {
+            GetQueryExecutionOutput::builder()
+                .query_execution(execution("q-count", QueryExecutionState::Running))
+                .build()
+        })
+        .repeatedly()
+        .build();
+    let started = start("q-count");
+    let stop = mock!(Athena::stop_query_execution)
+        .then_output(|| StopQueryExecutionOutput::builder().build());
+    let json = json_files();
+    // Matched by operation: the endless RUNNING would otherwise swallow StopQueryExecution.
+    let app = app_with(RuleMode::MatchAny, &[&started, &running, &stop], &[&json]);
+    let begin = Instant::now();
+
+    let err = app
+        .run(&scheduled_event(), begin + Duration::from_secs(10))
+        .await
+        .unwrap_err();
+
+    assert_eq!(Instant::now() - begin, Duration::from_secs(10));
+    assert_eq!(err.kind(), "QueryTimedOut");
+    assert_eq!(
+        err.to_string(),
+        "hour 2026-11-28T00: the count query (query execution id q-count) was still RUNNING \
+         at the deadline; StopQueryExecution requested"
+    );
+    // Polls at 0, 0.2, 0.6, 1.4, 3, 6.2 and 10 s.
+    assert_eq!(running.num_calls(), 7);
+    assert_eq!(stop.num_calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn delete_objects_per_key_errors_fail_the_hour_naming_key_code_and_message() {
+    let athena_rules = [start("q-count"), succeeded("q-count"), counts(4, 4)];
+    let json = json_files();
+    let parquet = listing(PARQUET_PREFIX, &["part-1.parquet", "part-2.parquet"]);
+    let delete = mock!(S3::delete_objects)
+        .match_requests(|r| {
+            let keys: Vec<&str> = r
+                .delete()
+                .map(|d| d.objects().iter().map(|o| o.key()).collect())
+                .unwrap_or_default();
+            r.bucket() == Some("bucket")
+                && keys
+                    == [
+                        format!("{PARQUET_PREFIX}part-1.parquet"),
+                        format!("{PARQUET_PREFIX}part-2.parquet"),
+                    ]
+                && r.delete().and_then(|d| d.quiet()) == Some(true)
+        })
+        .then_output(|| {
+            DeleteObjectsOutput::builder()
+                .errors(
+                    aws_sdk_s3::types::Error::builder()
+                        .key(format!("{PARQUET_PREFIX}part-2.parquet"))
+                        .code("AccessDenied")
+                        .message("Access Denied")
+                        .build(),
+                )
+                .build()
+        });
+    let app = app(
+        &athena_rules.iter().collect::<Vec<_>>(),
+        &[&json, &parquet, &delete],
+    );
+
+    let err = app
+        .run(&scheduled_event(), far_deadline())
+        .await
+        .unwrap_err();
+
+    assert_eq!(delete.num_calls(), 1);
+    assert_eq!(err.kind(), "S3DeleteRefused");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "hour 2026-11-28T00: could not empty the Parquet folder s3://bucket/{PARQUET_PREFIX}: \
+             S3 refused to delete {PARQUET_PREFIX}part-2.parquet (AccessDenied: Access Denied)"
+        )
+    );
+    let JobError::Hour { done, left, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert!(done.is_empty() && left.len() == 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn list_objects_error_fails_the_hour_with_s3s_code_and_message() {
+    let denied = mock!(S3::list_objects_v2)
+        .sequence()
+        .http_status(403, Some(s3_error("AccessDenied", "Access Denied")))
+        .build();
+    let app = app(&[], &[&denied]);
+
+    let err = app
+        .run(&scheduled_event(), far_deadline())
+        .await
+        .unwrap_err();
+
+    assert_eq!(denied.num_calls(), 1, "403 is not retried");
+    assert_eq!(err.kind(), "S3ListFailed");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "hour 2026-11-28T00: could not list the JSON folder s3://bucket/{JSON_PREFIX}: \
+             ListObjectsV2 failed: AccessDenied: Access Denied (HTTP 403)"
+        )
+    );
+}
