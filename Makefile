@@ -49,14 +49,13 @@ check:
 	terraform fmt -check -recursive -diff terraform tests/golden
 	$(GEN) gen --check --context $(CONTEXT) --out $(OUT)
 
-## bench: rendering time and zip sizes
-bench:
+## bench: rendering time, zip sizes, Lambda cold starts and handler times
+bench: tools
 	cargo bench --locked -p metering-gen --bench render
 	cargo build --quiet --locked --release -p metering-gen
 	python3 tests/bench_cli.py target/release/metering-gen gen --check --context $(CONTEXT) --out $(OUT)
 	$(GEN) gen --context $(CONTEXT) --out $(BUILD)/bench-tree >/dev/null
-	@echo "Lambda zips:"; for z in $(BUILD)/bench-tree/artifacts/*.zip; do \
-	  printf '  %-40s %8d bytes\n' "$$(basename $$z)" "$$(stat -c %s $$z)"; done
+	$(VENV)/bin/python tests/bench_lambdas.py $(BUILD)/bench-tree $(CURDIR)/$(VENV)/bin/python
 
 ## tools: the Python virtual environments (moto's server for the wire tests, checkov)
 tools: $(VENV)/.installed $(CHECKOV_VENV)/.installed

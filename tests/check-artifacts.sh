@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the Lambda zips through `metering-gen gen` into two scratch trees and checks that
-# they are reproducible, hold an executable `bootstrap`, match their .sha256 files, and need
+# Builds the Lambda zips through `metering-gen gen` into two scratch trees and in a clean clone
+# at another path, and checks that they are reproducible, hold an executable `bootstrap`, match their .sha256 files, and need
 # no glibc newer than 2.34 (Lambda provided.al2023).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +25,24 @@ for zip in "$scratch"/a/artifacts/*.zip; do
   echo "$name: $(stat -c %s "$zip") bytes, newest glibc symbol $newest"
 done
 [ -n "$(ls "$scratch"/a/artifacts/*.zip 2>/dev/null)" ] || { echo "FAIL: no zip was built"; status=1; }
+# Reproducible across checkouts: a clean clone at another path (another length, too) builds
+# byte-identical zips. It builds from HEAD, so it needs the build inputs committed.
+inputs=(lambdas Cargo.toml Cargo.lock generator/src/artifacts.rs)
+if [ -n "$(git status --porcelain -- "${inputs[@]}")" ]; then
+  echo "SKIP reproducibility across checkouts: uncommitted changes in ${inputs[*]}; commit them for this check"
+else
+  clone="$PWD/build/repro/a/checkout/at/another/path"
+  rm -rf build/repro && git clone --quiet . "$clone"
+  (cd "$clone" && cargo run --quiet --locked -p metering-gen -- gen --out "$clone/build/tree" >/dev/null)
+  for zip in "$scratch"/a/artifacts/*.zip; do
+    name=$(basename "$zip")
+    if cmp -s "$zip" "$clone/build/tree/artifacts/$name"; then
+      echo "$name: byte-identical when built in $clone"
+    else
+      echo "FAIL $name: a clean clone at another path built different bytes"; status=1
+    fi
+  done
+fi
 # A full `gen` writes the same tree as the committed one.
 diff -r -x artifacts terraform "$scratch/a" >/dev/null || { echo "FAIL: gen wrote a tree that differs from terraform/"; status=1; }
 if [ $status -eq 0 ]; then echo "artifacts check: all zips good"; fi

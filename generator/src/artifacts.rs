@@ -43,8 +43,11 @@ pub struct Artifact {
     pub size: u64,
 }
 
-/// Builds `crate_name` in release mode and returns its executable. Paths of the checkout and
-/// of Cargo's home are remapped so that they do not end up in the binary.
+/// The workspace's Cargo profile for Lambda bootstraps: `release`, optimised for size.
+pub const LAMBDA_PROFILE: &str = "lambda";
+
+/// Builds `crate_name` with [`LAMBDA_PROFILE`] and returns its executable. Paths of the
+/// checkout and of Cargo's home are remapped so that they do not end up in the binary.
 pub fn build(root: &Path, crate_name: &str) -> Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let cargo_home = std::env::var("CARGO_HOME")
@@ -61,7 +64,8 @@ pub fn build(root: &Path, crate_name: &str) -> Result<PathBuf> {
         .current_dir(root)
         .args([
             "build",
-            "--release",
+            "--profile",
+            LAMBDA_PROFILE,
             "--locked",
             "--message-format=json-render-diagnostics",
             "-p",

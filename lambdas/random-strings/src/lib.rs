@@ -140,9 +140,7 @@ impl QueryError {
     pub fn param(&self) -> &'static str {
         match self {
             QueryError::UnknownCharset => PARAM_CHARS,
-            QueryError::NotAnIntegerInRange { param, .. } | QueryError::Repeated { param } => {
-                param
-            }
+            QueryError::NotAnIntegerInRange { param, .. } | QueryError::Repeated { param } => param,
         }
     }
 }
@@ -231,8 +229,11 @@ pub fn parse_query(query: &QueryMap, multi: &QueryMap) -> Result<Request, QueryE
     let int_param =
         |param: &'static str, min, max, default| match single_value(query, multi, param)? {
             None => Ok(default),
-            Some(raw) => parse_in_range(raw, min, max)
-                .ok_or(QueryError::NotAnIntegerInRange { param, min, max }),
+            Some(raw) => parse_in_range(raw, min, max).ok_or(QueryError::NotAnIntegerInRange {
+                param,
+                min,
+                max,
+            }),
         };
     let defaults = Request::default();
     let num = int_param(PARAM_NUM, NUM_MIN, NUM_MAX, defaults.num)?;
