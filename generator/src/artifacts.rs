@@ -7,7 +7,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// The Lambda crates of the workspace at `root`: every package under `root/lambdas/`.
+/// The Lambda crates of the workspace at `root`: every package under `root/lambdas/` with a
+/// binary target (library crates there, such as `pricing`, are shared code, not functions).
 pub fn discover(root: &Path) -> Result<Vec<LambdaCrate>> {
     let manifest = root.join("Cargo.toml");
     let metadata = cargo_metadata::MetadataCommand::new()
@@ -20,6 +21,11 @@ pub fn discover(root: &Path) -> Result<Vec<LambdaCrate>> {
         .packages
         .iter()
         .filter(|p| p.manifest_path.starts_with(&lambdas_dir))
+        .filter(|p| {
+            p.targets
+                .iter()
+                .any(|t| t.kind.iter().any(|k| k.to_string() == "bin"))
+        })
         .map(|p| LambdaCrate {
             name: p.name.to_string(),
             manifest: p
@@ -160,6 +166,30 @@ fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
 mod tests {
     use super::*;
     use std::io::Read;
+
+    #[test]
+    fn only_packages_with_a_binary_are_lambdas() {
+        let ws = tempfile::tempdir().unwrap();
+        let write = |path: &str, text: &str| {
+            let path = ws.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write("Cargo.toml", "[workspace]\nmembers = [\"lambdas/*\"]\n");
+        for (name, file) in [("function", "src/main.rs"), ("shared", "src/lib.rs")] {
+            write(
+                &format!("lambdas/{name}/Cargo.toml"),
+                &format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"),
+            );
+            write(&format!("lambdas/{name}/{file}"), "");
+        }
+        let names: Vec<String> = discover(ws.path())
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(names, ["function"]);
+    }
 
     #[test]
     fn zips_are_reproducible_and_hold_an_executable_bootstrap() {
