@@ -21,11 +21,7 @@ pub fn discover(root: &Path) -> Result<Vec<LambdaCrate>> {
         .packages
         .iter()
         .filter(|p| p.manifest_path.starts_with(&lambdas_dir))
-        .filter(|p| {
-            p.targets
-                .iter()
-                .any(|t| t.kind.iter().any(|k| k.to_string() == "bin"))
-        })
+        .filter(|p| p.targets.iter().any(|t| t.is_bin()))
         .map(|p| LambdaCrate {
             name: p.name.to_string(),
             manifest: p
@@ -93,7 +89,7 @@ pub fn build(root: &Path, crate_name: &str) -> Result<PathBuf> {
     let mut executable = None;
     for message in cargo_metadata::Message::parse_stream(&output.stdout[..]) {
         if let cargo_metadata::Message::CompilerArtifact(a) = message? {
-            if a.target.kind.iter().any(|k| k.to_string() == "bin") {
+            if a.target.is_bin() {
                 executable = a.executable.map(PathBuf::from);
             }
         }

@@ -1,18 +1,15 @@
 //! Every kind of bad input: exit code 2, a message naming the file, the JSON path and the
 //! rule, and the output folder left exactly as it was.
 
+mod common;
+
+use common::workspace;
+
 use assert_cmd::Command;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn sample() -> Value {
     let text = fs::read_to_string(workspace().join("examples/cdk.context.json")).unwrap();

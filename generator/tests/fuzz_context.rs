@@ -20,6 +20,10 @@
 //!
 //! Bugs the fuzzer found have a regression test each at the end of this file.
 
+mod common;
+
+use common::workspace;
+
 use metering_gen::artifacts;
 use metering_gen::context;
 use metering_gen::diagnostic::{Diagnostics, Place};
@@ -865,13 +869,6 @@ fn arbitrary_file() -> BoxedStrategy<Input> {
 
 // ---------------------------------------------------------------------------------------------
 // The checks
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the generator lives in the workspace")
-        .to_path_buf()
-}
 
 /// The workspace's Lambda crates: `cargo metadata` is slow, so it runs once per test binary.
 fn crates() -> &'static [LambdaCrate] {

@@ -2,15 +2,12 @@
 //! own `examples/cdk.context.json` renders to the committed `terraform/`. `UPDATE_GOLDEN=1`
 //! rewrites the expected trees.
 
+mod common;
+
+use common::workspace;
+
 use metering_gen::{output, render::Tree};
 use std::path::{Path, PathBuf};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 /// (context, expected tree) pairs.
 fn cases() -> Vec<(PathBuf, PathBuf)> {

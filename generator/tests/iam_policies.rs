@@ -3,6 +3,10 @@
 //! resource-level permissions. Every policy the tree attaches must be an
 //! `aws_iam_policy_document`, so that no policy escapes this walk.
 
+mod common;
+
+use common::workspace;
+
 use hcl::{Block, Body, Expression, ObjectKey};
 use std::path::{Path, PathBuf};
 
@@ -17,13 +21,9 @@ const ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS: &[&str] = &[
     "xray:PutTraceSegments",
 ];
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 fn generated_trees() -> Vec<PathBuf> {
-    let mut trees = vec![repo().join("terraform")];
-    let golden = std::fs::read_dir(repo().join("tests/golden")).unwrap();
+    let mut trees = vec![workspace().join("terraform")];
+    let golden = std::fs::read_dir(workspace().join("tests/golden")).unwrap();
     let mut goldens: Vec<PathBuf> = golden.map(|e| e.unwrap().path()).collect();
     goldens.sort();
     trees.extend(goldens);

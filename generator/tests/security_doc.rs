@@ -1,16 +1,15 @@
 //! The README's Security section lists every inline checkov skip of the templates, with the
 //! module it is in, so the documented exceptions cannot drift from the generated ones.
 
-use std::collections::BTreeSet;
-use std::path::Path;
+mod common;
 
-fn repo() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
+use common::workspace;
+
+use std::collections::BTreeSet;
 
 /// (check id, module) of every `#checkov:skip=ID:reason` in the templates.
 fn skips_in_templates() -> BTreeSet<(String, String)> {
-    let modules = repo().join("generator/templates/terraform/modules");
+    let modules = workspace().join("generator/templates/terraform/modules");
     let mut skips = BTreeSet::new();
     for entry in walkdir::WalkDir::new(&modules) {
         let path = entry.unwrap().into_path();
@@ -43,7 +42,7 @@ fn skips_in_templates() -> BTreeSet<(String, String)> {
 
 #[test]
 fn every_inline_skip_is_documented() {
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
     let section = readme
         .split("\n## Security\n")
         .nth(1)

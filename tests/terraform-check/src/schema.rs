@@ -113,10 +113,9 @@ impl Schema {
         format!("{short} {}", self.release())
     }
 
-    /// The provider release, without the trailing punctuation the extract script may leave
-    /// (`6.62.0,` comes from a greedy `\S+` in its description pattern).
+    /// The provider release the fixture was extracted from.
     pub fn release(&self) -> &str {
-        self.version.trim_end_matches([',', ';', '.'])
+        &self.version
     }
 
     /// The schema of resource or data source type `name`.
@@ -162,7 +161,7 @@ mod tests {
     use super::*;
 
     const SMALL: &str = r#"{
-        "provider": "registry.terraform.io/hashicorp/aws", "version": "1.2.3,",
+        "provider": "registry.terraform.io/hashicorp/aws", "version": "1.2.3",
         "resource_types": ["aws_a", "aws_b"], "data_source_types": ["aws_d"],
         "resources": {"aws_a": {"attributes": {"x": {"type": "string", "mode": "computed"}},
                                 "blocks": {"b": {"min_items": 1, "max_items": null,
