@@ -50,7 +50,7 @@ check:
 	$(GEN) gen --check --context $(CONTEXT) --out $(OUT)
 
 ## bench: rendering time, zip sizes, Lambda cold starts and handler times
-bench: tools
+bench: $(VENV)/.installed
 	cargo bench --locked -p metering-gen --bench render
 	cargo build --quiet --locked --release -p metering-gen
 	python3 tests/bench_cli.py target/release/metering-gen gen --check --context $(CONTEXT) --out $(OUT)

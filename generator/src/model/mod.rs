@@ -184,6 +184,7 @@ impl Model {
         }
         let column_names = env.map(|e| column_names(&e.column_names, &mut c));
         compaction_delay(ctx, firehose, &mut c);
+        let schedule = schedule_expression(&ctx.compaction);
         deployment(&ctx.deployment, &mut c);
         if let (Some(logs), Some(target)) = (&access_logs, &ctx.deployment.s3_access_log_bucket) {
             if [&logs.bucket, &results_bucket].contains(&target) {
@@ -194,7 +195,7 @@ impl Model {
             }
         }
         api(&ctx.api, &mut c);
-        other_sections(ctx, &mut c);
+        other_sections(ctx, &schedule, &mut c);
         let lambdas = lambda::resolve(lambdas, &mut c.errors);
 
         match (access_logs, catalog, column_names, workgroup, lambdas) {
@@ -220,7 +221,7 @@ impl Model {
                 },
                 compaction: CompactionModel {
                     column_names,
-                    schedule_expression: schedule_expression(&ctx.compaction),
+                    schedule_expression: schedule,
                     delay_minutes: ctx.compaction.delay_minutes,
                 },
                 api: ApiModel {
@@ -596,7 +597,7 @@ fn compaction_delay(ctx: &Context, firehose: Option<&context::Firehose>, c: &mut
     }
 }
 
-fn other_sections(ctx: &Context, c: &mut Checker) {
+fn other_sections(ctx: &Context, schedule: &str, c: &mut Checker) {
     let pool = &ctx.cognito.user_pool_name;
     if pool.is_empty()
         || pool.chars().count() > 128
@@ -617,6 +618,6 @@ fn other_sections(ctx: &Context, c: &mut Checker) {
     }
     c.check(
         "compaction.schedule_expression",
-        rules::schedule_expression(&schedule_expression(&ctx.compaction)),
+        rules::schedule_expression(schedule),
     );
 }
