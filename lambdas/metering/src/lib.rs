@@ -1,0 +1,33 @@
+//! Metering: from access-log records to usage per tenant and meter, and from usage to invoice
+//! files. Shared by the billing Lambda (which runs [`usage_query`] in Athena) and
+//! `metering-gen bill` (which runs [`Aggregator`] over log files), so the two apply one set
+//! of rules and write the same bytes.
+//!
+//! The rules, in both paths:
+//! - the month's folders and the first [`Config::late_arrival_hours`] of the next are read;
+//! - a request id counts once, with its earliest copy;
+//! - a request belongs to the month of its own `requestTime` (UTC, epoch milliseconds),
+//!   not to the folder it arrived in: 23:59:59.999 on the last day is in the month;
+//! - requests without a tenant are metered as [`UNASSIGNED`];
+//! - a meter's filter sees a missing field as failing (SQL's NULL).
+
+mod aggregate;
+mod config;
+mod invoices;
+mod meter;
+mod month;
+mod record;
+mod sql;
+mod usage;
+
+pub use aggregate::{AddError, Aggregator, Counts, DEFAULT_SPILL_ROWS, PARTITIONS};
+pub use config::{
+    Config, ConfigError, ValidConfig, DEFAULT_LATE_ARRIVAL_HOURS, MAX_LATE_ARRIVAL_HOURS,
+};
+pub use invoices::{file_stem, month_folder, MeterUsage, MonthInvoices, TenantInvoice};
+pub use meter::{check_name, Aggregation, Filter, Meter, MAX_METERS, METHODS, STATUS_CLASSES};
+pub use month::{FolderHour, Month, MonthError, Window};
+pub use pricing;
+pub use record::{LineError, Request, UNASSIGNED};
+pub use sql::usage_query;
+pub use usage::Usage;

@@ -1,0 +1,76 @@
+//! The usage query the billing Lambda runs in Athena. Its rules are those of
+//! [`Aggregator`](crate::Aggregator), which applies them offline; keep the two in step.
+//!
+//! It is written in the SQL that Athena (Trino) and DuckDB share, so that tests can run the
+//! very text over the same logs that the offline path reads.
+
+use crate::config::ValidConfig;
+use crate::meter::Aggregation;
+use crate::month::{Month, Window};
+use crate::record::UNASSIGNED;
+
+/// `SELECT tenant, <meter>… FROM <database>.<table>` for one month, one row per tenant with
+/// any request in the month, ordered by tenant:
+///
+/// 1. read the folders of the month and the first `late_arrival_hours` of the next
+///    (partition columns `year`, `month`, `day`, `hour`: Athena reads only those);
+/// 2. keep one row per `requestid`, the earliest by `requesttime` (Firehose may deliver a
+///    record twice, even into two different hours);
+/// 3. keep requests whose own `requesttime` is in the month, whatever folder they are in;
+/// 4. name requests without a tenant (NULL, `''` or `-`) [`UNASSIGNED`];
+/// 5. per tenant: `count` → requests passing the filter, `sum_response_bytes` → their
+///    `responselength` summed (0 when none), `unique_users` → distinct `sub`s among them.
+///
+/// Rows without a `requestid` are left out (API Gateway always writes one).
+pub fn usage_query(config: &ValidConfig, month: Month, database: &str, table: &str) -> String {
+    let window = Window {
+        month,
+        late_arrival_hours: config.late_arrival_hours(),
+    };
+    let (first, last) = (window.first_folder(), window.last_folder());
+    let folders = format!(
+        "(year = {} AND month = {}) OR (year = {} AND month = {} AND day = 1 AND hour <= {})",
+        first.year, first.month, last.year, last.month, last.hour
+    );
+    let mut columns = vec!["  tenant".to_string()];
+    for (name, meter) in config.meters() {
+        let filter = meter.filter.sql();
+        columns.push(match meter.aggregation {
+            Aggregation::Count => format!("  count_if({filter}) AS {name}"),
+            Aggregation::SumResponseBytes => {
+                format!("  coalesce(sum(CASE WHEN {filter} THEN responselength END), 0) AS {name}")
+            }
+            Aggregation::UniqueUsers => {
+                format!("  count(DISTINCT CASE WHEN {filter} THEN sub END) AS {name}")
+            }
+        });
+    }
+    format!(
+        "-- Usage per tenant for {month}: metering-gen's usage query (lambdas/metering/src/sql.rs).
+WITH scanned AS (
+  SELECT requesttime, tenant, sub, httpmethod, resourcepath, status, responselength,
+    row_number() OVER (PARTITION BY requestid ORDER BY requesttime) AS copy
+  FROM \"{database}\".\"{table}\"
+  WHERE requestid IS NOT NULL AND requestid NOT IN ('', '-')
+    AND requesttime IS NOT NULL
+    AND ({folders})
+),
+requests AS (
+  SELECT
+    CASE WHEN tenant IS NULL OR tenant IN ('', '-') THEN '{UNASSIGNED}' ELSE tenant END AS tenant,
+    CASE WHEN sub IN ('', '-') THEN NULL ELSE sub END AS sub,
+    httpmethod, resourcepath, status, responselength
+  FROM scanned
+  WHERE copy = 1 AND requesttime >= {start} AND requesttime < {end}
+)
+SELECT
+{columns}
+FROM requests
+GROUP BY tenant
+ORDER BY tenant
+",
+        start = month.start_ms(),
+        end = month.end_ms(),
+        columns = columns.join(",\n"),
+    )
+}
