@@ -9,6 +9,7 @@ pub mod context;
 pub mod diagnostic;
 pub mod fields;
 pub mod model;
+pub mod offline;
 pub mod output;
 pub mod render;
 

@@ -1,0 +1,4 @@
+//! The offline commands: `bill` and `usage` over access-log files, and `simulate`, which
+//! writes such files.
+
+pub mod simulate;

@@ -1,0 +1,1 @@
+//! Synthetic access logs in Firehose's folder layout.
