@@ -104,22 +104,48 @@ pub const FIELDS: &[Field] = &[
         field_type: FieldType::BigInt,
         description: "response payload length in bytes",
     },
+    Field {
+        name: "tenant",
+        variable: TENANT_VARIABLE,
+        field_type: FieldType::String,
+        description:
+            "caller's tenant, from the Cognito claim `metering.tenant_claim`; `-` when absent",
+    },
+    Field {
+        name: "sub",
+        variable: "$context.authorizer.claims.sub",
+        field_type: FieldType::String,
+        description: "Cognito `sub` of the caller: a stable user id, the key of unique-user meters",
+    },
 ];
+
+/// Stands for `$context.authorizer.claims['<tenant claim>']`: the claim is a setting.
+const TENANT_VARIABLE: &str = "$context.authorizer.claims[<metering.tenant_claim>]";
+
+/// Fields this project added to the reference sample's nine: `COLUMN_NAMES` in a sample
+/// context cannot list them, so compaction always keeps them.
+pub const ADDED_FIELDS: &[&str] = &["tenant", "sub"];
 
 pub fn find(name: &str) -> Option<&'static Field> {
     FIELDS.iter().find(|f| f.name == name)
 }
 
 /// The access-log format of the API stage: one JSON object per line, newline-terminated so
-/// that Firehose's concatenated records stay JSON Lines.
-pub fn access_log_format() -> String {
+/// that Firehose's concatenated records stay JSON Lines. `tenant_claim` is the Cognito claim
+/// holding the tenant id (checked by the model: no quotes or brackets).
+pub fn access_log_format(tenant_claim: &str) -> String {
     let members: Vec<String> = FIELDS
         .iter()
         .map(|f| {
-            if f.field_type.quoted() {
-                format!("\"{}\": \"{}\"", f.name, f.variable)
+            let variable = if f.variable == TENANT_VARIABLE {
+                format!("$context.authorizer.claims['{tenant_claim}']")
             } else {
-                format!("\"{}\": {}", f.name, f.variable)
+                f.variable.to_string()
+            };
+            if f.field_type.quoted() {
+                format!("\"{}\": \"{variable}\"", f.name)
+            } else {
+                format!("\"{}\": {variable}", f.name)
             }
         })
         .collect();
@@ -134,13 +160,21 @@ mod tests {
     const SAMPLE_FORMAT: &str = "{\"requestId\": \"$context.requestId\", \"ip\": \"$context.identity.sourceIp\", \"user\": \"$context.authorizer.claims['cognito:username']\", \"requestTime\": $context.requestTimeEpoch, \"httpMethod\": \"$context.httpMethod\", \"resourcePath\": \"$context.resourcePath\", \"status\": $context.status, \"protocol\": \"$context.protocol\", \"responseLength\": $context.responseLength}\n";
 
     #[test]
-    fn access_log_format_matches_the_sample_byte_for_byte() {
-        assert_eq!(access_log_format(), SAMPLE_FORMAT);
+    fn access_log_format_extends_the_sample_byte_for_byte() {
+        let ours = access_log_format("custom:tenant_id");
+        let sample_fields = SAMPLE_FORMAT.strip_suffix("}\n").unwrap();
+        assert_eq!(
+            ours,
+            format!(
+                "{sample_fields}, \"tenant\": \"$context.authorizer.claims['custom:tenant_id']\", \"sub\": \"$context.authorizer.claims.sub\"}}\n"
+            )
+        );
+        assert!(access_log_format("tenant").contains("claims['tenant']"));
     }
 
     #[test]
     fn a_record_in_that_format_is_json_with_every_field() {
-        let record = access_log_format()
+        let record = access_log_format("custom:tenant_id")
             .replace("$context.requestTimeEpoch", "1764291600123")
             .replace("$context.status", "200")
             .replace("$context.responseLength", "17")

@@ -583,3 +583,117 @@ fn the_default_schedule_follows_the_compaction_delay() {
     );
     assert!(main.contains("delay_minutes         = 25"), "{main}");
 }
+
+fn metering_example() -> Value {
+    let text = fs::read_to_string(workspace().join("examples/metering.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn rejects_metering(mutate: impl FnOnce(&mut Value), expected: &[&str]) -> String {
+    let mut ctx = metering_example();
+    mutate(&mut ctx);
+    rejects_text(&serde_json::to_string_pretty(&ctx).unwrap(), expected)
+}
+
+#[test]
+fn invalid_plans_are_rejected_with_their_path() {
+    let plans = "/metering/pricing/plans";
+    rejects_metering(
+        |c| {
+            let starter = c.pointer_mut(&format!("{plans}/starter/charges")).unwrap();
+            starter["storage"] = json!({"model": "per_unit", "unit_price": "1"});
+        },
+        &[
+            "at `metering.pricing.plans.starter.charges.storage`",
+            "storage",
+        ],
+    );
+    rejects_metering(
+        |c| {
+            let tiers = c
+                .pointer_mut(&format!("{plans}/starter/charges/api_requests/tiers"))
+                .unwrap();
+            *tiers =
+                json!([{"up_to": null, "unit_price": "0.1"}, {"up_to": 10, "unit_price": "0.2"}]);
+        },
+        &["at `metering.pricing.plans.starter.charges.api_requests.tiers"],
+    );
+    rejects_metering(
+        |c| {
+            c.pointer_mut(&format!("{plans}/business/currency"))
+                .map(|v| *v = json!("EURO"))
+                .unwrap()
+        },
+        &["at `metering.pricing.plans.business.currency`", "EURO"],
+    );
+    rejects_metering(
+        |c| {
+            c.pointer_mut(&format!("{plans}/starter/charges/data_transfer/unit_price"))
+                .map(|v| *v = json!("-0.01"))
+                .unwrap()
+        },
+        &["at `metering.pricing.plans.starter.charges.data_transfer.unit_price`"],
+    );
+    rejects_metering(
+        |c| c["metering"]["pricing"]["tenants"]["acme"] = json!("gold"),
+        &["at `metering.pricing.tenants.acme`: no plan named `gold`"],
+    );
+    rejects_metering(
+        |c| {
+            c.pointer_mut(&format!("{plans}/starter/charges/data_transfer/unit_price"))
+                .map(|v| *v = json!(0.09))
+                .unwrap()
+        },
+        &[
+            "at `metering.pricing.plans.starter.charges.data_transfer.unit_price`",
+            "as a string, \"0.09\"",
+        ],
+    );
+}
+
+#[test]
+fn invalid_meters_are_rejected_with_their_path() {
+    rejects_metering(
+        |c| c["metering"]["meters"]["api_requests"]["filter"]["status_classes"] = json!(["2XX"]),
+        &["at `metering.meters.api_requests.filter.status_classes[0]`: `2XX` is not one of 1xx"],
+    );
+    rejects_metering(
+        |c| c["metering"]["meters"]["api_requests"]["aggregation"] = json!("average"),
+        &["at `metering.meters.api_requests.aggregation`", "average"],
+    );
+    rejects_metering(
+        |c| c["metering"]["meters"]["api_requests"]["filter"]["resource_paths"] = json!(["/a'b"]),
+        &[
+            "at `metering.meters.api_requests.filter.resource_paths[0]`",
+            "not a resource path",
+        ],
+    );
+    rejects_metering(
+        |c| {
+            c["metering"].as_object_mut().unwrap().remove("pricing");
+        },
+        &["at `metering.pricing`: required with `meters`"],
+    );
+    rejects_metering(
+        |c| c["metering"]["late_arrival_hours"] = json!(0),
+        &["at `metering.late_arrival_hours`: must be between 1 and 22, not 0"],
+    );
+    rejects_metering(
+        |c| c["metering"]["tenant_claim"] = json!("custom:tenant']"),
+        &["at `metering.tenant_claim`"],
+    );
+}
+
+#[test]
+fn meters_need_their_columns_in_the_parquet_table() {
+    rejects_metering(
+        |c| {
+            c["merge_small_files_lambda_env"]["COLUMN_NAMES"] =
+                json!("requestId,requestTime,status")
+        },
+        &[
+            "at `merge_small_files_lambda_env.COLUMN_NAMES`",
+            "the meters of `metering` need resourcePath, responseLength",
+        ],
+    );
+}

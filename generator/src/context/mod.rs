@@ -27,6 +27,7 @@ pub struct Context {
     pub lake_formation: LakeFormation,
     pub compaction: Compaction,
     pub catalog: Catalog,
+    pub metering: Metering,
 }
 
 /// Top-level keys this project reads.
@@ -41,6 +42,7 @@ pub const SECTIONS: &[&str] = &[
     "lake_formation",
     "compaction",
     "catalog",
+    "metering",
 ];
 
 /// Keys that CDK itself writes into `cdk.context.json`, or that the sample reads for a stack
@@ -109,6 +111,7 @@ pub fn parse(file: &str, text: &str) -> Result<Context, Diagnostics> {
             "lake_formation" => context.lake_formation = section.object(value).unwrap_or_default(),
             "compaction" => context.compaction = section.object(value).unwrap_or_default(),
             "catalog" => context.catalog = section.object(value).unwrap_or_default(),
+            "metering" => context.metering = section.object(value).unwrap_or_default(),
             other if owned_by_cdk(other) => {}
             other => {
                 let mut message = "unknown key".to_string();

@@ -183,3 +183,34 @@ impl Default for Catalog {
         }
     }
 }
+
+/// `metering`: tenants, meters and price plans. Without `meters` and `pricing` the stack logs
+/// tenants but bills nobody.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Metering {
+    /// The Cognito claim holding the caller's tenant id. A `custom:` claim is defined as a
+    /// custom attribute of the user pool that the app client cannot write.
+    pub tenant_claim: String,
+    /// Hours of the next month's folders read when billing a month (1 to 22).
+    pub late_arrival_hours: i64,
+    /// When the billing function runs; default: on the 1st of each month, once the late
+    /// hours are compacted.
+    pub schedule_expression: Option<String>,
+    /// Meter name → meter.
+    pub meters: Option<BTreeMap<String, metering::Meter>>,
+    /// The price plans (see the `pricing` crate).
+    pub pricing: Option<metering::pricing::Catalog>,
+}
+
+impl Default for Metering {
+    fn default() -> Self {
+        Metering {
+            tenant_claim: "custom:tenant_id".into(),
+            late_arrival_hours: i64::from(metering::DEFAULT_LATE_ARRIVAL_HOURS),
+            schedule_expression: None,
+            meters: None,
+            pricing: None,
+        }
+    }
+}

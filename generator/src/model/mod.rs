@@ -3,6 +3,7 @@
 //! together, each with its file and JSON path.
 
 mod lambda;
+pub mod metering;
 pub mod rules;
 
 pub use lambda::{LambdaCrate, LambdaSpec, MERGE_SMALL_FILES, RANDOM_STRINGS};
@@ -31,6 +32,7 @@ pub struct Model {
     pub api: ApiModel,
     pub cognito: CognitoModel,
     pub lake_formation: LakeFormationModel,
+    pub metering: metering::MeteringModel,
     pub lambdas: Lambdas,
 }
 
@@ -182,7 +184,29 @@ impl Model {
                 );
             }
         }
-        let column_names = env.map(|e| column_names(&e.column_names, &mut c));
+        let (metering, _) = metering::build(ctx, &mut c);
+        let column_names = env.map(|e| {
+            let mut names = column_names(&e.column_names, &mut c);
+            compacted_added_fields(&mut names);
+            if let Some(billing) = &metering.billing {
+                let missing: Vec<&str> = billing
+                    .columns
+                    .iter()
+                    .filter(|f| !names.iter().any(|n| n.eq_ignore_ascii_case(f)))
+                    .map(String::as_str)
+                    .collect();
+                if !missing.is_empty() {
+                    c.fail(
+                        &format!("{ENV}.COLUMN_NAMES"),
+                        format!(
+                            "the meters of `metering` need {}, which the Parquet table would not have",
+                            missing.join(", ")
+                        ),
+                    );
+                }
+            }
+            names
+        });
         compaction_delay(ctx, firehose, &mut c);
         let schedule = schedule_expression(&ctx.compaction);
         deployment(&ctx.deployment, &mut c);
@@ -226,7 +250,7 @@ impl Model {
                 },
                 api: ApiModel {
                     settings: ctx.api.clone(),
-                    access_log_format: fields::access_log_format(),
+                    access_log_format: fields::access_log_format(&metering.tenant_claim),
                 },
                 cognito: CognitoModel {
                     user_pool_name: ctx.cognito.user_pool_name.clone(),
@@ -235,6 +259,7 @@ impl Model {
                     grant_permissions: ctx.lake_formation.grant_permissions,
                     admins: ctx.lake_formation.admins.clone(),
                 },
+                metering,
                 lambdas,
             }),
             _ => Err(Diagnostics(c.errors)),
@@ -438,6 +463,16 @@ fn catalog(
         },
         projection_first_year: cat.projection_first_year,
         projection_last_year: cat.projection_last_year,
+    }
+}
+
+/// Fields the sample's `COLUMN_NAMES` cannot list (they are this project's additions) are
+/// always compacted: tenants are what usage is billed by.
+fn compacted_added_fields(names: &mut Vec<String>) {
+    for added in fields::ADDED_FIELDS {
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(added)) {
+            names.push(added.to_string());
+        }
     }
 }
 

@@ -45,7 +45,8 @@ module "access_logs" {
 module "cognito" {
   source = "./modules/cognito"
 
-  user_pool_name = {{ m.cognito.user_pool_name|hcl }}
+  user_pool_name   = {{ m.cognito.user_pool_name|hcl }}
+  tenant_attribute = {{ m.metering.tenant_attribute|hcl }}
 }
 
 module "api" {

@@ -22,7 +22,7 @@ locals {
 
   # One JSON object per request, newline-terminated: the fields of the generator's catalogue.
   access_log_format = <<-EOT
-    {"requestId": "$context.requestId", "ip": "$context.identity.sourceIp", "user": "$context.authorizer.claims['cognito:username']", "requestTime": $context.requestTimeEpoch, "httpMethod": "$context.httpMethod", "resourcePath": "$context.resourcePath", "status": $context.status, "protocol": "$context.protocol", "responseLength": $context.responseLength}
+    {"requestId": "$context.requestId", "ip": "$context.identity.sourceIp", "user": "$context.authorizer.claims['cognito:username']", "requestTime": $context.requestTimeEpoch, "httpMethod": "$context.httpMethod", "resourcePath": "$context.resourcePath", "status": $context.status, "protocol": "$context.protocol", "responseLength": $context.responseLength, "tenant": "$context.authorizer.claims['custom:tenant_id']", "sub": "$context.authorizer.claims.sub"}
   EOT
 }
 
@@ -51,7 +51,8 @@ module "access_logs" {
 module "cognito" {
   source = "./modules/cognito"
 
-  user_pool_name = "UserPoolForApiGateway"
+  user_pool_name   = "UserPoolForApiGateway"
+  tenant_attribute = "tenant_id"
 }
 
 module "api" {
@@ -103,6 +104,8 @@ module "data_catalog" {
         { name = "status", type = "int", comment = "HTTP status code of the response" },
         { name = "protocol", type = "string", comment = "request protocol, e.g. HTTP/1.1" },
         { name = "responselength", type = "bigint", comment = "response payload length in bytes" },
+        { name = "tenant", type = "string", comment = "caller's tenant, from the Cognito claim `metering.tenant_claim`; `-` when absent" },
+        { name = "sub", type = "string", comment = "Cognito `sub` of the caller: a stable user id, the key of unique-user meters" },
       ]
     }
     parquet = {
@@ -120,6 +123,8 @@ module "data_catalog" {
         { name = "status", type = "int", comment = "HTTP status code of the response" },
         { name = "protocol", type = "string", comment = "request protocol, e.g. HTTP/1.1" },
         { name = "responselength", type = "bigint", comment = "response payload length in bytes" },
+        { name = "tenant", type = "string", comment = "caller's tenant, from the Cognito claim `metering.tenant_claim`; `-` when absent" },
+        { name = "sub", type = "string", comment = "Cognito `sub` of the caller: a stable user id, the key of unique-user meters" },
       ]
     }
   }
@@ -187,7 +192,7 @@ module "compaction" {
   delay_minutes         = 10
   data_bucket_name      = module.access_logs.bucket_name
   data_bucket_arn       = module.access_logs.bucket_arn
-  column_names          = ["requestId", "ip", "user", "requestTime", "httpMethod", "resourcePath", "status", "protocol", "responseLength"]
+  column_names          = ["requestId", "ip", "user", "requestTime", "httpMethod", "resourcePath", "status", "protocol", "responseLength", "tenant", "sub"]
   workgroup_name        = module.athena.workgroup_name
   workgroup_arn         = module.athena.workgroup_arn
   results_bucket_name   = module.athena.results_bucket_name

@@ -24,6 +24,24 @@ resource "aws_cognito_user_pool" "this" {
     }
   }
 
+  # The caller's tenant: set by an administrator (AdminUpdateUserAttributes), read into the
+  # ID token's `custom:<name>` claim, and written to every access-log record.
+  dynamic "schema" {
+    for_each = var.tenant_attribute == null ? [] : [var.tenant_attribute]
+    content {
+      name                     = schema.value
+      attribute_data_type      = "String"
+      mutable                  = true
+      developer_only_attribute = false
+      required                 = false
+
+      string_attribute_constraints {
+        min_length = "1"
+        max_length = "128"
+      }
+    }
+  }
+
   verification_message_template {
     default_email_option = "CONFIRM_WITH_CODE"
     email_subject        = "Verify your new account"
@@ -38,6 +56,10 @@ resource "aws_cognito_user_pool_client" "this" {
   generate_secret               = false
   prevent_user_existence_errors = "ENABLED"
   supported_identity_providers  = ["COGNITO"]
+  # Users may read their tenant but not write it: at sign-up or later, a user must not move
+  # their own usage to another tenant.
+  read_attributes  = local.read_attributes
+  write_attributes = ["email"]
   explicit_auth_flows = [
     "ALLOW_ADMIN_USER_PASSWORD_AUTH",
     "ALLOW_CUSTOM_AUTH",
@@ -45,4 +67,11 @@ resource "aws_cognito_user_pool_client" "this" {
     "ALLOW_USER_PASSWORD_AUTH",
     "ALLOW_USER_SRP_AUTH",
   ]
+}
+
+locals {
+  read_attributes = concat(
+    ["email", "email_verified"],
+    var.tenant_attribute == null ? [] : ["custom:${var.tenant_attribute}"],
+  )
 }

@@ -1,0 +1,191 @@
+//! The `metering` section: where the tenant comes from and, when meters and plans are given,
+//! the monthly billing job. The meter and plan rules live in the `metering` and `pricing`
+//! crates, which the billing function and `metering-gen bill` share; this module only places
+//! their findings in the file.
+
+use super::{rules, Checker};
+use crate::context::{Context, Metering};
+use crate::fields;
+use metering::{Aggregation, Config, ValidConfig};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+const SECTION: &str = "metering";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MeteringModel {
+    pub tenant_claim: String,
+    /// The user pool's custom attribute behind a `custom:` claim (`tenant_id` for
+    /// `custom:tenant_id`); `None` for a claim the pool does not define.
+    pub tenant_attribute: Option<String>,
+    pub billing: Option<BillingModel>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BillingModel {
+    /// The [`metering::Config`] the billing function reads, as JSON.
+    pub config_json: String,
+    pub schedule_expression: String,
+    /// Access-log fields the usage query reads, for the compaction column check.
+    pub columns: Vec<String>,
+}
+
+pub(super) fn build(ctx: &Context, c: &mut Checker) -> (MeteringModel, Option<ValidConfig>) {
+    let m = &ctx.metering;
+    let tenant_attribute = tenant_claim(&m.tenant_claim, c);
+    let (billing, config) = match billing(ctx, c) {
+        Some((b, v)) => (Some(b), Some(v)),
+        None => (None, None),
+    };
+    (
+        MeteringModel {
+            tenant_claim: m.tenant_claim.clone(),
+            tenant_attribute,
+            billing,
+        },
+        config,
+    )
+}
+
+fn tenant_claim(claim: &str, c: &mut Checker) -> Option<String> {
+    let path = format!("{SECTION}.tenant_claim");
+    let name_chars = |s: &str| {
+        s.chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "_.-".contains(ch))
+    };
+    match claim.strip_prefix("custom:") {
+        Some(attribute) => {
+            if attribute.is_empty() || attribute.len() > 20 || !name_chars(attribute) {
+                c.fail(
+                    &path,
+                    format!("`{claim}`: a custom attribute name has 1 to 20 letters, digits or `_ . -` after `custom:`"),
+                );
+            }
+            Some(attribute.to_string())
+        }
+        None => {
+            if claim.is_empty()
+                || claim.len() > 128
+                || !claim.split(':').all(|p| !p.is_empty() && name_chars(p))
+            {
+                c.fail(
+                    &path,
+                    format!("`{claim}` is not a claim name: letters, digits, `_ . -`, parts joined by `:`"),
+                );
+            }
+            None
+        }
+    }
+}
+
+fn billing(ctx: &Context, c: &mut Checker) -> Option<(BillingModel, ValidConfig)> {
+    let valid = config(&ctx.metering, c)?;
+    let schedule = ctx.metering.schedule_expression.clone().unwrap_or_else(|| {
+        // Compaction of the last late hour runs at <late hours>:<delay> and is done well
+        // within the next hour.
+        format!(
+            "cron({} {} 1 * ? *)",
+            ctx.compaction.delay_minutes,
+            valid.late_arrival_hours() + 1
+        )
+    });
+    c.check(
+        &format!("{SECTION}.schedule_expression"),
+        rules::schedule_expression(&schedule),
+    );
+    let mut columns = BTreeSet::from(["requestId", "requestTime", "tenant", "sub"]);
+    for (_, meter) in valid.meters() {
+        if meter.aggregation == Aggregation::SumResponseBytes {
+            columns.insert("responseLength");
+        }
+        if !meter.filter.resource_paths.is_empty() {
+            columns.insert("resourcePath");
+        }
+        if !meter.filter.methods.is_empty() {
+            columns.insert("httpMethod");
+        }
+        if !meter.filter.status_classes.is_empty() {
+            columns.insert("status");
+        }
+    }
+    debug_assert!(columns.iter().all(|f| fields::find(f).is_some()));
+    let config_json = serde_json::to_string_pretty(valid.config()).expect("a config serializes");
+    Some((
+        BillingModel {
+            config_json,
+            schedule_expression: schedule,
+            columns: columns.into_iter().map(String::from).collect(),
+        },
+        valid,
+    ))
+}
+
+/// The meters and plans, checked by the crates that use them; `None` when the section bills
+/// nobody or has errors (reported to `c`).
+fn config(m: &Metering, c: &mut Checker) -> Option<ValidConfig> {
+    let late = u32::try_from(m.late_arrival_hours)
+        .ok()
+        .filter(|h| (1..=metering::MAX_LATE_ARRIVAL_HOURS).contains(h));
+    if late.is_none() {
+        c.fail(
+            &format!("{SECTION}.late_arrival_hours"),
+            format!(
+                "must be between 1 and {}, not {}",
+                metering::MAX_LATE_ARRIVAL_HOURS,
+                m.late_arrival_hours
+            ),
+        );
+    }
+    let (meters, pricing) = match (&m.meters, &m.pricing) {
+        (None, None) => return None,
+        (Some(meters), Some(pricing)) => (meters.clone(), pricing.clone()),
+        (Some(_), None) => {
+            c.fail(
+                &format!("{SECTION}.pricing"),
+                "required with `meters`: the plans that price them",
+            );
+            return None;
+        }
+        (None, Some(_)) => {
+            c.fail(
+                &format!("{SECTION}.meters"),
+                "required with `pricing`: what the plans charge for",
+            );
+            return None;
+        }
+    };
+    let config = Config {
+        late_arrival_hours: late?,
+        meters,
+        pricing,
+    };
+    match config.validate() {
+        Ok(valid) => Some(valid),
+        Err(errors) => {
+            for e in errors {
+                c.fail(&format!("{SECTION}.{}", e.path), e.message);
+            }
+            None
+        }
+    }
+}
+
+/// The metering configuration of a context alone, for `bill` and `usage`: the checks of
+/// `metering` only, so that a context can be billed without the Lambda crates at hand.
+pub fn billing_config(ctx: &Context) -> Result<ValidConfig, crate::diagnostic::Diagnostics> {
+    let mut c = Checker {
+        file: &ctx.file,
+        errors: Vec::new(),
+    };
+    let config = config(&ctx.metering, &mut c);
+    match config {
+        Some(config) if c.errors.is_empty() => Ok(config),
+        _ if c.errors.is_empty() => Err(crate::diagnostic::Diagnostic::at_path(
+            &ctx.file,
+            SECTION,
+            "no meters and pricing: this context bills nobody",
+        )
+        .into()),
+        _ => Err(crate::diagnostic::Diagnostics(c.errors)),
+    }
+}
