@@ -1,4 +1,5 @@
 use clap::{Parser, Subcommand};
+use metering_gen::offline::bill;
 use metering_gen::{artifacts, output, render, Error};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +44,38 @@ enum Cmd {
         #[arg(long, default_value = ".")]
         workspace: PathBuf,
     },
+    /// Bill a month from access-log files, as the billing function does from the data lake:
+    /// same meters, de-duplication, pricing and invoice files.
+    Bill {
+        #[command(flatten)]
+        logs: LogsArgs,
+        /// Where the invoice files go (`year=YYYY/month=MM/…` below it). A re-run replaces
+        /// the month's files.
+        #[arg(long, default_value = "invoices")]
+        out: PathBuf,
+    },
+    /// Print a month's usage per tenant and meter, from access-log files.
+    Usage {
+        #[command(flatten)]
+        logs: LogsArgs,
+    },
+}
+
+#[derive(clap::Args)]
+struct LogsArgs {
+    /// A folder of access logs in Firehose's layout (`…/year=YYYY/month=MM/day=DD/hour=HH/`),
+    /// plain or gzip; files elsewhere are ignored.
+    #[arg(long)]
+    logs: PathBuf,
+    /// The month, `YYYY-MM` (UTC).
+    #[arg(long)]
+    month: metering::Month,
+    /// The context file whose `metering` section has the meters and plans.
+    #[arg(long, default_value = "examples/cdk.context.json")]
+    context: PathBuf,
+    /// Fail (exit 2) when any line is malformed, instead of reporting and skipping it.
+    #[arg(long)]
+    strict: bool,
 }
 
 fn main() -> ExitCode {
@@ -59,8 +92,39 @@ fn main() -> ExitCode {
     }
 }
 
+/// Reads and meters the logs; reports what was read on stderr.
+fn measure(args: &LogsArgs) -> Result<(metering::ValidConfig, metering::Usage), Error> {
+    let config = bill::load_config(&args.context)?;
+    let (usage, report) = bill::measure(&config, &args.logs, args.month)?;
+    eprint!("{}", bill::describe_reading(&report));
+    if args.strict && report.malformed > 0 {
+        return Err(bill::strict_failure(&report, &args.logs));
+    }
+    eprint!("{}", bill::describe_malformed(&report));
+    Ok((config, usage))
+}
+
 fn run(command: Cmd) -> Result<ExitCode, Error> {
     match command {
+        Cmd::Usage { logs } => {
+            let (config, usage) = measure(&logs)?;
+            print!("{}", bill::usage_table(&config, &usage));
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Bill { logs, out } => {
+            let (config, usage) = measure(&logs)?;
+            let invoices = metering::MonthInvoices::price(&config, &usage)
+                .map_err(|e| Error::Other(anyhow::anyhow!("pricing {}: {e}", logs.month)))?;
+            let written = bill::write_invoices(&out, logs.month, &invoices.files(&config, &usage))?;
+            print!("{}", bill::invoice_table(&invoices));
+            println!(
+                "{}: {} files written, {} stale files deleted",
+                out.join(metering::month_folder(logs.month)).display(),
+                written.written.len(),
+                written.deleted.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Validate { context, workspace } => {
             metering_gen::load(&context, &workspace)?;
             println!("{}: valid", context.display());

@@ -1,0 +1,197 @@
+//! `bill` and `usage`: the billing Lambda's work over log files on disk, with the same meters,
+//! de-duplication, month bucketing, pricing and invoice files (the `metering` crate).
+
+use super::logs::{self, ReadReport};
+use crate::diagnostic::Diagnostics;
+use crate::{context, Error};
+use anyhow::Context as _;
+use metering::{Aggregator, Month, MonthInvoices, Usage, ValidConfig};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The meters and plans of a context file.
+pub fn load_config(context_path: &Path) -> Result<ValidConfig, Error> {
+    let ctx = context::load(context_path).map_err(Error::Input)?;
+    crate::model::metering::billing_config(&ctx).map_err(Error::Input)
+}
+
+/// Reads the logs of `month` under `logs`.
+pub fn measure(
+    config: &ValidConfig,
+    logs: &Path,
+    month: Month,
+) -> anyhow::Result<(Usage, ReadReport)> {
+    logs::read(logs, Aggregator::new(config, month))
+}
+
+/// What writing the invoice files changed.
+#[derive(Debug, Default)]
+pub struct Written {
+    pub written: Vec<PathBuf>,
+    /// Files of the month's folder that a previous run wrote and this one did not.
+    pub deleted: Vec<PathBuf>,
+}
+
+/// Writes the month's invoice files under `out` (each file replaced atomically) and deletes
+/// the month's files that are no longer part of it, as the billing Lambda does in S3: a
+/// re-run leaves exactly the files of the latest run.
+pub fn write_invoices(
+    out: &Path,
+    month: Month,
+    files: &BTreeMap<String, Vec<u8>>,
+) -> anyhow::Result<Written> {
+    let mut result = Written::default();
+    for (relative, bytes) in files {
+        let path = out.join(relative);
+        let dir = path.parent().expect("invoice files are in folders");
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("writing in {}", dir.display()))?;
+        std::io::Write::write_all(&mut tmp, bytes)
+            .with_context(|| format!("writing {}", path.display()))?;
+        tmp.persist(&path)
+            .with_context(|| format!("writing {}", path.display()))?;
+        result.written.push(path);
+    }
+    let keep: BTreeSet<PathBuf> = result.written.iter().cloned().collect();
+    let folder = out.join(metering::month_folder(month));
+    for entry in walkdir::WalkDir::new(&folder).sort_by_file_name() {
+        let entry = entry.with_context(|| format!("listing {}", folder.display()))?;
+        if entry.file_type().is_file() && !keep.contains(entry.path()) {
+            std::fs::remove_file(entry.path())
+                .with_context(|| format!("deleting {}", entry.path().display()))?;
+            result.deleted.push(entry.path().to_path_buf());
+        }
+    }
+    Ok(result)
+}
+
+/// What was read, for the terminal: counts, then malformed lines with file and line.
+pub fn describe_reading(report: &ReadReport) -> String {
+    let c = &report.counts;
+    let mut out = format!(
+        "read {} files, {} lines ({} bytes): {} records, {} duplicates counted once, {} outside the month, {} requests billed\n",
+        report.files_read, report.lines, report.bytes, c.records, c.duplicates, c.outside_month, c.billed_requests
+    );
+    if report.files_outside_window > 0 {
+        let _ = writeln!(
+            out,
+            "skipped {} files of hours outside the month's window",
+            report.files_outside_window
+        );
+    }
+    if !report.files_not_in_layout.is_empty() {
+        let _ = writeln!(
+            out,
+            "ignored {} files outside the year=/month=/day=/hour= layout, e.g. {}",
+            report.files_not_in_layout.len(),
+            report.files_not_in_layout[0].display()
+        );
+    }
+    out
+}
+
+/// Malformed lines, one per line of text, as `file:line: reason`.
+pub fn describe_malformed(report: &ReadReport) -> String {
+    let mut out = String::new();
+    if report.malformed == 0 {
+        return out;
+    }
+    let _ = writeln!(out, "{} malformed lines (not billed):", report.malformed);
+    for m in &report.malformed_shown {
+        let _ = writeln!(out, "  {}:{}: {}", m.file.display(), m.line, m.reason);
+    }
+    if report.malformed > report.malformed_shown.len() as u64 {
+        let _ = writeln!(
+            out,
+            "  … and {} more",
+            report.malformed - report.malformed_shown.len() as u64
+        );
+    }
+    out
+}
+
+/// Usage per tenant and meter, in billing units, as an aligned text table.
+pub fn usage_table(config: &ValidConfig, usage: &Usage) -> String {
+    let mut header = vec!["tenant".to_string()];
+    header.extend(
+        config
+            .meters()
+            .map(|(name, m)| format!("{name} ({})", m.aggregation.billing_unit())),
+    );
+    let mut rows = vec![header];
+    for (tenant, meters) in &usage.tenants {
+        let mut row = vec![tenant.clone()];
+        row.extend(config.meters().map(|(name, m)| {
+            m.aggregation
+                .quantity(meters.get(name).copied().unwrap_or(0))
+                .to_string()
+        }));
+        rows.push(row);
+    }
+    table(&rows)
+}
+
+/// Each tenant's plan and amounts, as an aligned text table.
+pub fn invoice_table(invoices: &MonthInvoices) -> String {
+    let mut rows = vec![[
+        "tenant",
+        "plan",
+        "currency",
+        "subtotal",
+        "minimum adj.",
+        "total",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for i in &invoices.invoices {
+        rows.push(vec![
+            i.tenant.clone(),
+            i.plan.clone(),
+            i.invoice.currency.to_string(),
+            i.invoice.subtotal.to_string(),
+            i.invoice.minimum_adjustment.to_string(),
+            i.invoice.total.to_string(),
+        ]);
+    }
+    table(&rows)
+}
+
+/// Left-aligned first column, right-aligned numbers.
+fn table(rows: &[Vec<String>]) -> String {
+    let columns = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (cell, w))| {
+                if i == 0 {
+                    format!("{cell:<w$}")
+                } else {
+                    format!("{cell:>w$}")
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+    }
+    out
+}
+
+/// Malformed lines fail a `--strict` run, as bad input.
+pub fn strict_failure(report: &ReadReport, logs: &Path) -> Error {
+    Error::Input(Diagnostics(vec![crate::diagnostic::Diagnostic {
+        file: logs.display().to_string(),
+        place: crate::diagnostic::Place::File,
+        message: format!(
+            "{} malformed lines (--strict):\n{}",
+            report.malformed,
+            describe_malformed(report).trim_end()
+        ),
+    }]))
+}
