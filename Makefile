@@ -13,7 +13,10 @@ GEN     := cargo run --quiet --locked -p metering-gen --
 # Terraform warns on every call when no CLI configuration file exists.
 export TF_CLI_CONFIG_FILE ?= /dev/null
 
-.PHONY: gen test fmt check bench clean tools artifacts-check checkov fuzz
+DEMO    := $(BUILD)/demo
+DEMO_MONTH := 2026-10
+
+.PHONY: gen test fmt check bench clean tools artifacts-check checkov fuzz demo
 
 ## gen: build the Lambda zips and write the Terraform tree
 gen:
@@ -26,6 +29,7 @@ test: tools
 	$(GEN) gen --check --context $(CONTEXT) --out $(OUT)
 	$(MAKE) checkov
 	$(MAKE) artifacts-check
+	$(MAKE) demo
 
 ## checkov: security scan of every generated tree: zero failed checks, skips only inline
 checkov: $(CHECKOV_VENV)/.installed
@@ -38,6 +42,14 @@ artifacts-check:
 ## fuzz: a long fuzz pass of the context parser and validator (make test runs 256 cases)
 fuzz:
 	PROPTEST_CASES=$${PROPTEST_CASES:-20000} cargo test --locked --release -p metering-gen --test fuzz_context -- --nocapture
+
+## demo: simulate a month of API traffic, bill it offline, print a tenant's invoice
+demo:
+	rm -rf $(DEMO)
+	$(GEN) simulate --tenants 50 --requests 200000 --month $(DEMO_MONTH) --out $(DEMO)/logs
+	$(GEN) bill --logs $(DEMO)/logs/json-data --month $(DEMO_MONTH) --context examples/metering.json --out $(DEMO)/invoices
+	@echo; echo "Invoice of tenant-0002 ($(DEMO)/invoices/year=$(subst -,/month=,$(DEMO_MONTH))/tenants/tenant-0002.json):"
+	@python3 -m json.tool $(DEMO)/invoices/year=$(subst -,/month=,$(DEMO_MONTH))/tenants/tenant-0002.json
 
 ## fmt: format the Rust code (the generated tree is already terraform-fmt clean)
 fmt:

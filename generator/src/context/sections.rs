@@ -197,6 +197,8 @@ pub struct Metering {
     /// When the billing function runs; default: on the 1st of each month, once the late
     /// hours are compacted.
     pub schedule_expression: Option<String>,
+    /// The Glue table over the invoices, in the Parquet table's database.
+    pub invoices_table: String,
     /// Meter name → meter.
     pub meters: Option<BTreeMap<String, metering::Meter>>,
     /// The price plans (see the `pricing` crate).
@@ -209,6 +211,7 @@ impl Default for Metering {
             tenant_claim: "custom:tenant_id".into(),
             late_arrival_hours: i64::from(metering::DEFAULT_LATE_ARRIVAL_HOURS),
             schedule_expression: None,
+            invoices_table: "invoices".into(),
             meters: None,
             pricing: None,
         }

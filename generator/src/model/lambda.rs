@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 pub const RANDOM_STRINGS: &str = "random-strings";
 pub const MERGE_SMALL_FILES: &str = "merge-small-files";
+pub const BILLING: &str = "billing";
 
 /// A crate under `lambdas/`, as discovered by `artifacts::discover`.
 #[derive(Debug, Clone)]
@@ -133,8 +134,10 @@ pub(super) fn resolve(
     };
     let random_strings = find(RANDOM_STRINGS);
     let merge_small_files = find(MERGE_SMALL_FILES);
+    let billing = find(BILLING);
     Some(super::Lambdas {
         random_strings: random_strings?,
         merge_small_files: merge_small_files?,
+        billing: billing?,
     })
 }

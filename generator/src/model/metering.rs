@@ -26,6 +26,7 @@ pub struct BillingModel {
     /// The [`metering::Config`] the billing function reads, as JSON.
     pub config_json: String,
     pub schedule_expression: String,
+    pub invoices_table: String,
     /// Access-log fields the usage query reads, for the compaction column check.
     pub columns: Vec<String>,
 }
@@ -93,6 +94,19 @@ fn billing(ctx: &Context, c: &mut Checker) -> Option<(BillingModel, ValidConfig)
         &format!("{SECTION}.schedule_expression"),
         rules::schedule_expression(&schedule),
     );
+    let invoices_table = ctx.metering.invoices_table.clone();
+    c.check(
+        &format!("{SECTION}.invoices_table"),
+        rules::glue_name(&invoices_table, 255),
+    );
+    if let Some(env) = &ctx.merge_small_files_lambda_env {
+        if env.new_table_name == invoices_table {
+            c.fail(
+                &format!("{SECTION}.invoices_table"),
+                "must differ from the Parquet table `merge_small_files_lambda_env.NEW_TABLE_NAME` in the same database",
+            );
+        }
+    }
     let mut columns = BTreeSet::from(["requestId", "requestTime", "tenant", "sub"]);
     for (_, meter) in valid.meters() {
         if meter.aggregation == Aggregation::SumResponseBytes {
@@ -109,11 +123,13 @@ fn billing(ctx: &Context, c: &mut Checker) -> Option<(BillingModel, ValidConfig)
         }
     }
     debug_assert!(columns.iter().all(|f| fields::find(f).is_some()));
-    let config_json = serde_json::to_string_pretty(valid.config()).expect("a config serializes");
+    let config_json =
+        serde_json::to_string_pretty(valid.config()).expect("a config serializes") + "\n";
     Some((
         BillingModel {
             config_json,
             schedule_expression: schedule,
+            invoices_table,
             columns: columns.into_iter().map(String::from).collect(),
         },
         valid,

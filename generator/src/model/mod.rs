@@ -6,7 +6,7 @@ mod lambda;
 pub mod metering;
 pub mod rules;
 
-pub use lambda::{LambdaCrate, LambdaSpec, MERGE_SMALL_FILES, RANDOM_STRINGS};
+pub use lambda::{LambdaCrate, LambdaSpec, BILLING, MERGE_SMALL_FILES, RANDOM_STRINGS};
 
 use crate::context::{self, Context};
 use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics};
@@ -113,6 +113,8 @@ pub struct LakeFormationModel {
 pub struct Lambdas {
     pub random_strings: LambdaSpec,
     pub merge_small_files: LambdaSpec,
+    /// Deployed when `metering` has meters and plans.
+    pub billing: LambdaSpec,
 }
 
 /// Collects violations with the file name attached.

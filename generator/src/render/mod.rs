@@ -80,6 +80,9 @@ pub fn render(model: &Model, context_name: &str) -> anyhow::Result<Tree> {
     let mut names: Vec<&str> = env.templates().map(|(name, _)| name).collect();
     names.sort_unstable();
     for name in names {
+        if name.starts_with("modules/billing/") && model.metering.billing.is_none() {
+            continue;
+        }
         let body = env
             .get_template(name)?
             .render(&ctx)

@@ -82,6 +82,76 @@ pub fn named_queries(model: &Model) -> Vec<NamedQuery> {
             qualified(source)
         ),
     });
+    queries.extend(usage_per_tenant(parquet, json));
     queries.sort_by(|a, b| a.key.cmp(&b.key));
     queries
+}
+
+/// De-duplicated requests by tenant, bucketed by the request's own time: the billing rules
+/// (see `metering::usage_query`), without meters.
+fn usage_per_tenant(parquet: &Table, json: &Table) -> [NamedQuery; 2] {
+    let needed = [
+        "requestid",
+        "requesttime",
+        "tenant",
+        "sub",
+        "responselength",
+    ];
+    let source = if needed.iter().all(|c| has(parquet, c)) {
+        parquet
+    } else {
+        json
+    };
+    let query = |folders: &str, bucket: &str, since: &str| {
+        format!(
+            "WITH scanned AS (\n\
+             \x20 SELECT requesttime, tenant, sub, responselength,\n\
+             \x20   row_number() OVER (PARTITION BY requestid ORDER BY requesttime) AS copy\n\
+             \x20 FROM {table}\n\
+             \x20 WHERE requestid IS NOT NULL AND ({folders})\n\
+             )\n\
+             SELECT\n\
+             \x20 CASE WHEN tenant IS NULL OR tenant IN ('', '-') THEN '{unassigned}' ELSE tenant END AS tenant,\n\
+             \x20 {bucket} AS period,\n\
+             \x20 count(*) AS requests,\n\
+             \x20 coalesce(sum(responselength), 0) AS response_bytes,\n\
+             \x20 count(DISTINCT CASE WHEN sub IN ('', '-') THEN NULL ELSE sub END) AS users\n\
+             FROM scanned\n\
+             WHERE copy = 1 AND requesttime >= {since}\n\
+             GROUP BY 1, 2\n\
+             ORDER BY period, tenant;\n",
+            table = qualified(source),
+            unassigned = metering::UNASSIGNED,
+        )
+    };
+    [
+        NamedQuery {
+            key: "usage_per_tenant_per_day".into(),
+            name: "Usage per tenant per day".into(),
+            description: format!(
+                "Requests, response bytes and users per tenant and UTC day this month, each request once, from table {}",
+                source.name
+            ),
+            database: source.database.clone(),
+            sql: query(
+                THIS_MONTH,
+                "date(from_unixtime(requesttime / 1000))",
+                "to_unixtime(date_trunc('month', current_timestamp)) * 1000",
+            ),
+        },
+        NamedQuery {
+            key: "usage_per_tenant_per_month".into(),
+            name: "Usage per tenant per month".into(),
+            description: format!(
+                "Requests, response bytes and users per tenant and month, this year and last, each request once, from table {}",
+                source.name
+            ),
+            database: source.database.clone(),
+            sql: query(
+                "year = year(current_date) OR year = year(current_date) - 1",
+                "date_format(from_unixtime(requesttime / 1000), '%Y-%m')",
+                "to_unixtime(date_trunc('year', current_timestamp) - INTERVAL '1' YEAR) * 1000",
+            ),
+        },
+    ]
 }

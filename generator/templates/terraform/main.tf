@@ -169,3 +169,48 @@ module "lake_formation" {
   admins        = {{ m.lake_formation.admins|hcl_list }}
 }
 {%- endif %}
+{%- if m.metering.billing %}
+{%- set b = m.metering.billing %}
+
+module "billing" {
+  source = "./modules/billing"
+
+  schedule_expression   = {{ b.schedule_expression|hcl }}
+  bucket_name           = module.access_logs.bucket_name
+  bucket_arn            = module.access_logs.bucket_arn
+  workgroup_name        = module.athena.workgroup_name
+  workgroup_arn         = module.athena.workgroup_arn
+  results_bucket_arn    = module.athena.results_bucket_arn
+  projection_first_year = {{ m.catalog.projection_first_year|hcl }}
+  projection_last_year  = {{ m.catalog.projection_last_year|hcl }}
+  grant_lake_formation  = {{ m.lake_formation.grant_permissions|hcl }}
+  log_retention_in_days = {{ m.deployment.log_retention_in_days|hcl }}
+  kms_key_arn           = local.kms_key_arn
+
+  # The `metering` section's meters and plans, as checked by metering-gen.
+  config_json = {{ b.config_json|heredoc(2) }}
+
+  usage_table = {
+    database = {{ m.catalog.parquet_table.database|hcl }}
+    name     = {{ m.catalog.parquet_table.name|hcl }}
+    folder   = {{ m.catalog.parquet_table.folder|hcl }}
+  }
+
+  invoices_table = {
+    database = {{ m.catalog.parquet_table.database|hcl }}
+    name     = {{ b.invoices_table|hcl }}
+  }
+
+  function = {
+    function_name = {{ m.lambdas.billing.function_name|hcl }}
+    description   = {{ m.lambdas.billing.description|hcl }}
+    handler       = {{ m.lambdas.billing.handler|hcl }}
+    zip_path      = "${path.root}/{{ m.lambdas.billing.zip }}"
+    memory_size   = {{ m.lambdas.billing.memory_size|hcl }}
+    timeout       = {{ m.lambdas.billing.timeout|hcl }}
+  }
+
+  # The databases exist, and Lake Formation's administrators are set, before the grants.
+  depends_on = [module.data_catalog{% if m.lake_formation.grant_permissions %}, module.lake_formation{% endif %}]
+}
+{%- endif %}

@@ -67,3 +67,20 @@ output "rest_api_stage_arn" {
   description = "ARN of the metered stage, e.g. to associate a WAF web ACL."
   value       = module.api.stage_arn
 }
+{%- if m.metering.billing %}
+
+output "billing_function_name" {
+  description = "Billing function; invoke it with {\"month\": \"YYYY-MM\"} to bill a past month again."
+  value       = module.billing.function_name
+}
+
+output "invoices_location" {
+  description = "S3 location of the invoice files."
+  value       = module.billing.invoices_location
+}
+
+output "invoices_table" {
+  description = "Glue table over the invoices (database.table)."
+  value       = module.billing.invoices_table_name
+}
+{%- endif %}

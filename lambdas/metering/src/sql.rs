@@ -21,7 +21,9 @@ use crate::record::UNASSIGNED;
 /// 5. per tenant: `count` → requests passing the filter, `sum_response_bytes` → their
 ///    `responselength` summed (0 when none), `unique_users` → distinct `sub`s among them.
 ///
-/// Rows without a `requestid` are left out (API Gateway always writes one).
+/// Rows that the offline path rejects as malformed lines are left out before de-duplication,
+/// as there: no `requestid` (NULL, `''` or `-`; API Gateway always writes one), no
+/// `requesttime`, a negative `responselength`.
 pub fn usage_query(config: &ValidConfig, month: Month, database: &str, table: &str) -> String {
     let window = Window {
         month,
@@ -53,6 +55,7 @@ WITH scanned AS (
   FROM \"{database}\".\"{table}\"
   WHERE requestid IS NOT NULL AND requestid NOT IN ('', '-')
     AND requesttime IS NOT NULL
+    AND (responselength IS NULL OR responselength >= 0)
     AND ({folders})
 ),
 requests AS (

@@ -179,6 +179,52 @@ module "athena" {
         ORDER BY year, month, day, hour, source;
       EOT
     }
+    usage_per_tenant_per_day = {
+      name        = "Usage per tenant per day"
+      description = "Requests, response bytes and users per tenant and UTC day this month, each request once, from table restapi_access_log_parquet"
+      database    = "mydatabase"
+      query       = <<-EOT
+        WITH scanned AS (
+          SELECT requesttime, tenant, sub, responselength,
+            row_number() OVER (PARTITION BY requestid ORDER BY requesttime) AS copy
+          FROM "mydatabase"."restapi_access_log_parquet"
+          WHERE requestid IS NOT NULL AND (year = year(current_date) AND month = month(current_date))
+        )
+        SELECT
+          CASE WHEN tenant IS NULL OR tenant IN ('', '-') THEN 'unassigned' ELSE tenant END AS tenant,
+          date(from_unixtime(requesttime / 1000)) AS period,
+          count(*) AS requests,
+          coalesce(sum(responselength), 0) AS response_bytes,
+          count(DISTINCT CASE WHEN sub IN ('', '-') THEN NULL ELSE sub END) AS users
+        FROM scanned
+        WHERE copy = 1 AND requesttime >= to_unixtime(date_trunc('month', current_timestamp)) * 1000
+        GROUP BY 1, 2
+        ORDER BY period, tenant;
+      EOT
+    }
+    usage_per_tenant_per_month = {
+      name        = "Usage per tenant per month"
+      description = "Requests, response bytes and users per tenant and month, this year and last, each request once, from table restapi_access_log_parquet"
+      database    = "mydatabase"
+      query       = <<-EOT
+        WITH scanned AS (
+          SELECT requesttime, tenant, sub, responselength,
+            row_number() OVER (PARTITION BY requestid ORDER BY requesttime) AS copy
+          FROM "mydatabase"."restapi_access_log_parquet"
+          WHERE requestid IS NOT NULL AND (year = year(current_date) OR year = year(current_date) - 1)
+        )
+        SELECT
+          CASE WHEN tenant IS NULL OR tenant IN ('', '-') THEN 'unassigned' ELSE tenant END AS tenant,
+          date_format(from_unixtime(requesttime / 1000), '%Y-%m') AS period,
+          count(*) AS requests,
+          coalesce(sum(responselength), 0) AS response_bytes,
+          count(DISTINCT CASE WHEN sub IN ('', '-') THEN NULL ELSE sub END) AS users
+        FROM scanned
+        WHERE copy = 1 AND requesttime >= to_unixtime(date_trunc('year', current_timestamp) - INTERVAL '1' YEAR) * 1000
+        GROUP BY 1, 2
+        ORDER BY period, tenant;
+      EOT
+    }
   }
 }
 
@@ -225,4 +271,163 @@ module "lake_formation" {
   principal_arn = module.compaction.role_arn
   databases     = module.data_catalog.database_names
   admins        = []
+}
+
+module "billing" {
+  source = "./modules/billing"
+
+  schedule_expression   = "cron(10 4 1 * ? *)"
+  bucket_name           = module.access_logs.bucket_name
+  bucket_arn            = module.access_logs.bucket_arn
+  workgroup_name        = module.athena.workgroup_name
+  workgroup_arn         = module.athena.workgroup_arn
+  results_bucket_arn    = module.athena.results_bucket_arn
+  projection_first_year = 2020
+  projection_last_year  = 2099
+  grant_lake_formation  = true
+  log_retention_in_days = 365
+  kms_key_arn           = local.kms_key_arn
+
+  # The `metering` section's meters and plans, as checked by metering-gen.
+  config_json = <<-EOT
+    {
+      "late_arrival_hours": 3,
+      "meters": {
+        "active_users": {
+          "aggregation": "unique_users",
+          "description": "Users who made at least one call"
+        },
+        "api_requests": {
+          "aggregation": "count",
+          "filter": {
+            "resource_paths": [
+              "/random/*"
+            ],
+            "status_classes": [
+              "2xx"
+            ]
+          },
+          "description": "Successful calls to the random API"
+        },
+        "data_transfer": {
+          "aggregation": "sum_response_bytes",
+          "filter": {
+            "status_classes": [
+              "2xx"
+            ]
+          },
+          "description": "Bytes returned by successful calls, billed per GB"
+        }
+      },
+      "pricing": {
+        "default_plan": "starter",
+        "plans": {
+          "business": {
+            "currency": "USD",
+            "monthly_minimum": "500.00",
+            "charges": {
+              "active_users": {
+                "model": "package",
+                "package_size": "10",
+                "package_price": "20.00"
+              },
+              "api_requests": {
+                "model": "volume",
+                "tiers": [
+                  {
+                    "up_to": "1000000",
+                    "unit_price": "0.0003"
+                  },
+                  {
+                    "up_to": null,
+                    "unit_price": "0.00015"
+                  }
+                ]
+              },
+              "data_transfer": {
+                "model": "per_unit",
+                "unit_price": "0.08",
+                "free_units": "10"
+              }
+            }
+          },
+          "enterprise": {
+            "currency": "EUR",
+            "monthly_minimum": "2000.00",
+            "charges": {
+              "api_requests": {
+                "model": "graduated",
+                "tiers": [
+                  {
+                    "up_to": "1000000",
+                    "unit_price": "0.0002",
+                    "flat_fee": "100.00"
+                  },
+                  {
+                    "up_to": null,
+                    "unit_price": "0.0001"
+                  }
+                ]
+              },
+              "data_transfer": {
+                "model": "per_unit",
+                "unit_price": "0.05"
+              }
+            }
+          },
+          "starter": {
+            "currency": "USD",
+            "charges": {
+              "api_requests": {
+                "model": "graduated",
+                "tiers": [
+                  {
+                    "up_to": "100000",
+                    "unit_price": "0.0004"
+                  },
+                  {
+                    "up_to": null,
+                    "unit_price": "0.0002"
+                  }
+                ],
+                "free_units": "1000"
+              },
+              "data_transfer": {
+                "model": "per_unit",
+                "unit_price": "0.09"
+              }
+            }
+          }
+        },
+        "tenants": {
+          "tenant-0001": "enterprise",
+          "tenant-0002": "business",
+          "tenant-0003": "business"
+        }
+      }
+    }
+  EOT
+
+  usage_table = {
+    database = "mydatabase"
+    name     = "restapi_access_log_parquet"
+    folder   = "parquet-data"
+  }
+
+  invoices_table = {
+    database = "mydatabase"
+    name     = "invoices"
+  }
+
+  function = {
+    function_name = "MeteringMonthlyBilling"
+    description   = "Bill a month of API usage: Athena usage query, priced invoices written to S3"
+    handler       = "bootstrap"
+    zip_path      = "${path.root}/artifacts/billing.zip"
+    memory_size   = 512
+    timeout       = 900
+  }
+
+  # The databases exist, and Lake Formation's administrators are set, before the grants.
+  depends_on = [module.data_catalog, module.lake_formation]
 }

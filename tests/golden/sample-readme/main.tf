@@ -179,6 +179,52 @@ module "athena" {
         ORDER BY year, month, day, hour, source;
       EOT
     }
+    usage_per_tenant_per_day = {
+      name        = "Usage per tenant per day"
+      description = "Requests, response bytes and users per tenant and UTC day this month, each request once, from table restapi_access_log_parquet"
+      database    = "mydatabase"
+      query       = <<-EOT
+        WITH scanned AS (
+          SELECT requesttime, tenant, sub, responselength,
+            row_number() OVER (PARTITION BY requestid ORDER BY requesttime) AS copy
+          FROM "mydatabase"."restapi_access_log_parquet"
+          WHERE requestid IS NOT NULL AND (year = year(current_date) AND month = month(current_date))
+        )
+        SELECT
+          CASE WHEN tenant IS NULL OR tenant IN ('', '-') THEN 'unassigned' ELSE tenant END AS tenant,
+          date(from_unixtime(requesttime / 1000)) AS period,
+          count(*) AS requests,
+          coalesce(sum(responselength), 0) AS response_bytes,
+          count(DISTINCT CASE WHEN sub IN ('', '-') THEN NULL ELSE sub END) AS users
+        FROM scanned
+        WHERE copy = 1 AND requesttime >= to_unixtime(date_trunc('month', current_timestamp)) * 1000
+        GROUP BY 1, 2
+        ORDER BY period, tenant;
+      EOT
+    }
+    usage_per_tenant_per_month = {
+      name        = "Usage per tenant per month"
+      description = "Requests, response bytes and users per tenant and month, this year and last, each request once, from table restapi_access_log_parquet"
+      database    = "mydatabase"
+      query       = <<-EOT
+        WITH scanned AS (
+          SELECT requesttime, tenant, sub, responselength,
+            row_number() OVER (PARTITION BY requestid ORDER BY requesttime) AS copy
+          FROM "mydatabase"."restapi_access_log_parquet"
+          WHERE requestid IS NOT NULL AND (year = year(current_date) OR year = year(current_date) - 1)
+        )
+        SELECT
+          CASE WHEN tenant IS NULL OR tenant IN ('', '-') THEN 'unassigned' ELSE tenant END AS tenant,
+          date_format(from_unixtime(requesttime / 1000), '%Y-%m') AS period,
+          count(*) AS requests,
+          coalesce(sum(responselength), 0) AS response_bytes,
+          count(DISTINCT CASE WHEN sub IN ('', '-') THEN NULL ELSE sub END) AS users
+        FROM scanned
+        WHERE copy = 1 AND requesttime >= to_unixtime(date_trunc('year', current_timestamp) - INTERVAL '1' YEAR) * 1000
+        GROUP BY 1, 2
+        ORDER BY period, tenant;
+      EOT
+    }
   }
 }
 

@@ -1,0 +1,592 @@
+//! `offline::simulate`: synthetic access logs, checked by re-reading every file it wrote.
+
+use metering::{FolderHour, Month, Request, UNASSIGNED};
+use metering_gen::offline::simulate::{simulate, SimulateOptions, SimulateSummary, TenantTruth};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+const FOLDER: &str = "json-data";
+const STREAM: &str = "amazon-apigateway-random-gen";
+const HOUR_MS: i64 = 3_600_000;
+
+fn options(month: &str, tenants: u32, requests: u64, seed: u64) -> SimulateOptions {
+    SimulateOptions {
+        tenants,
+        requests,
+        month: month.parse().unwrap(),
+        seed,
+        gzip: false,
+        folder: FOLDER.into(),
+        stream_name: STREAM.into(),
+    }
+}
+
+fn run(options: &SimulateOptions) -> (tempfile::TempDir, SimulateSummary) {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = simulate(options, dir.path()).unwrap();
+    (dir, summary)
+}
+
+/// One file of the tree: its path under `out`, its size and its lines (decompressed).
+struct LogFile {
+    path: PathBuf,
+    size: u64,
+    text: Vec<u8>,
+}
+
+impl LogFile {
+    fn lines(&self) -> impl Iterator<Item = &[u8]> {
+        assert!(
+            self.text.is_empty() || self.text.ends_with(b"\n"),
+            "{}: last line without a newline",
+            self.path.display()
+        );
+        self.text
+            .split(|b| *b == b'\n')
+            .take(self.text.iter().filter(|b| **b == b'\n').count())
+    }
+
+    fn folder(&self) -> FolderHour {
+        FolderHour::from_path(&self.path).unwrap()
+    }
+}
+
+/// Every file under `out/<FOLDER>`, in path order.
+fn scan(out: &Path) -> Vec<LogFile> {
+    let mut files: Vec<LogFile> = walkdir::WalkDir::new(out.join(FOLDER))
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let raw = std::fs::read(e.path()).unwrap();
+            let text = if e.path().extension().is_some_and(|x| x == "gz") {
+                let mut text = Vec::new();
+                flate2::read::GzDecoder::new(&raw[..])
+                    .read_to_end(&mut text)
+                    .unwrap();
+                text
+            } else {
+                raw.clone()
+            };
+            LogFile {
+                path: e.path().strip_prefix(out).unwrap().to_path_buf(),
+                size: raw.len() as u64,
+                text,
+            }
+        })
+        .collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files
+}
+
+/// Every file under `out` (the summary too), raw bytes.
+fn tree(out: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    walkdir::WalkDir::new(out)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            (
+                e.path().strip_prefix(out).unwrap().to_path_buf(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn folder_start_ms(f: FolderHour) -> i64 {
+    chrono::NaiveDate::from_ymd_opt(f.year, f.month, f.day)
+        .unwrap()
+        .and_hms_opt(f.hour, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp_millis()
+}
+
+fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_digit() || ('a'..='f').contains(&c),
+        })
+}
+
+/// The line as the access-log format writes the record's values.
+fn render(v: &serde_json::Value) -> String {
+    format!(
+        r#"{{"requestId": "{}", "ip": "{}", "user": "{}", "requestTime": {}, "httpMethod": "{}", "resourcePath": "{}", "status": {}, "protocol": "{}", "responseLength": {}, "tenant": "{}", "sub": "{}"}}"#,
+        v["requestId"].as_str().unwrap(),
+        v["ip"].as_str().unwrap(),
+        v["user"].as_str().unwrap(),
+        v["requestTime"].as_i64().unwrap(),
+        v["httpMethod"].as_str().unwrap(),
+        v["resourcePath"].as_str().unwrap(),
+        v["status"].as_i64().unwrap(),
+        v["protocol"].as_str().unwrap(),
+        v["responseLength"].as_i64().unwrap(),
+        v["tenant"].as_str().unwrap(),
+        v["sub"].as_str().unwrap(),
+    )
+}
+
+const KEYS: [&str; 11] = [
+    "requestId",
+    "ip",
+    "user",
+    "requestTime",
+    "httpMethod",
+    "resourcePath",
+    "status",
+    "protocol",
+    "responseLength",
+    "tenant",
+    "sub",
+];
+
+/// A record's line and where each copy of it was found (folder, file).
+type Copies = (Vec<u8>, Vec<(FolderHour, PathBuf)>);
+
+/// Re-reads a tree: every line checked, and the truth recomputed.
+#[derive(Debug, Default)]
+struct Rescan {
+    files: u64,
+    bytes: u64,
+    line_bytes: u64,
+    lines: u64,
+    malformed: u64,
+    duplicates: u64,
+    tenants: BTreeMap<String, TenantTruth>,
+    /// By requestId: the distinct requests.
+    copies: HashMap<String, Copies>,
+    times: Vec<i64>,
+}
+
+fn rescan(out: &Path, month: Month) -> Rescan {
+    let mut r = Rescan::default();
+    let mut subs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in scan(out) {
+        let name = file.path.file_name().unwrap().to_str().unwrap();
+        let folder = file.folder();
+        let f = format!(
+            "{STREAM}-1-{:04}-{:02}-{:02}-{:02}-",
+            folder.year, folder.month, folder.day, folder.hour
+        );
+        assert!(name.starts_with(&f), "{name} is not named after {f}…");
+        let rest = name[f.len()..].trim_end_matches(".gz");
+        assert!(
+            rest.len() == 42 && rest.as_bytes()[2] == b'-' && rest.as_bytes()[5] == b'-',
+            "{name}"
+        );
+        assert!(is_uuid(&rest[6..]), "{name}");
+        assert!(!file.text.is_empty(), "{name} is empty");
+        r.files += 1;
+        r.bytes += file.size;
+        r.line_bytes += file.text.len() as u64;
+        for line in file.lines() {
+            r.lines += 1;
+            let Ok(req) = Request::parse(line) else {
+                r.malformed += 1;
+                assert!(!line.is_empty());
+                continue;
+            };
+            // The exact format: key order, spacing, quoting.
+            let v: serde_json::Value = serde_json::from_slice(line).unwrap();
+            let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+            assert_eq!(keys, KEYS);
+            assert_eq!(render(&v), std::str::from_utf8(line).unwrap());
+            assert!(is_uuid(&req.request_id));
+            assert!(is_uuid(v["requestId"].as_str().unwrap()));
+            assert_eq!(v["protocol"], "HTTP/1.1");
+            let user = v["user"].as_str().unwrap();
+            let tenant = v["tenant"].as_str().unwrap();
+            let sub = v["sub"].as_str().unwrap();
+            let status = req.status.unwrap();
+            if user == "-" {
+                assert_eq!((status, tenant, sub), (401, "-", "-"), "{v}");
+            } else {
+                assert_ne!(status, 401);
+                assert!(is_uuid(sub), "{v}");
+                let expected_prefix = match tenant {
+                    "-" => "user-0000-".to_string(),
+                    t => format!("user-{}-", t.strip_prefix("tenant-").unwrap()),
+                };
+                assert!(user.starts_with(&expected_prefix), "{v}");
+            }
+            // Inside the month; arrived at or after the request's hour, at most one later.
+            let t = req.request_time;
+            assert!(
+                (month.start_ms()..month.end_ms()).contains(&t),
+                "{t} outside {month}"
+            );
+            let lateness = folder_start_ms(folder) - t.div_euclid(HOUR_MS) * HOUR_MS;
+            assert!(
+                lateness == 0 || lateness == HOUR_MS,
+                "request at {t} in folder {folder:?}"
+            );
+
+            let entry = r
+                .copies
+                .entry(req.request_id.to_string())
+                .or_insert_with(|| (line.to_vec(), Vec::new()));
+            assert_eq!(entry.0, line, "copies of a request differ");
+            entry.1.push((folder, file.path.clone()));
+            if entry.1.len() > 1 {
+                r.duplicates += 1;
+                continue;
+            }
+            r.times.push(t);
+            let truth = r.tenants.entry(req.tenant.to_string()).or_default();
+            truth.requests += 1;
+            truth.bytes += req.response_length.unwrap() as u64;
+            truth.status_2xx += u64::from((200..300).contains(&status));
+            if let Some(sub) = req.sub {
+                subs.entry(req.tenant.to_string())
+                    .or_default()
+                    .insert(sub.to_string());
+            }
+        }
+    }
+    for (tenant, truth) in &mut r.tenants {
+        truth.subs = subs.get(tenant).map_or(0, |s| s.len() as u64);
+    }
+    r
+}
+
+#[test]
+fn the_same_seed_writes_the_same_bytes_and_another_seed_others() {
+    let (a, _) = run(&options("2026-10", 50, 2_000, 7));
+    let (b, _) = run(&options("2026-10", 50, 2_000, 7));
+    let (c, _) = run(&options("2026-10", 50, 2_000, 8));
+    let (ta, tb, tc) = (tree(a.path()), tree(b.path()), tree(c.path()));
+    assert!(ta.len() > 100, "{} files", ta.len());
+    assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>());
+    for (path, bytes) in &ta {
+        assert!(tb[path] == *bytes, "{} differs", path.display());
+    }
+    let same_names = ta.keys().filter(|p| tc.contains_key(*p)).count();
+    assert_eq!(same_names, 1, "only simulation.json shares its name");
+    assert_ne!(
+        ta[Path::new("simulation.json")],
+        tc[Path::new("simulation.json")]
+    );
+}
+
+/// A digest of a small tree, pinned: output must not depend on the machine (or change by
+/// accident). If the generator is changed on purpose, update the digest.
+#[test]
+fn a_small_tree_is_pinned() {
+    let (out, _) = run(&options("2025-02", 7, 1_000, 1));
+    let mut all = Vec::new();
+    for (path, bytes) in tree(out.path()) {
+        let names: Vec<&str> = path.iter().map(|c| c.to_str().unwrap()).collect();
+        all.extend_from_slice(names.join("/").as_bytes());
+        all.push(0);
+        all.extend_from_slice(&bytes);
+    }
+    assert_eq!(
+        metering_gen::artifacts::sha256_hex(&all),
+        "a4f213f91fa8f5a0526fbd1bca7a8c2f942fbeeb1fc7fffdba0f132cf89942fc",
+        "the simulated tree changed"
+    );
+}
+
+#[test]
+fn every_line_is_an_access_log_record_of_the_month_in_its_arrival_folder() {
+    let month: Month = "2026-12".parse().unwrap();
+    let (out, summary) = run(&options("2026-12", 40, 10_000, 3));
+    let r = rescan(out.path(), month);
+    assert_eq!(r.lines, summary.lines);
+    assert!(r.times.len() as u64 == summary.requests && summary.requests == 10_000);
+
+    // The month's first and last milliseconds, and where they arrived.
+    let first = &r
+        .copies
+        .values()
+        .find(|(line, _)| Request::parse(line).unwrap().request_time == month.start_ms());
+    let (_, places) = first.expect("a request at 00:00:00.000 on the 1st");
+    assert_eq!(places[0].0, FolderHour::new(2026, 12, 1, 0).unwrap());
+    let last = r
+        .copies
+        .values()
+        .find(|(line, _)| Request::parse(line).unwrap().request_time == month.end_ms() - 1);
+    let (_, places) = last.expect("a request at 23:59:59.999 on the 31st");
+    assert_eq!(places[0].0, FolderHour::new(2027, 1, 1, 0).unwrap());
+    assert!(places[0]
+        .1
+        .starts_with("json-data/year=2027/month=01/day=01/hour=00"));
+
+    // Late arrivals: records of an hour in the next hour's folder.
+    let late = r
+        .copies
+        .values()
+        .filter(|(line, places)| {
+            let t = Request::parse(line).unwrap().request_time;
+            folder_start_ms(places[0].0) > t
+        })
+        .count();
+    assert!(late > 20, "{late} late records");
+    // Several files per folder.
+    let folders: BTreeSet<FolderHour> = scan(out.path()).iter().map(|f| f.folder()).collect();
+    assert!(summary.files as usize > 2 * folders.len());
+    assert_eq!(folders.len(), 31 * 24 + 1);
+}
+
+#[test]
+fn the_summary_is_the_truth_of_the_files() {
+    let month: Month = "2026-10".parse().unwrap();
+    let (out, summary) = run(&options("2026-10", 100, 10_000, 11));
+    let r = rescan(out.path(), month);
+    assert_eq!(summary.requests, 10_000);
+    assert_eq!(r.copies.len() as u64, summary.requests);
+    assert_eq!(r.duplicates, summary.duplicate_lines);
+    assert_eq!(r.malformed, summary.malformed_lines);
+    assert_eq!(r.lines, summary.lines);
+    assert_eq!(
+        summary.lines,
+        summary.requests + summary.duplicate_lines + summary.malformed_lines
+    );
+    assert_eq!(r.files, summary.files);
+    assert_eq!(r.bytes, summary.bytes);
+    assert_eq!(r.line_bytes, summary.line_bytes);
+    assert_eq!(summary.bytes, summary.line_bytes);
+    assert_eq!(r.tenants, summary.tenants);
+    assert_eq!(summary.month, "2026-10");
+    assert_eq!(summary.seed, 11);
+
+    // simulation.json: outside the log folder, the same truth, keys sorted.
+    let text = std::fs::read_to_string(out.path().join("simulation.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json, serde_json::to_value(&summary).unwrap());
+    fn sorted(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.keys().zip(m.keys().skip(1)).all(|(a, b)| a < b) && m.values().all(sorted)
+            }
+            _ => true,
+        }
+    }
+    assert!(sorted(&json), "{text}");
+    assert!(text.ends_with("}\n"));
+    assert!(!scan(out.path())
+        .iter()
+        .any(|f| f.path.ends_with("simulation.json")));
+}
+
+#[test]
+fn traffic_looks_like_a_saas_api() {
+    let month: Month = "2026-10".parse().unwrap();
+    let (out, summary) = run(&options("2026-10", 200, 20_000, 5));
+    let r = rescan(out.path(), month);
+
+    // Every tenant, skewed: a few big ones.
+    let tenants = &summary.tenants;
+    assert_eq!(tenants.len(), 201);
+    assert!(tenants.contains_key(UNASSIGNED));
+    assert!(tenants.contains_key("tenant-0001") && tenants.contains_key("tenant-0200"));
+    let mut sizes: Vec<u64> = tenants
+        .iter()
+        .filter(|(k, _)| *k != UNASSIGNED)
+        .map(|(_, t)| t.requests)
+        .collect();
+    sizes.sort_unstable();
+    assert!(sizes[0] >= 1);
+    assert!(sizes[199] > 20 * sizes[100], "{sizes:?}");
+    assert!(tenants.values().all(|t| t.subs <= 50));
+    assert!(tenants.values().any(|t| t.subs >= 20));
+
+    // About 1 % without a tenant plus 0.5 % unauthenticated.
+    let unassigned = tenants[UNASSIGNED].requests;
+    assert!((200..450).contains(&unassigned), "{unassigned}");
+    let mut statuses: BTreeMap<i64, u64> = BTreeMap::new();
+    let mut methods: BTreeMap<String, u64> = BTreeMap::new();
+    let mut paths: BTreeSet<String> = BTreeSet::new();
+    let mut max_length = 0;
+    for (line, _) in r.copies.values() {
+        let req = Request::parse(line).unwrap();
+        *statuses.entry(req.status.unwrap()).or_default() += 1;
+        *methods
+            .entry(req.http_method.unwrap().to_string())
+            .or_default() += 1;
+        paths.insert(req.resource_path.unwrap().to_string());
+        max_length = max_length.max(req.response_length.unwrap());
+    }
+    assert!((60..150).contains(&statuses[&401]), "{statuses:?}");
+    assert!(statuses[&200] > 17_000, "{statuses:?}");
+    for s in [201, 204, 400, 403, 404, 429, 500, 502, 503] {
+        assert!(statuses.contains_key(&s), "no {s}: {statuses:?}");
+    }
+    assert!(methods["GET"] > 15_000 && methods.len() == 4, "{methods:?}");
+    assert_eq!(
+        paths,
+        BTreeSet::from(
+            [
+                "/random/strings",
+                "/random/numbers",
+                "/items",
+                "/items/{id}",
+                "/health"
+            ]
+            .map(String::from)
+        )
+    );
+    assert!((50_000..=102_400).contains(&max_length), "{max_length}");
+
+    // Busier afternoons than nights (UTC).
+    let at = |hour: i64| {
+        r.times
+            .iter()
+            .filter(|t| t.rem_euclid(86_400_000) / HOUR_MS == hour)
+            .count()
+    };
+    assert!(at(13) > 3 * at(3), "{} vs {}", at(13), at(3));
+
+    // Duplicates: about 0.5 %, byte-identical (checked by the rescan), in the same file, a
+    // later file of the folder and the next folder.
+    assert!((60..160).contains(&summary.duplicate_lines), "{summary:?}");
+    let (mut same_file, mut same_folder, mut next_folder) = (0, 0, 0);
+    for (_, places) in r.copies.values().filter(|(_, p)| p.len() > 1) {
+        assert_eq!(places.len(), 2);
+        let ((f0, p0), (f1, p1)) = (&places[0], &places[1]);
+        if p0 == p1 {
+            same_file += 1;
+        } else if f0 == f1 {
+            same_folder += 1;
+        } else {
+            next_folder += 1;
+            assert_eq!(folder_start_ms(*f1) - folder_start_ms(*f0), HOUR_MS);
+        }
+    }
+    assert!(same_file > 0 && same_folder > 0 && next_folder > 0);
+    assert!(summary.malformed_lines >= 1);
+}
+
+#[test]
+fn gzip_holds_the_same_lines() {
+    let plain = options("2026-02", 30, 3_000, 9);
+    let gzip = SimulateOptions {
+        gzip: true,
+        ..plain.clone()
+    };
+    let (p, ps) = run(&plain);
+    let (g, gs) = run(&gzip);
+    let (pf, gf) = (scan(p.path()), scan(g.path()));
+    assert_eq!(pf.len(), gf.len());
+    for (a, b) in pf.iter().zip(&gf) {
+        assert_eq!(
+            format!("{}.gz", a.path.display()),
+            b.path.display().to_string()
+        );
+        assert!(a.text == b.text, "{} differs", b.path.display());
+    }
+    assert!(gs.bytes < gs.line_bytes, "{gs:?}");
+    assert_eq!(
+        SimulateSummary {
+            bytes: ps.bytes,
+            ..gs.clone()
+        },
+        ps
+    );
+    assert_eq!(rescan(g.path(), plain.month).tenants, gs.tenants);
+}
+
+#[test]
+fn small_months() {
+    // No requests: no files, an empty truth.
+    let (out, s) = run(&options("2026-10", 3, 0, 1));
+    assert_eq!((s.files, s.lines, s.requests), (0, 0, 0));
+    assert!(s.tenants.is_empty());
+    assert!(scan(out.path()).is_empty());
+
+    // One request: the month's last millisecond, in the next month's first folder.
+    let month: Month = "2026-10".parse().unwrap();
+    let (out, s) = run(&options("2026-10", 3, 1, 1));
+    let r = rescan(out.path(), month);
+    assert_eq!(r.times, [month.end_ms() - 1]);
+    assert_eq!((s.requests, s.malformed_lines), (1, 0));
+    assert!(scan(out.path())[0]
+        .path
+        .starts_with("json-data/year=2026/month=11/day=01/hour=00"));
+
+    // As many requests as tenants: one each (bar the unauthenticated and unassigned).
+    let (out, s) = run(&options("2026-10", 60, 60, 1));
+    let r = rescan(out.path(), month);
+    assert_eq!(r.tenants, s.tenants);
+    assert_eq!(s.tenants.len(), 60);
+    assert!(s.tenants.values().all(|t| t.requests == 1 && t.subs == 1));
+    assert_eq!(r.times.first(), Some(&month.start_ms()));
+    assert_eq!(r.times.last(), Some(&(month.end_ms() - 1)));
+
+    // Fewer requests than tenants.
+    let (out, s) = run(&options("2026-10", 100, 10, 1));
+    assert_eq!(rescan(out.path(), month).tenants, s.tenants);
+    assert_eq!(s.requests, 10);
+
+    // 1000 requests: at least one malformed line.
+    let (_, s) = run(&options("2026-10", 10, 1_000, 1));
+    assert!(s.malformed_lines >= 1);
+}
+
+#[test]
+fn other_folders_and_stream_names() {
+    let o = SimulateOptions {
+        folder: "logs/raw".into(),
+        stream_name: "my-stream".into(),
+        ..options("2026-10", 2, 500, 1)
+    };
+    let out = tempfile::tempdir().unwrap();
+    let s = simulate(&o, out.path()).unwrap();
+    let files = tree(out.path());
+    assert!(files.contains_key(Path::new("simulation.json")));
+    for path in files.keys().filter(|p| *p != Path::new("simulation.json")) {
+        let text = path.to_str().unwrap();
+        assert!(text.starts_with("logs/raw/year=2026/month=1"), "{text}");
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert!(name.starts_with("my-stream-1-2026-1"), "{name}");
+    }
+    assert_eq!(files.len() as u64, s.files + 1);
+}
+
+#[test]
+fn bad_options_and_used_folders_are_refused() {
+    let out = tempfile::tempdir().unwrap();
+    let good = options("2026-10", 2, 10, 1);
+    for bad in [
+        SimulateOptions {
+            tenants: 0,
+            ..good.clone()
+        },
+        SimulateOptions {
+            folder: "".into(),
+            ..good.clone()
+        },
+        SimulateOptions {
+            folder: "../up".into(),
+            ..good.clone()
+        },
+        SimulateOptions {
+            folder: "/abs".into(),
+            ..good.clone()
+        },
+        SimulateOptions {
+            stream_name: "a/b".into(),
+            ..good.clone()
+        },
+        SimulateOptions {
+            stream_name: "".into(),
+            ..good.clone()
+        },
+    ] {
+        assert!(simulate(&bad, out.path()).is_err(), "{bad:?}");
+    }
+    assert!(
+        tree(out.path()).is_empty(),
+        "nothing written for bad options"
+    );
+
+    simulate(&good, out.path()).unwrap();
+    let before = tree(out.path());
+    let err = simulate(&good, out.path()).unwrap_err();
+    assert!(err.to_string().contains("not empty"), "{err}");
+    assert_eq!(tree(out.path()), before);
+}

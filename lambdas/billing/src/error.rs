@@ -1,0 +1,212 @@
+//! Why an invocation failed.
+
+use metering::{ConfigError, Month};
+
+use crate::athena::QueryState;
+use crate::event::{EventError, TooEarly};
+use crate::s3::DeleteFailure;
+use crate::sdk::{ApiError, ApiErrorKind};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BillingError {
+    #[error(transparent)]
+    Event(#[from] EventError),
+    #[error(transparent)]
+    TooEarly(#[from] TooEarly),
+    #[error("could not read the metering config {uri}: {error}")]
+    ConfigRead { uri: String, error: ApiError },
+    #[error("the metering config {uri} is not valid JSON for a metering config: {problem}")]
+    ConfigParse { uri: String, problem: String },
+    #[error("the metering config {uri} is invalid: {}", list(.errors))]
+    ConfigInvalid {
+        uri: String,
+        errors: Vec<ConfigError>,
+    },
+    #[error("month {month}: the Lambda deadline came before the usage query could start")]
+    DeadlineBeforeStart { month: Month },
+    #[error("month {month}: could not start the usage query: {error}")]
+    Start { month: Month, error: ApiError },
+    #[error("month {month}: could not read the state of the usage query (query execution id {query_execution_id}): {error}")]
+    Status {
+        month: Month,
+        query_execution_id: String,
+        error: ApiError,
+    },
+    #[error("month {month}: the usage query (query execution id {query_execution_id}) ended {state}: {reason}")]
+    QueryEnded {
+        month: Month,
+        query_execution_id: String,
+        state: QueryState,
+        reason: String,
+    },
+    #[error("month {month}: the usage query (query execution id {query_execution_id}) was still {last_state} at the deadline; {stop}")]
+    Deadline {
+        month: Month,
+        query_execution_id: String,
+        last_state: QueryState,
+        /// What happened to the best-effort StopQueryExecution.
+        stop: String,
+    },
+    #[error("month {month}: could not read the results of the usage query (query execution id {query_execution_id}): {error}")]
+    GetResults {
+        month: Month,
+        query_execution_id: String,
+        error: ApiError,
+    },
+    #[error("month {month}: unexpected results of the usage query (query execution id {query_execution_id}): {problem}")]
+    BadResults {
+        month: Month,
+        query_execution_id: String,
+        problem: String,
+    },
+    #[error("month {month}: could not price the invoices: {problem}")]
+    Price { month: Month, problem: String },
+    /// The invoice files do not fit the month's folder: a bug, not bad input.
+    #[error("month {month}: the invoice files cannot be written: {problem}")]
+    Files { month: Month, problem: String },
+    #[error("month {month}: could not write {uri}: {error}")]
+    Put {
+        month: Month,
+        uri: String,
+        error: ApiError,
+    },
+    #[error("month {month}: could not list {uri} for invoices left from an earlier run: {error}")]
+    List {
+        month: Month,
+        uri: String,
+        error: ApiError,
+    },
+    #[error("month {month}: could not delete stale invoices in {uri}: {error}")]
+    Delete {
+        month: Month,
+        uri: String,
+        error: ApiError,
+    },
+    #[error("month {month}: S3 refused to delete stale invoices in {uri}: {}", refused(.failures))]
+    DeleteRefused {
+        month: Month,
+        uri: String,
+        failures: Vec<DeleteFailure>,
+    },
+}
+
+fn list(errors: &[ConfigError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("at `{}`: {}", e.path, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn refused(failures: &[DeleteFailure]) -> String {
+    failures
+        .iter()
+        .map(|f| format!("{} ({}: {})", f.key, f.code, f.message))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl BillingError {
+    /// Short name for the Lambda error type and logs. A call that stayed throttled or timed
+    /// out through the SDK's retries is named for that, whichever call it was.
+    pub fn kind(&self) -> &'static str {
+        let api = |error: &ApiError, otherwise: &'static str| match error.kind {
+            ApiErrorKind::Throttled => "Throttled",
+            ApiErrorKind::TimedOut => "ApiTimedOut",
+            ApiErrorKind::NotFound | ApiErrorKind::Other => otherwise,
+        };
+        match self {
+            Self::Event(error) => error.kind(),
+            Self::TooEarly(_) => "MonthNotComplete",
+            Self::ConfigRead { error, .. } => api(error, "ConfigReadFailed"),
+            Self::ConfigParse { .. } | Self::ConfigInvalid { .. } => "InvalidConfig",
+            Self::DeadlineBeforeStart { .. } => "DeadlineBeforeStart",
+            Self::Start { error, .. } => api(error, "StartQueryFailed"),
+            Self::Status { error, .. } => api(error, "GetQueryStateFailed"),
+            Self::QueryEnded {
+                state: QueryState::Cancelled,
+                ..
+            } => "QueryCancelled",
+            Self::QueryEnded { .. } => "QueryFailed",
+            Self::Deadline { .. } => "QueryTimedOut",
+            Self::GetResults { error, .. } => api(error, "GetQueryResultsFailed"),
+            Self::BadResults { .. } => "UnexpectedQueryResults",
+            Self::Price { .. } => "PricingFailed",
+            Self::Files { .. } => "InvoiceFilesInvalid",
+            Self::Put { error, .. } => api(error, "S3PutFailed"),
+            Self::List { error, .. } => api(error, "S3ListFailed"),
+            Self::Delete { error, .. } => api(error, "S3DeleteFailed"),
+            Self::DeleteRefused { .. } => "S3DeleteRefused",
+        }
+    }
+
+    /// The month being billed, once known.
+    pub fn month(&self) -> Option<Month> {
+        match self {
+            Self::Event(EventError::Current { month, .. } | EventError::Future { month, .. }) => {
+                Some(*month)
+            }
+            Self::Event(_) | Self::ConfigRead { .. } => None,
+            Self::ConfigParse { .. } | Self::ConfigInvalid { .. } => None,
+            Self::TooEarly(e) => Some(e.month),
+            Self::DeadlineBeforeStart { month }
+            | Self::Start { month, .. }
+            | Self::Status { month, .. }
+            | Self::QueryEnded { month, .. }
+            | Self::Deadline { month, .. }
+            | Self::GetResults { month, .. }
+            | Self::BadResults { month, .. }
+            | Self::Price { month, .. }
+            | Self::Files { month, .. }
+            | Self::Put { month, .. }
+            | Self::List { month, .. }
+            | Self::Delete { month, .. }
+            | Self::DeleteRefused { month, .. } => Some(*month),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_errors_list_every_path() {
+        let error = BillingError::ConfigInvalid {
+            uri: "s3://b/metering.json".to_owned(),
+            errors: vec![
+                ConfigError {
+                    path: "late_arrival_hours".to_owned(),
+                    message: "must be between 1 and 22, not 0".to_owned(),
+                },
+                ConfigError {
+                    path: "meters.Bad".to_owned(),
+                    message: "bad name".to_owned(),
+                },
+            ],
+        };
+        assert_eq!(
+            error.to_string(),
+            "the metering config s3://b/metering.json is invalid: at `late_arrival_hours`: \
+             must be between 1 and 22, not 0; at `meters.Bad`: bad name"
+        );
+        assert_eq!(error.kind(), "InvalidConfig");
+    }
+
+    #[test]
+    fn throttling_and_timeouts_are_named_whichever_call_it_was() {
+        let month: Month = "2026-10".parse().unwrap();
+        let put = |kind| BillingError::Put {
+            month,
+            uri: "s3://b/k".to_owned(),
+            error: ApiError {
+                message: "PutObject failed".to_owned(),
+                kind,
+            },
+        };
+        assert_eq!(put(ApiErrorKind::Throttled).kind(), "Throttled");
+        assert_eq!(put(ApiErrorKind::TimedOut).kind(), "ApiTimedOut");
+        assert_eq!(put(ApiErrorKind::Other).kind(), "S3PutFailed");
+        assert_eq!(put(ApiErrorKind::Other).month(), Some(month));
+    }
+}

@@ -1,0 +1,489 @@
+//! Monthly billing: a month's usage per tenant from Athena, priced with the metering config's
+//! plans, written to S3 as invoice files.
+//!
+//! # Environment
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `ATHENA_WORK_GROUP` | the Athena work group the usage query runs in; its enforced configuration says where query results go |
+//! | `USAGE_DATABASE` | the Glue database of the Parquet access-log table |
+//! | `USAGE_TABLE` | the Parquet access-log table (partitioned by `year`/`month`/`day`/`hour`) |
+//! | `METERING_CONFIG_URI` | `s3://bucket/key` of the metering config: a serialized [`metering::Config`] (`late_arrival_hours`, `meters`, `pricing`) |
+//! | `INVOICES_BUCKET` | the bucket the invoice files go to |
+//! | `INVOICES_PREFIX` | optional, default `invoices/`: the key prefix of the invoice files (a `/` is added if missing; empty for the bucket's root) |
+//! | `BILLING_DELAY_MINUTES` | optional, default 60 ([`settings::DEFAULT_BILLING_DELAY_MINUTES`], which says why): minutes after a month's late-arrival window before it may be billed |
+//! | `AWS_REGION` | set by Lambda |
+//! | `AWS_ENDPOINT_URL` | optional: another endpoint for Athena and S3 (an emulator); S3 then goes path-style |
+//!
+//! Credentials come from the Lambda environment only (`AWS_ACCESS_KEY_ID`, …).
+//!
+//! # Events
+//!
+//! An EventBridge scheduled event bills the month before the event's `time`;
+//! `{"month": "2026-10"}` bills that month. See [`event`] for which months may be billed.
+//!
+//! # What a run does
+//!
+//! 1. reads the metering config from S3 and validates it (every problem is reported, with its
+//!    JSON path);
+//! 2. checks that the month's late-arrival window and the billing delay have passed;
+//! 3. runs [`metering::usage_query`] in Athena and waits for it within the Lambda's time;
+//! 4. reads every page of the results, prices them ([`metering::MonthInvoices`]);
+//! 5. PUTs `<INVOICES_PREFIX>year=YYYY/month=MM/tenants/<tenant>.json` for every tenant and
+//!    then `…/summary.csv`, and deletes whatever else is in that month's folder (see
+//!    [`plan`]): a month can be billed again at any time and ends up with exactly the files
+//!    of its last run;
+//! 6. returns (and logs as one JSON line) a [`Summary`].
+//!
+//! Each step logs one JSON line; a failure logs one line with `error` and `error_kind`, and
+//! the Lambda error type is `Billing.<error_kind>`.
+
+pub mod athena;
+pub mod error;
+pub mod event;
+pub mod logging;
+pub mod plan;
+pub mod query;
+pub mod s3;
+pub mod sdk;
+pub mod settings;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, Utc};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use metering::{Month, MonthInvoices, Usage, ValidConfig};
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+pub use athena::{Athena, SdkAthena};
+pub use error::BillingError;
+pub use plan::WritePlan;
+pub use query::Backoff;
+pub use s3::{SdkS3, S3};
+pub use settings::Settings;
+
+/// Time kept back from the Lambda deadline: stopping the query, or writing the invoices
+/// once it succeeded (each API call may take up to [`sdk::OPERATION_TIMEOUT`]).
+pub const DEFAULT_SAFETY_MARGIN: Duration = Duration::from_secs(120);
+
+/// Invoice files written at the same time.
+pub const PUT_CONCURRENCY: usize = 16;
+
+/// What a successful run returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub query_execution_id: String,
+    /// Invoices written: tenants with usage, and tenants the catalog lists without usage.
+    pub tenants_invoiced: usize,
+    /// Objects PUT: one per tenant and the summary.
+    pub files_written: usize,
+    /// Objects of an earlier run deleted from the month's folder.
+    pub files_deleted: usize,
+    /// Currency code → the sum of the invoices' totals, as a decimal string.
+    pub totals: BTreeMap<String, String>,
+    /// `s3://bucket/<prefix>year=YYYY/month=MM/`.
+    pub location: String,
+}
+
+impl From<BillingError> for Diagnostic {
+    fn from(error: BillingError) -> Self {
+        Diagnostic {
+            error_type: format!("Billing.{}", error.kind()),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// How long the run may take: from `now` to the invocation deadline (milliseconds since the
+/// Unix epoch, as Lambda gives it) less `margin`.
+pub fn time_budget(deadline_epoch_ms: u64, now: SystemTime, margin: Duration) -> Duration {
+    let now = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    Duration::from_millis(deadline_epoch_ms)
+        .saturating_sub(now)
+        .saturating_sub(margin)
+}
+
+/// The wall clock.
+pub fn utc_now() -> DateTime<Utc> {
+    DateTime::<Utc>::from(SystemTime::now())
+}
+
+/// Sums of invoice totals per currency code.
+pub fn totals(invoices: &MonthInvoices) -> BTreeMap<String, String> {
+    let mut sums: BTreeMap<&str, metering::pricing::Decimal> = BTreeMap::new();
+    for invoice in &invoices.invoices {
+        *sums.entry(invoice.invoice.currency.code()).or_default() += invoice.invoice.total;
+    }
+    sums.into_iter()
+        .map(|(code, sum)| (code.to_owned(), sum.to_string()))
+        .collect()
+}
+
+fn log_step(message: &str, fields: Value) {
+    let fields_json = fields.to_string();
+    let fields_json = fields_json.as_str();
+    tracing::info!(fields_json, "{message}");
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+pub struct App<A, S> {
+    athena: A,
+    s3: S,
+    settings: Settings,
+    backoff: Backoff,
+    safety_margin: Duration,
+    clock: fn() -> DateTime<Utc>,
+}
+
+impl<A: Athena, S: S3> App<A, S> {
+    pub fn new(athena: A, s3: S, settings: Settings) -> Self {
+        Self {
+            athena,
+            s3,
+            settings,
+            backoff: Backoff::default(),
+            safety_margin: DEFAULT_SAFETY_MARGIN,
+            clock: utc_now,
+        }
+    }
+
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    pub fn with_safety_margin(mut self, margin: Duration) -> Self {
+        self.safety_margin = margin;
+        self
+    }
+
+    /// The clock that decides which months may be billed.
+    pub fn with_clock(mut self, clock: fn() -> DateTime<Utc>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The Lambda handler.
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Summary, BillingError> {
+        let budget = time_budget(
+            event.context.deadline,
+            SystemTime::now(),
+            self.safety_margin,
+        );
+        self.run(&event.payload, Instant::now() + budget).await
+    }
+
+    /// Bills the month `payload` names, giving up on the query at `deadline`.
+    pub async fn run(&self, payload: &Value, deadline: Instant) -> Result<Summary, BillingError> {
+        // Boxed: the SDK futures nest deep enough to strain the compiler's limits otherwise.
+        let outcome = Box::pin(self.bill(payload, deadline)).await;
+        match &outcome {
+            Ok(summary) => {
+                let mut fields = serde_json::to_value(summary).expect("the summary serializes");
+                fields["outcome"] = json!("billed");
+                log_step("month billed", fields);
+            }
+            Err(error) => {
+                let fields = json!({
+                    "outcome": "failed",
+                    "month": error.month().map(|m| m.to_string()),
+                    "error": error.to_string(),
+                    "error_kind": error.kind(),
+                    "event": payload,
+                });
+                let fields_json = fields.to_string();
+                let fields_json = fields_json.as_str();
+                tracing::error!(fields_json, "billing failed");
+            }
+        }
+        outcome
+    }
+
+    async fn bill(&self, payload: &Value, deadline: Instant) -> Result<Summary, BillingError> {
+        let now = (self.clock)();
+        let month = event::month_from_event(payload, now)?;
+        let config = self.read_config(month).await?;
+        event::check_billable(
+            month,
+            now,
+            config.late_arrival_hours(),
+            self.settings.billing_delay_minutes,
+        )?;
+
+        let started = Instant::now();
+        let sql = metering::usage_query(
+            &config,
+            month,
+            &self.settings.database,
+            &self.settings.table,
+        );
+        let query = query::run_query(
+            &self.athena,
+            month,
+            &sql,
+            &self.settings.work_group,
+            deadline,
+            &self.backoff,
+        )
+        .await?;
+        let id = query.query_execution_id;
+        log_step(
+            "usage query succeeded",
+            json!({
+                "step": "query",
+                "month": month.to_string(),
+                "query_execution_id": id,
+                "polls": query.polls,
+                "elapsed_ms": millis(started.elapsed()),
+            }),
+        );
+
+        let results = query::read_results(&self.athena, month, &id).await?;
+        let bad_results = |problem: String| BillingError::BadResults {
+            month,
+            query_execution_id: id.clone(),
+            problem,
+        };
+        let usage =
+            Usage::from_rows(&config, month, &results.header, results.rows).map_err(bad_results)?;
+        log_step(
+            "usage read",
+            json!({
+                "step": "results",
+                "month": month.to_string(),
+                "query_execution_id": id,
+                "pages": results.pages,
+                "tenants_with_usage": usage.tenants.len(),
+            }),
+        );
+
+        let invoices = MonthInvoices::price(&config, &usage).map_err(|e| BillingError::Price {
+            month,
+            problem: e.to_string(),
+        })?;
+        let plan = WritePlan::new(
+            &self.settings.invoices_prefix,
+            month,
+            invoices.files(&config, &usage),
+        )
+        .map_err(|problem| BillingError::Files { month, problem })?;
+        let location = format!("s3://{}/{}", self.settings.invoices_bucket, plan.folder);
+        let files_written = self.write(month, &plan).await?;
+        log_step(
+            "invoices written",
+            json!({
+                "step": "write",
+                "month": month.to_string(),
+                "location": location,
+                "files_written": files_written,
+            }),
+        );
+        let deleted = self.delete_stale(month, &plan).await?;
+        log_step(
+            "stale invoices deleted",
+            json!({
+                "step": "delete",
+                "month": month.to_string(),
+                "location": location,
+                "files_deleted": deleted.len(),
+                "deleted": deleted,
+            }),
+        );
+
+        Ok(Summary {
+            month: month.to_string(),
+            query_execution_id: id,
+            tenants_invoiced: invoices.invoices.len(),
+            files_written,
+            files_deleted: deleted.len(),
+            totals: totals(&invoices),
+            location,
+        })
+    }
+
+    /// Reads, parses and validates the metering config.
+    async fn read_config(&self, month: Month) -> Result<ValidConfig, BillingError> {
+        let object = &self.settings.config_object;
+        let uri = object.to_string();
+        let bytes = self
+            .s3
+            .get_object(&object.bucket, &object.key)
+            .await
+            .map_err(|error| BillingError::ConfigRead {
+                uri: uri.clone(),
+                error,
+            })?;
+        let config = parse_config(&bytes).map_err(|problem| BillingError::ConfigParse {
+            uri: uri.clone(),
+            problem,
+        })?;
+        let valid = config
+            .validate()
+            .map_err(|errors| BillingError::ConfigInvalid {
+                uri: uri.clone(),
+                errors,
+            })?;
+        log_step(
+            "metering config read",
+            json!({
+                "step": "config",
+                "month": month.to_string(),
+                "config": uri,
+                "meters": valid.meters().map(|(name, _)| name).collect::<Vec<_>>(),
+                "late_arrival_hours": valid.late_arrival_hours(),
+            }),
+        );
+        Ok(valid)
+    }
+
+    /// PUTs the tenants' files, [`PUT_CONCURRENCY`] at a time, then the rest.
+    async fn write(&self, month: Month, plan: &WritePlan) -> Result<usize, BillingError> {
+        stream::iter(plan.tenant_files.iter().map(|file| self.put(month, file)))
+            .buffer_unordered(PUT_CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await?;
+        for file in &plan.last {
+            self.put(month, file).await?;
+        }
+        Ok(plan.tenant_files.len() + plan.last.len())
+    }
+
+    async fn put(&self, month: Month, file: &plan::Put) -> Result<(), BillingError> {
+        let bucket = &self.settings.invoices_bucket;
+        self.s3
+            .put_object(bucket, &file.key, file.content_type, file.body.clone())
+            .await
+            .map_err(|error| BillingError::Put {
+                month,
+                uri: format!("s3://{bucket}/{}", file.key),
+                error,
+            })
+    }
+
+    /// Deletes what the month's folder holds besides the files just written.
+    async fn delete_stale(
+        &self,
+        month: Month,
+        plan: &WritePlan,
+    ) -> Result<Vec<String>, BillingError> {
+        let bucket = &self.settings.invoices_bucket;
+        let uri = format!("s3://{bucket}/{}", plan.folder);
+        let mut listed = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .s3
+                .list_objects(bucket, &plan.folder, token.as_deref())
+                .await
+                .map_err(|error| BillingError::List {
+                    month,
+                    uri: uri.clone(),
+                    error,
+                })?;
+            listed.extend(page.keys);
+            match page.next_continuation_token {
+                Some(next) => token = Some(next),
+                None => break,
+            }
+        }
+        let stale = plan.stale(listed);
+        for batch in stale.chunks(s3::MAX_DELETE_BATCH) {
+            let failures = self
+                .s3
+                .delete_objects(bucket, batch)
+                .await
+                .map_err(|error| BillingError::Delete {
+                    month,
+                    uri: uri.clone(),
+                    error,
+                })?;
+            if !failures.is_empty() {
+                return Err(BillingError::DeleteRefused {
+                    month,
+                    uri,
+                    failures,
+                });
+            }
+        }
+        Ok(stale)
+    }
+}
+
+/// A [`metering::Config`] from JSON; a problem is named with its JSON path.
+pub fn parse_config(bytes: &[u8]) -> Result<metering::Config, String> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let config: metering::Config =
+        serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+            let path = e.path().to_string();
+            if path == "." {
+                e.into_inner().to_string()
+            } else {
+                format!("at `{path}`: {}", e.into_inner())
+            }
+        })?;
+    deserializer.end().map_err(|e| e.to_string())?;
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_budget_keeps_the_safety_margin() {
+        let now = UNIX_EPOCH + Duration::from_millis(1_000_000);
+        assert_eq!(
+            time_budget(1_000_000 + 900_000, now, Duration::from_secs(120)),
+            Duration::from_secs(780)
+        );
+        assert_eq!(
+            time_budget(1_000_000 + 10_000, now, Duration::from_secs(120)),
+            Duration::ZERO
+        );
+    }
+
+    #[test]
+    fn config_json_problems_name_their_path() {
+        let err =
+            parse_config(br#"{"meters": {"requests": {"aggregation": "average"}}}"#).unwrap_err();
+        assert!(
+            err.starts_with("at `meters.requests.aggregation`: unknown variant `average`"),
+            "{err}"
+        );
+        let err = parse_config(b"{\"meters\": ").unwrap_err();
+        assert!(err.contains("EOF"), "{err}");
+        let err =
+            parse_config(br#"{"meters": {}, "pricing": {"default_plan": "x", "plans": {}}} x"#)
+                .unwrap_err();
+        assert!(err.contains("trailing characters"), "{err}");
+    }
+
+    #[test]
+    fn billing_errors_become_lambda_diagnostics() {
+        let month: Month = "2026-10".parse().unwrap();
+        let diagnostic = Diagnostic::from(BillingError::QueryEnded {
+            month,
+            query_execution_id: "q-1".to_owned(),
+            state: athena::QueryState::Failed,
+            reason: "TABLE_NOT_FOUND".to_owned(),
+        });
+        assert_eq!(diagnostic.error_type, "Billing.QueryFailed");
+        assert_eq!(
+            diagnostic.error_message,
+            "month 2026-10: the usage query (query execution id q-1) ended FAILED: TABLE_NOT_FOUND"
+        );
+    }
+}

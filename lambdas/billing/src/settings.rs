@@ -1,0 +1,314 @@
+//! The function's settings, read from the Lambda environment (Terraform sets them).
+
+use std::fmt;
+
+pub const ENV_ATHENA_WORK_GROUP: &str = "ATHENA_WORK_GROUP";
+pub const ENV_USAGE_DATABASE: &str = "USAGE_DATABASE";
+pub const ENV_USAGE_TABLE: &str = "USAGE_TABLE";
+pub const ENV_METERING_CONFIG_URI: &str = "METERING_CONFIG_URI";
+pub const ENV_INVOICES_BUCKET: &str = "INVOICES_BUCKET";
+pub const ENV_INVOICES_PREFIX: &str = "INVOICES_PREFIX";
+pub const ENV_BILLING_DELAY_MINUTES: &str = "BILLING_DELAY_MINUTES";
+/// Set by Lambda itself.
+pub const ENV_AWS_REGION: &str = "AWS_REGION";
+
+/// The variables that must be set, in the order they are checked.
+pub const REQUIRED: [&str; 6] = [
+    ENV_ATHENA_WORK_GROUP,
+    ENV_USAGE_DATABASE,
+    ENV_USAGE_TABLE,
+    ENV_METERING_CONFIG_URI,
+    ENV_INVOICES_BUCKET,
+    ENV_AWS_REGION,
+];
+
+/// `INVOICES_PREFIX` when it is not set.
+pub const DEFAULT_INVOICES_PREFIX: &str = "invoices/";
+
+/// Minutes after a month's late-arrival window ends before the month may be billed, when
+/// `BILLING_DELAY_MINUTES` is not set.
+///
+/// The window's last hour is in the Parquet table only once the hourly compaction has
+/// rewritten it: that run starts at minute 10 (`COMPACTION_DELAY_MINUTES`) of the next hour
+/// and may take its whole 15-minute timeout; EventBridge retries a failed run twice, about 1
+/// and 2 minutes later. 10 + 15 + 1 + 15 + 2 + 15 = 58 minutes after the window ends the last
+/// try has finished; an hour covers it (the default schedule, 04:10 on the 1st with
+/// `late_arrival_hours` 3, is 70 minutes after the window).
+pub const DEFAULT_BILLING_DELAY_MINUTES: u32 = 60;
+const MAX_BILLING_DELAY_MINUTES: u32 = 7 * 24 * 60;
+
+const MAX_IDENTIFIER_LEN: usize = 255;
+const MAX_WORK_GROUP_LEN: usize = 128;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {0} is empty")]
+    Empty(&'static str),
+    #[error("environment variable {var}: {problem}")]
+    Invalid { var: &'static str, problem: String },
+}
+
+/// An S3 object, `s3://bucket/key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Object {
+    pub bucket: String,
+    pub key: String,
+}
+
+impl S3Object {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let rest = value
+            .strip_prefix("s3://")
+            .ok_or_else(|| format!("{value:?} is not an S3 URI like s3://bucket/metering.json"))?;
+        let (bucket, key) = rest
+            .split_once('/')
+            .ok_or_else(|| format!("{value:?} names no object after the bucket"))?;
+        check_bucket(bucket)?;
+        if key.is_empty() || key.ends_with('/') {
+            return Err(format!("{value:?} names a folder, not an object"));
+        }
+        Ok(Self {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+        })
+    }
+}
+
+impl fmt::Display for S3Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.key)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub work_group: String,
+    pub database: String,
+    pub table: String,
+    pub config_object: S3Object,
+    pub invoices_bucket: String,
+    /// Empty (the bucket's root) or ending in `/`.
+    pub invoices_prefix: String,
+    pub billing_delay_minutes: u32,
+    pub region: String,
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup`, which returns an environment variable by name.
+    pub fn from_lookup<F>(lookup: F) -> Result<Self, SettingsError>
+    where
+        F: Fn(&str) -> Option<String>,
+    {
+        let get = |var: &'static str| -> Result<String, SettingsError> {
+            match lookup(var) {
+                None => Err(SettingsError::Missing(var)),
+                Some(v) if v.trim().is_empty() => Err(SettingsError::Empty(var)),
+                Some(v) => Ok(v.trim().to_owned()),
+            }
+        };
+        let invalid =
+            |var: &'static str| move |problem: String| SettingsError::Invalid { var, problem };
+        let identifier = |var: &'static str| -> Result<String, SettingsError> {
+            let value = get(var)?;
+            check_identifier(&value).map_err(invalid(var))?;
+            Ok(value)
+        };
+
+        let work_group = get(ENV_ATHENA_WORK_GROUP)?;
+        check_work_group(&work_group).map_err(invalid(ENV_ATHENA_WORK_GROUP))?;
+        let database = identifier(ENV_USAGE_DATABASE)?;
+        let table = identifier(ENV_USAGE_TABLE)?;
+        let config_object = S3Object::parse(&get(ENV_METERING_CONFIG_URI)?)
+            .map_err(invalid(ENV_METERING_CONFIG_URI))?;
+        let invoices_bucket = get(ENV_INVOICES_BUCKET)?;
+        check_bucket(&invoices_bucket).map_err(invalid(ENV_INVOICES_BUCKET))?;
+        let invoices_prefix = match lookup(ENV_INVOICES_PREFIX) {
+            None => DEFAULT_INVOICES_PREFIX.to_owned(),
+            Some(value) => normalize_prefix(value.trim()).map_err(invalid(ENV_INVOICES_PREFIX))?,
+        };
+        let billing_delay_minutes = match lookup(ENV_BILLING_DELAY_MINUTES) {
+            None => DEFAULT_BILLING_DELAY_MINUTES,
+            Some(_) => {
+                let value = get(ENV_BILLING_DELAY_MINUTES)?;
+                match value.parse::<u32>() {
+                    Ok(m) if m <= MAX_BILLING_DELAY_MINUTES => m,
+                    _ => {
+                        return Err(invalid(ENV_BILLING_DELAY_MINUTES)(format!(
+                            "{value:?} is not a whole number of minutes from 0 to \
+                             {MAX_BILLING_DELAY_MINUTES}"
+                        )))
+                    }
+                }
+            }
+        };
+        let region = get(ENV_AWS_REGION)?;
+        Ok(Self {
+            work_group,
+            database,
+            table,
+            config_object,
+            invoices_bucket,
+            invoices_prefix,
+            billing_delay_minutes,
+            region,
+        })
+    }
+}
+
+/// A Glue database or table name, spliced between double quotes into the usage query:
+/// ASCII letters, digits and `_` only.
+fn check_identifier(value: &str) -> Result<(), String> {
+    if value.len() > MAX_IDENTIFIER_LEN {
+        return Err(format!(
+            "{value:?} is longer than {MAX_IDENTIFIER_LEN} characters"
+        ));
+    }
+    match value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
+    {
+        Some(bad) => Err(format!(
+            "{value:?} contains {bad:?}; only A-Z, a-z, 0-9 and _ are allowed"
+        )),
+        None => Ok(()),
+    }
+}
+
+fn check_work_group(value: &str) -> Result<(), String> {
+    if value.len() > MAX_WORK_GROUP_LEN
+        || !value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        return Err(format!(
+            "{value:?} is not a work group name (1 to {MAX_WORK_GROUP_LEN} of A-Z a-z 0-9 . _ -)"
+        ));
+    }
+    Ok(())
+}
+
+fn check_bucket(value: &str) -> Result<(), String> {
+    let ok = (3..=63).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && !value.starts_with(['-', '.'])
+        && !value.ends_with(['-', '.']);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{value:?} is not an S3 bucket name"))
+    }
+}
+
+/// `invoices` and `invoices/` both give `invoices/`; an empty prefix is the bucket's root.
+fn normalize_prefix(value: &str) -> Result<String, String> {
+    let trimmed = value.trim_matches('/');
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    if trimmed
+        .split('/')
+        .any(|segment| segment.is_empty() || segment == "." || segment == "..")
+    {
+        return Err(format!("{value:?} has an empty, `.` or `..` path segment"));
+    }
+    if let Some(bad) = trimmed
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "!-_.*()/=".contains(*c)))
+    {
+        return Err(format!("{value:?} contains {bad:?}"));
+    }
+    Ok(format!("{trimmed}/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env() -> HashMap<&'static str, String> {
+        HashMap::from([
+            (ENV_ATHENA_WORK_GROUP, "metering-wg".to_owned()),
+            (ENV_USAGE_DATABASE, "metering".to_owned()),
+            (ENV_USAGE_TABLE, "api_access_parquet".to_owned()),
+            (
+                ENV_METERING_CONFIG_URI,
+                "s3://deploy-bucket/billing/metering.json".to_owned(),
+            ),
+            (ENV_INVOICES_BUCKET, "invoices-bucket".to_owned()),
+            (ENV_AWS_REGION, "eu-west-1".to_owned()),
+        ])
+    }
+
+    fn load(env: &HashMap<&'static str, String>) -> Result<Settings, SettingsError> {
+        Settings::from_lookup(|name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn reads_the_environment_with_defaults() {
+        let settings = load(&env()).unwrap();
+        assert_eq!(settings.config_object.bucket, "deploy-bucket");
+        assert_eq!(settings.config_object.key, "billing/metering.json");
+        assert_eq!(
+            settings.config_object.to_string(),
+            "s3://deploy-bucket/billing/metering.json"
+        );
+        assert_eq!(settings.invoices_prefix, "invoices/");
+        assert_eq!(settings.billing_delay_minutes, 60);
+    }
+
+    #[test]
+    fn every_required_variable_is_named_when_missing() {
+        for var in REQUIRED {
+            let mut env = env();
+            env.remove(var);
+            assert_eq!(load(&env).unwrap_err(), SettingsError::Missing(var));
+        }
+    }
+
+    #[test]
+    fn prefixes_are_normalized() {
+        for (given, expected) in [
+            ("invoices", "invoices/"),
+            ("/billing/invoices/", "billing/invoices/"),
+            ("", ""),
+            ("/", ""),
+        ] {
+            let mut env = env();
+            env.insert(ENV_INVOICES_PREFIX, given.to_owned());
+            assert_eq!(load(&env).unwrap().invoices_prefix, expected, "{given}");
+        }
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_variable() {
+        for (var, value) in [
+            (ENV_USAGE_DATABASE, "metering\"; DROP"),
+            (ENV_USAGE_TABLE, "a.b"),
+            (ENV_ATHENA_WORK_GROUP, "wg'"),
+            (ENV_METERING_CONFIG_URI, "s3://bucket/"),
+            (ENV_METERING_CONFIG_URI, "https://bucket/x.json"),
+            (ENV_INVOICES_BUCKET, "Invoices"),
+            (ENV_INVOICES_PREFIX, "a//b"),
+            (ENV_INVOICES_PREFIX, "a/../b"),
+            (ENV_BILLING_DELAY_MINUTES, "-5"),
+            (ENV_BILLING_DELAY_MINUTES, "99999"),
+        ] {
+            let mut env = env();
+            env.insert(var, value.to_owned());
+            let err = load(&env).unwrap_err();
+            assert!(
+                matches!(&err, SettingsError::Invalid { var: v, .. } if *v == var),
+                "{var}={value}: {err:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Helpers shared by the test binaries: settings, the metering config, events and clocks.
+//! moto's server is in [`moto`].
+#![allow(dead_code)]
+
+pub mod moto;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use billing::{Backoff, Settings};
+use chrono::{DateTime, Utc};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+pub const WORK_GROUP: &str = "billing-wg";
+pub const DATABASE: &str = "metering";
+pub const TABLE: &str = "api_access_parquet";
+pub const CONFIG_BUCKET: &str = "metering-deploy";
+pub const CONFIG_KEY: &str = "billing/metering.json";
+pub const INVOICES_BUCKET: &str = "metering-invoices";
+pub const INVOICES_PREFIX: &str = "invoices/";
+
+pub fn settings() -> Settings {
+    Settings::from_lookup(|name| {
+        Some(match name {
+            "ATHENA_WORK_GROUP" => WORK_GROUP.to_owned(),
+            "USAGE_DATABASE" => DATABASE.to_owned(),
+            "USAGE_TABLE" => TABLE.to_owned(),
+            "METERING_CONFIG_URI" => format!("s3://{CONFIG_BUCKET}/{CONFIG_KEY}"),
+            "INVOICES_BUCKET" => INVOICES_BUCKET.to_owned(),
+            "INVOICES_PREFIX" => INVOICES_PREFIX.to_owned(),
+            "AWS_REGION" => "us-east-1".to_owned(),
+            _ => return None,
+        })
+    })
+    .unwrap()
+}
+
+/// Two meters and two plans: `acme` on `pro` (EUR, graduated requests, a monthly minimum),
+/// everyone else on `standard` (USD, per-unit with free requests).
+pub fn config_json() -> Value {
+    json!({
+        "late_arrival_hours": 3,
+        "meters": {
+            "requests": {"aggregation": "count", "filter": {"status_classes": ["2xx"]}},
+            "transfer": {"aggregation": "sum_response_bytes"}
+        },
+        "pricing": {
+            "default_plan": "standard",
+            "plans": {
+                "standard": {
+                    "currency": "USD",
+                    "charges": {
+                        "requests": {"model": "per_unit", "unit_price": "0.0004", "free_units": 1000},
+                        "transfer": {"model": "per_unit", "unit_price": "0.09"}
+                    }
+                },
+                "pro": {
+                    "currency": "EUR",
+                    "monthly_minimum": "49.00",
+                    "charges": {
+                        "requests": {"model": "graduated", "tiers": [
+                            {"up_to": 100000, "unit_price": "0.0002"},
+                            {"up_to": null, "unit_price": "0.0001"}
+                        ]},
+                        "transfer": {"model": "per_unit", "unit_price": "0.05"}
+                    }
+                }
+            },
+            "tenants": {"acme": "pro"}
+        }
+    })
+}
+
+/// The config object as Terraform writes it: a serialized `metering::Config`.
+pub fn config_bytes() -> Vec<u8> {
+    let config: metering::Config = serde_json::from_value(config_json()).unwrap();
+    serde_json::to_vec_pretty(&config).unwrap()
+}
+
+pub fn valid_config() -> metering::ValidConfig {
+    serde_json::from_value::<metering::Config>(config_json())
+        .unwrap()
+        .validate()
+        .unwrap()
+}
+
+pub fn october() -> metering::Month {
+    "2026-10".parse().unwrap()
+}
+
+/// The usage query for October, as the function must send it.
+pub fn october_query() -> String {
+    metering::usage_query(&valid_config(), october(), DATABASE, TABLE)
+}
+
+/// Mid-November: October may be billed.
+pub fn mid_november() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-15T12:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
+/// An EventBridge scheduled event at `time`.
+pub fn scheduled_event_at(time: &str) -> Value {
+    json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": time,
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/monthly-billing"],
+        "detail": {}
+    })
+}
+
+/// A Lambda invocation of `payload` whose deadline is `deadline_in` from now.
+pub fn lambda_event(payload: Value, deadline_in: Duration) -> LambdaEvent<Value> {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let mut context = Context::default();
+    context.request_id = "test-invocation".to_owned();
+    context.deadline = (now + deadline_in).as_millis() as u64;
+    LambdaEvent::new(payload, context)
+}
+
+pub fn far_deadline() -> Instant {
+    Instant::now() + Duration::from_secs(600)
+}
+
+pub fn fast_backoff() -> Backoff {
+    Backoff {
+        initial: Duration::from_millis(20),
+        factor: 2,
+        max: Duration::from_millis(100),
+    }
+}
+
+/// `(header, rows)` of the usage query for two tenants: `acme` and `unassigned`.
+pub fn usage_rows() -> Vec<Vec<&'static str>> {
+    vec![
+        vec!["tenant", "requests", "transfer"],
+        vec!["acme", "150000", "2500000000"],
+        vec!["unassigned", "1234", "1000000"],
+    ]
+}
+
+/// summary.csv for [`usage_rows`]:
+/// - acme, pro (EUR): requests 100 000 × 0.0002 + 50 000 × 0.0001 = 25.00; transfer
+///   2.5 GB × 0.05 = 0.125 → 0.12 (half-even); subtotal 25.12, topped up to the 49.00
+///   minimum by 23.88;
+/// - unassigned, standard (USD): requests (1234 − 1000 free) × 0.0004 = 0.0936 → 0.09;
+///   transfer 0.001 GB × 0.09 = 0.00009 → 0.00; total 0.09.
+pub const SUMMARY_CSV: &str = "\
+tenant,period,plan,currency,requests_requests,transfer_gb,subtotal,minimum_adjustment,total
+acme,2026-10,pro,EUR,150000,2.5,25.12,23.88,49.00
+unassigned,2026-10,standard,USD,1234,0.001,0.09,0.00,0.09
+";

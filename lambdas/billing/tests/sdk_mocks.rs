@@ -1,0 +1,453 @@
+//! The real [`SdkAthena`] and [`SdkS3`] with clients mocked by `aws-smithy-mocks` and
+//! configured as in production (`sdk::athena_config`, `sdk::s3_config`), on tokio's paused
+//! clock.
+//!
+//! Athena's rules run in `Sequential` mode: a call out of the expected order, or one more
+//! than expected, panics inside the client and fails the test. S3's run in `MatchAny` mode;
+//! a call no rule matches (a PUT where none is expected) panics too.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_athena::operation::get_query_execution::GetQueryExecutionOutput;
+use aws_sdk_athena::operation::get_query_results::GetQueryResultsOutput;
+use aws_sdk_athena::operation::start_query_execution::StartQueryExecutionOutput;
+use aws_sdk_athena::operation::stop_query_execution::StopQueryExecutionOutput;
+use aws_sdk_athena::types::{
+    AthenaError, Datum, QueryExecution, QueryExecutionState, QueryExecutionStatus, ResultSet, Row,
+};
+use aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput;
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
+use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
+use aws_sdk_s3::operation::put_object::PutObjectOutput;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::Object;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use billing::sdk::{athena_config, s3_config};
+use billing::{App, BillingError, SdkAthena, SdkS3};
+use common::*;
+use serde_json::json;
+
+type Athena = aws_sdk_athena::Client;
+type S3 = aws_sdk_s3::Client;
+
+fn app(athena_rules: &[&Rule], s3_rules: &[&Rule]) -> App<SdkAthena, SdkS3> {
+    app_with(RuleMode::Sequential, athena_rules, s3_rules)
+}
+
+fn app_with(mode: RuleMode, athena_rules: &[&Rule], s3_rules: &[&Rule]) -> App<SdkAthena, SdkS3> {
+    let athena = mock_client!(aws_sdk_athena, mode, athena_rules, athena_config);
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, s3_rules, s3_config);
+    App::new(SdkAthena::new(athena), SdkS3::new(s3), settings())
+        .with_backoff(fast_backoff())
+        .with_clock(mid_november)
+}
+
+// ---- Athena answers ----
+
+/// StartQueryExecution of October's usage query in the work group.
+fn start(id: &'static str) -> Rule {
+    mock!(Athena::start_query_execution)
+        .match_requests(|r| {
+            r.work_group() == Some(WORK_GROUP) && r.query_string() == Some(&october_query())
+        })
+        .then_output(move || {
+            StartQueryExecutionOutput::builder()
+                .query_execution_id(id)
+                .build()
+        })
+}
+
+fn state(id: &'static str, state: QueryExecutionState) -> Rule {
+    mock!(Athena::get_query_execution)
+        .match_requests(move |r| r.query_execution_id() == Some(id))
+        .then_output(move || {
+            GetQueryExecutionOutput::builder()
+                .query_execution(
+                    QueryExecution::builder()
+                        .query_execution_id(id)
+                        .status(QueryExecutionStatus::builder().state(state.clone()).build())
+                        .build(),
+                )
+                .build()
+        })
+}
+
+fn failed(id: &'static str, reason: &'static str, message: &'static str) -> Rule {
+    mock!(Athena::get_query_execution).then_output(move || {
+        GetQueryExecutionOutput::builder()
+            .query_execution(
+                QueryExecution::builder()
+                    .query_execution_id(id)
+                    .status(
+                        QueryExecutionStatus::builder()
+                            .state(QueryExecutionState::Failed)
+                            .state_change_reason(reason)
+                            .athena_error(
+                                AthenaError::builder()
+                                    .error_category(2)
+                                    .error_type(1006)
+                                    .error_message(message)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    })
+}
+
+/// One GetQueryResults page of `id` asked for with `token`, answering `rows` and `next`.
+fn page(
+    id: &'static str,
+    token: Option<&'static str>,
+    rows: Vec<Vec<&'static str>>,
+    next: Option<&'static str>,
+) -> Rule {
+    mock!(Athena::get_query_results)
+        .match_requests(move |r| {
+            r.query_execution_id() == Some(id)
+                && r.next_token() == token
+                && r.max_results() == Some(1000)
+        })
+        .then_output(move || {
+            let rows = rows.iter().map(|values| {
+                Row::builder()
+                    .set_data(Some(
+                        values
+                            .iter()
+                            .map(|v| Datum::builder().var_char_value(*v).build())
+                            .collect(),
+                    ))
+                    .build()
+            });
+            GetQueryResultsOutput::builder()
+                .result_set(ResultSet::builder().set_rows(Some(rows.collect())).build())
+                .set_next_token(next.map(str::to_owned))
+                .build()
+        })
+}
+
+// ---- S3 answers ----
+
+fn config_object(body: Vec<u8>) -> Rule {
+    mock!(S3::get_object)
+        .match_requests(|r| r.bucket() == Some(CONFIG_BUCKET) && r.key() == Some(CONFIG_KEY))
+        .then_output(move || {
+            GetObjectOutput::builder()
+                .body(ByteStream::from(body.clone()))
+                .build()
+        })
+}
+
+/// A PUT: key, content type, body.
+type Put = (String, String, Vec<u8>);
+
+/// Every PUT, in order.
+#[derive(Clone, Default)]
+struct Puts(Arc<Mutex<Vec<Put>>>);
+
+impl Puts {
+    fn rule(&self) -> Rule {
+        let puts = self.clone();
+        mock!(S3::put_object)
+            .match_requests(move |r| {
+                assert_eq!(r.bucket(), Some(INVOICES_BUCKET));
+                let body = r.body().bytes().expect("an in-memory body").to_vec();
+                puts.0.lock().unwrap().push((
+                    r.key().unwrap_or_default().to_owned(),
+                    r.content_type().unwrap_or_default().to_owned(),
+                    body,
+                ));
+                true
+            })
+            .then_output(|| PutObjectOutput::builder().build())
+    }
+
+    fn keys(&self) -> Vec<String> {
+        self.0.lock().unwrap().iter().map(|p| p.0.clone()).collect()
+    }
+}
+
+fn listing(keys: &'static [&'static str]) -> Rule {
+    mock!(S3::list_objects_v2)
+        .match_requests(|r| {
+            r.bucket() == Some(INVOICES_BUCKET)
+                && r.prefix() == Some("invoices/year=2026/month=10/")
+        })
+        .then_output(move || {
+            ListObjectsV2Output::builder()
+                .set_contents(Some(
+                    keys.iter()
+                        .map(|k| Object::builder().key(*k).build())
+                        .collect(),
+                ))
+                .is_truncated(false)
+                .build()
+        })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_query_surfaces_athenas_reason_and_writes_nothing() {
+    let reason = "TABLE_NOT_FOUND: line 8:8: Table 'awsdatacatalog.metering.api_access_parquet' \
+                  does not exist";
+    let athena = [
+        start("q-1"),
+        state("q-1", QueryExecutionState::Queued),
+        state("q-1", QueryExecutionState::Running),
+        failed("q-1", reason, reason),
+    ];
+    // No PUT, list or delete rule: any such call would panic.
+    let config = config_object(config_bytes());
+    let app = app(&athena.iter().collect::<Vec<_>>(), &[&config]);
+
+    let err = app
+        .run(&json!({"month": "2026-10"}), far_deadline())
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "QueryFailed");
+    assert_eq!(
+        err.to_string(),
+        format!("month 2026-10: the usage query (query execution id q-1) ended FAILED: {reason}")
+    );
+    assert!(
+        athena.iter().all(|r| r.num_calls() == 1),
+        "every answer used once"
+    );
+    let diagnostic = lambda_runtime::Diagnostic::from(err);
+    assert_eq!(diagnostic.error_type, "Billing.QueryFailed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn results_are_read_over_two_pages() {
+    let athena = [
+        start("q-2"),
+        state("q-2", QueryExecutionState::Running),
+        state("q-2", QueryExecutionState::Succeeded),
+        page(
+            "q-2",
+            None,
+            vec![
+                vec!["tenant", "requests", "transfer"],
+                vec!["acme", "150000", "2500000000"],
+            ],
+            Some("page-2"),
+        ),
+        page(
+            "q-2",
+            Some("page-2"),
+            vec![vec!["unassigned", "1234", "1000000"]],
+            None,
+        ),
+    ];
+    let puts = Puts::default();
+    let (config, put, list) = (
+        config_object(config_bytes()),
+        puts.rule(),
+        listing(&[
+            "invoices/year=2026/month=10/summary.csv",
+            "invoices/year=2026/month=10/tenants/acme.json",
+            "invoices/year=2026/month=10/tenants/gone.json",
+            "invoices/year=2026/month=10/tenants/unassigned.json",
+        ]),
+    );
+    let deleted: Arc<Mutex<Vec<Vec<String>>>> = Arc::default();
+    let seen = deleted.clone();
+    let delete = mock!(S3::delete_objects)
+        .match_requests(move |r| {
+            let keys = r
+                .delete()
+                .map(|d| d.objects().iter().map(|o| o.key().to_owned()).collect())
+                .unwrap_or_default();
+            seen.lock().unwrap().push(keys);
+            r.bucket() == Some(INVOICES_BUCKET)
+        })
+        .then_output(|| DeleteObjectsOutput::builder().build());
+    let app = app(
+        &athena.iter().collect::<Vec<_>>(),
+        &[&config, &put, &list, &delete],
+    );
+
+    let summary = app
+        .run(&json!({"month": "2026-10"}), far_deadline())
+        .await
+        .unwrap();
+
+    assert!(athena.iter().all(|r| r.num_calls() == 1), "both pages read");
+    assert_eq!(summary.query_execution_id, "q-2");
+    assert_eq!(summary.tenants_invoiced, 2, "a tenant from each page");
+    assert_eq!(summary.files_written, 3);
+    assert_eq!(summary.files_deleted, 1);
+    assert_eq!(summary.totals["EUR"], "49.00");
+    assert_eq!(summary.totals["USD"], "0.09");
+    // Tenants first (in any order), the summary last, with the exact CSV.
+    let mut keys = puts.keys();
+    assert_eq!(
+        keys.pop().unwrap(),
+        "invoices/year=2026/month=10/summary.csv"
+    );
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "invoices/year=2026/month=10/tenants/acme.json",
+            "invoices/year=2026/month=10/tenants/unassigned.json"
+        ]
+    );
+    let recorded = puts.0.lock().unwrap().clone();
+    let (_, content_type, body) = recorded.last().unwrap();
+    assert_eq!(content_type, "text/csv");
+    assert_eq!(String::from_utf8(body.clone()).unwrap(), SUMMARY_CSV);
+    assert!(recorded[..2]
+        .iter()
+        .all(|(_, content_type, _)| content_type == "application/json"));
+    assert_eq!(
+        *deleted.lock().unwrap(),
+        [vec![
+            "invoices/year=2026/month=10/tenants/gone.json".to_owned()
+        ]]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_invalid_config_is_refused_with_every_path_before_any_query() {
+    let mut config = config_json();
+    config["late_arrival_hours"] = json!(0);
+    config["meters"]["Requests-2xx"] = json!({"aggregation": "count"});
+    config["meters"]["transfer"]["filter"] = json!({"methods": ["FETCH"]});
+    config["pricing"]["plans"]["pro"]["currency"] = json!("eur");
+    let object = config_object(serde_json::to_vec(&config).unwrap());
+    // No Athena rule: a query would panic.
+    let app = app(&[], &[&object]);
+
+    let err = app
+        .run(&json!({"month": "2026-10"}), far_deadline())
+        .await
+        .unwrap_err();
+
+    let BillingError::ConfigInvalid { uri, errors } = &err else {
+        panic!("expected an invalid config, got {err:?}");
+    };
+    assert_eq!(uri, "s3://metering-deploy/billing/metering.json");
+    let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "late_arrival_hours",
+            "meters.Requests-2xx",
+            "meters.transfer.filter.methods[0]",
+            "pricing.plans.pro.currency",
+        ],
+        "{errors:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.starts_with(
+            "the metering config s3://metering-deploy/billing/metering.json is invalid: \
+             at `late_arrival_hours`: must be between 1 and 22, not 0; at `meters.Requests-2xx`: "
+        ),
+        "{message}"
+    );
+    for path in paths {
+        assert!(message.contains(&format!("at `{path}`: ")), "{message}");
+    }
+    assert_eq!(err.kind(), "InvalidConfig");
+    assert_eq!(object.num_calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_config_that_does_not_parse_names_the_json_path() {
+    let mut config = config_json();
+    config["meters"]["requests"]["aggregation"] = json!("average");
+    let object = config_object(serde_json::to_vec(&config).unwrap());
+    let app = app(&[], &[&object]);
+
+    let err = app
+        .run(&json!({"month": "2026-10"}), far_deadline())
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "InvalidConfig");
+    let message = err.to_string();
+    assert!(
+        message.starts_with(
+            "the metering config s3://metering-deploy/billing/metering.json is not valid JSON \
+             for a metering config: at `meters.requests.aggregation`: unknown variant `average`"
+        ),
+        "{message}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_missing_config_object_names_the_uri() {
+    let missing = mock!(S3::get_object)
+        .sequence()
+        .http_status(
+            404,
+            Some(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchKey</Code>\
+                 <Message>The specified key does not exist.</Message></Error>"
+                    .to_owned(),
+            ),
+        )
+        .build();
+    let app = app(&[], &[&missing]);
+
+    let err = app
+        .run(&json!({"month": "2026-10"}), far_deadline())
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "ConfigReadFailed");
+    assert_eq!(
+        err.to_string(),
+        "could not read the metering config s3://metering-deploy/billing/metering.json: \
+         GetObject failed: NoSuchKey: The specified key does not exist. (HTTP 404)"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_query_still_running_at_the_deadline_is_stopped() {
+    let running = mock!(Athena::get_query_execution)
+        .sequence()
+        .output(|| {
+            GetQueryExecutionOutput::builder()
+                .query_execution(
+                    QueryExecution::builder()
+                        .query_execution_id("q-3")
+                        .status(
+                            QueryExecutionStatus::builder()
+                                .state(QueryExecutionState::Running)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        })
+        .repeatedly()
+        .build();
+    let stop = mock!(Athena::stop_query_execution)
+        .match_requests(|r| r.query_execution_id() == Some("q-3"))
+        .then_output(|| StopQueryExecutionOutput::builder().build());
+    // MatchAny: the poll answer repeats until StopQueryExecution.
+    let (start, config) = (start("q-3"), config_object(config_bytes()));
+    let app = app_with(RuleMode::MatchAny, &[&start, &running, &stop], &[&config]);
+
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    let err = app
+        .run(&json!({"month": "2026-10"}), deadline)
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "QueryTimedOut");
+    assert_eq!(
+        err.to_string(),
+        "month 2026-10: the usage query (query execution id q-3) was still RUNNING at the \
+         deadline; StopQueryExecution requested"
+    );
+    assert!(running.num_calls() > 3, "polled until the deadline");
+    assert_eq!(stop.num_calls(), 1);
+}
