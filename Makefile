@@ -67,7 +67,7 @@ bench: $(VENV)/.installed
 	cargo build --quiet --locked --release -p metering-gen
 	python3 tests/bench_cli.py target/release/metering-gen gen --check --context $(CONTEXT) --out $(OUT)
 	$(GEN) gen --context $(CONTEXT) --out $(BUILD)/bench-tree >/dev/null
-	$(VENV)/bin/python tests/bench_lambdas.py $(BUILD)/bench-tree $(CURDIR)/$(VENV)/bin/python
+	$(VENV)/bin/python tests/bench_lambdas.py $(BUILD)/bench-tree $(CURDIR)/$(VENV)/bin/python examples/metering.json
 
 ## tools: the Python virtual environments (moto's server for the wire tests, checkov)
 tools: $(VENV)/.installed $(CHECKOV_VENV)/.installed

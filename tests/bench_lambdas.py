@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""`make bench`: zip sizes against their goals, and cold start + handler time of both bootstraps.
+"""`make bench`: zip sizes against their goals, and cold start + handler time of every bootstrap.
 
 random-strings answers API Gateway events; merge-small-files compacts one hour against moto's
 S3 and Athena on 127.0.0.1 (moto runs no SQL: the handler time is the function's own work and
 its AWS round trips, each a local HTTP call). Every invocation re-runs the same hour, which is
-also the idempotent path: list, count, clear the Parquet folder, drop, CTAS, drop.
+also the idempotent path: list, count, clear the Parquet folder, drop, CTAS, drop. billing
+bills one month of 200 tenants (a usage result queued in moto's Athena) with the context's
+plans, writing and replacing 201 invoice files each time.
 
-Usage: bench_lambdas.py TREE MOTO_PYTHON   (run with MOTO_PYTHON, which has boto3)
+Usage: bench_lambdas.py TREE MOTO_PYTHON CONTEXT   (run with MOTO_PYTHON, which has boto3;
+CONTEXT has a `metering` section)
 """
 import json
 import os
@@ -21,9 +24,12 @@ from pathlib import Path
 import boto3
 
 HERE = Path(__file__).resolve().parent
-GOALS = {"random-strings.zip": 1_500_000, "merge-small-files.zip": 4_000_000}
+GOALS = {"random-strings.zip": 1_500_000, "merge-small-files.zip": 4_000_000,
+         "billing.zip": 4_000_000}
 HOUR = "2026-11-01T05"
-INVOCATIONS = {"random-strings": 1000, "merge-small-files": 20}
+INVOCATIONS = {"random-strings": 1000, "merge-small-files": 20, "billing": 20}
+BILLED_MONTH = "2026-10"
+BILLED_TENANTS = 200
 
 
 def free_port():
@@ -112,8 +118,44 @@ def compaction_setup(url, n):
     }
 
 
+def billing_setup(url, n, context):
+    """The config object of `context`'s metering section, and per run one usage result of
+    BILLED_TENANTS tenants: each run prices them and writes their invoices to moto's S3."""
+    aws = dict(region_name="us-east-1", endpoint_url=url,
+               aws_access_key_id="bench", aws_secret_access_key="bench")
+    s3 = boto3.client("s3", **aws)
+    for bucket in ("bill-data", "bill-results"):
+        s3.create_bucket(Bucket=bucket)
+    metering = json.loads(Path(context).read_text())["metering"]
+    config = {k: metering[k] for k in ("late_arrival_hours", "meters", "pricing") if k in metering}
+    s3.put_object(Bucket="bill-data", Key="config/metering.json", Body=json.dumps(config).encode())
+    boto3.client("athena", **aws).create_work_group(
+        Name="bill",
+        Configuration={"ResultConfiguration": {"OutputLocation": "s3://bill-results/"}},
+    )
+    meters = sorted(config["meters"])
+    rows = [["tenant"] + meters]
+    rows += [[f"tenant-{i:04}"] + [str((i * 7919 + j * 104729) % 5_000_000) for j in range(len(meters))]
+             for i in range(1, BILLED_TENANTS + 1)]
+    moto_post(url, "/moto-api/static/athena/query-results",
+              {"account_id": "123456789012", "region": "us-east-1",
+               "results": [athena_result(rows) for _ in range(n)]})
+    return {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_REGION": "us-east-1",
+        "ATHENA_WORK_GROUP": "bill",
+        "USAGE_DATABASE": "bench",
+        "USAGE_TABLE": "parquet",
+        "METERING_CONFIG_URI": "s3://bill-data/config/metering.json",
+        "INVOICES_BUCKET": "bill-data",
+        "INVOICES_PREFIX": "invoices/",
+    }
+
+
 def main():
-    tree, moto_python = Path(sys.argv[1]), sys.argv[2]
+    tree, moto_python, context = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     work = tree / "bench-bootstraps"
     work.mkdir(exist_ok=True)
     print("Lambda zips:")
@@ -146,6 +188,9 @@ def main():
         env = compaction_setup(url, n)
         results.append(bench("merge-small-files", bootstraps["merge-small-files"],
                              {"hour": HOUR}, n, env))
+        n = INVOCATIONS["billing"]
+        env = billing_setup(url, n, context)
+        results.append(bench("billing", bootstraps["billing"], {"month": BILLED_MONTH}, n, env))
     finally:
         moto.kill()
         moto.wait()
