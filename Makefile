@@ -6,7 +6,6 @@ CONTEXT ?= examples/cdk.context.json
 OUT     ?= terraform
 BUILD   := build
 VENV    := $(BUILD)/venv
-MOTO_VERSION := 5.2.1
 # checkov ships its own HCL parser, which conflicts with other hcl2 packages: own venv.
 CHECKOV_VENV := $(BUILD)/checkov
 GEN     := cargo run --quiet --locked -p metering-gen --
@@ -68,13 +67,14 @@ bench: $(VENV)/.installed
 	python3 tests/bench_cli.py target/release/metering-gen gen --check --context $(CONTEXT) --out $(OUT)
 	$(GEN) gen --context $(CONTEXT) --out $(BUILD)/bench-tree >/dev/null
 	$(VENV)/bin/python tests/bench_lambdas.py $(BUILD)/bench-tree $(CURDIR)/$(VENV)/bin/python examples/metering.json
+	$(VENV)/bin/python tests/bench_bill.py target/release/metering-gen examples/metering.json $(BUILD)/bench-bill
 
-## tools: the Python virtual environments (moto's server for the wire tests, checkov)
+## tools: the Python virtual environments (moto's server for the wire tests and DuckDB for the usage query's semantics, checkov)
 tools: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 
-$(VENV)/.installed:
+$(VENV)/.installed: tests/venv-requirements.txt
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/venv-requirements.txt
 	touch $@
 
 $(CHECKOV_VENV)/.installed: tests/checkov-requirements.txt
