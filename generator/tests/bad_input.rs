@@ -697,3 +697,31 @@ fn meters_need_their_columns_in_the_parquet_table() {
         ],
     );
 }
+
+#[test]
+fn validate_checks_the_plans_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ctx = metering_example();
+    ctx["metering"]["pricing"]["plans"]["starter"]["charges"]["api_requests"]["tiers"][1]
+        ["up_to"] = json!(50_000);
+    let context = dir.path().join("cdk.context.json");
+    fs::write(&context, serde_json::to_string_pretty(&ctx).unwrap()).unwrap();
+    let validate = |path: &Path| {
+        Command::cargo_bin("metering-gen")
+            .unwrap()
+            .args(["validate", "--context"])
+            .arg(path)
+            .arg("--workspace")
+            .arg(workspace())
+            .assert()
+    };
+    let assert = validate(&context).code(2);
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains(
+            "cdk.context.json: at `metering.pricing.plans.starter.charges.api_requests.tiers"
+        ),
+        "{stderr}"
+    );
+    validate(&workspace().join("examples/metering.json")).success();
+}
