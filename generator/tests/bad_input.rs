@@ -725,3 +725,14 @@ fn validate_checks_the_plans_too() {
     );
     validate(&workspace().join("examples/metering.json")).success();
 }
+
+#[test]
+fn the_billing_schedule_must_wait_for_the_late_hours() {
+    rejects_metering(
+        |c| c["metering"]["schedule_expression"] = json!("cron(30 3 1 * ? *)"),
+        &[
+            "at `metering.schedule_expression`: `cron(30 3 1 * ? *)` runs at 03:30 UTC on the 1st",
+            "run at 04:00 or later",
+        ],
+    );
+}

@@ -92,7 +92,8 @@ fn billing(ctx: &Context, c: &mut Checker) -> Option<(BillingModel, ValidConfig)
     });
     c.check(
         &format!("{SECTION}.schedule_expression"),
-        rules::schedule_expression(&schedule),
+        rules::schedule_expression(&schedule)
+            .and_then(|()| not_before_billable(&schedule, valid.late_arrival_hours())),
     );
     let invoices_table = ctx.metering.invoices_table.clone();
     c.check(
@@ -134,6 +135,33 @@ fn billing(ctx: &Context, c: &mut Checker) -> Option<(BillingModel, ValidConfig)
         },
         valid,
     ))
+}
+
+/// A schedule on the 1st at a fixed time must come after the month's late hours and the
+/// hour their compaction may take: the function refuses to bill earlier (it would miss
+/// late records). Other schedules cannot be checked here.
+fn not_before_billable(schedule: &str, late_arrival_hours: u32) -> rules::Rule {
+    let fields: Vec<&str> = schedule
+        .strip_prefix("cron(")
+        .and_then(|s| s.strip_suffix(')'))
+        .map(|s| s.split_whitespace().collect())
+        .unwrap_or_default();
+    let (Some(minute), Some(hour), Some(&"1")) = (
+        fields.first().and_then(|m| m.parse::<u32>().ok()),
+        fields.get(1).and_then(|h| h.parse::<u32>().ok()),
+        fields.get(2),
+    ) else {
+        return Ok(());
+    };
+    let earliest = late_arrival_hours + 1;
+    if hour * 60 + minute < earliest * 60 {
+        return Err(format!(
+            "`{schedule}` runs at {hour:02}:{minute:02} UTC on the 1st, before the month can be billed: \
+             its last {late_arrival_hours} late hours and their compaction end at {earliest:02}:00 \
+             (`late_arrival_hours` + 1 hour); run at {earliest:02}:00 or later"
+        ));
+    }
+    Ok(())
 }
 
 /// The meters and plans, checked by the crates that use them; `None` when the section bills
