@@ -5,7 +5,7 @@ use metering::{ConfigError, Month};
 use crate::athena::QueryState;
 use crate::event::{EventError, TooEarly};
 use crate::s3::DeleteFailure;
-use crate::sdk::{ApiError, ApiErrorKind};
+use crate::sdk::ApiError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BillingError {
@@ -110,32 +110,27 @@ impl BillingError {
     /// Short name for the Lambda error type and logs. A call that stayed throttled or timed
     /// out through the SDK's retries is named for that, whichever call it was.
     pub fn kind(&self) -> &'static str {
-        let api = |error: &ApiError, otherwise: &'static str| match error.kind {
-            ApiErrorKind::Throttled => "Throttled",
-            ApiErrorKind::TimedOut => "ApiTimedOut",
-            ApiErrorKind::NotFound | ApiErrorKind::Other => otherwise,
-        };
         match self {
             Self::Event(error) => error.kind(),
             Self::TooEarly(_) => "MonthNotComplete",
-            Self::ConfigRead { error, .. } => api(error, "ConfigReadFailed"),
+            Self::ConfigRead { error, .. } => error.kind_name("ConfigReadFailed"),
             Self::ConfigParse { .. } | Self::ConfigInvalid { .. } => "InvalidConfig",
             Self::DeadlineBeforeStart { .. } => "DeadlineBeforeStart",
-            Self::Start { error, .. } => api(error, "StartQueryFailed"),
-            Self::Status { error, .. } => api(error, "GetQueryStateFailed"),
+            Self::Start { error, .. } => error.kind_name("StartQueryFailed"),
+            Self::Status { error, .. } => error.kind_name("GetQueryStateFailed"),
             Self::QueryEnded {
                 state: QueryState::Cancelled,
                 ..
             } => "QueryCancelled",
             Self::QueryEnded { .. } => "QueryFailed",
             Self::Deadline { .. } => "QueryTimedOut",
-            Self::GetResults { error, .. } => api(error, "GetQueryResultsFailed"),
+            Self::GetResults { error, .. } => error.kind_name("GetQueryResultsFailed"),
             Self::BadResults { .. } => "UnexpectedQueryResults",
             Self::Price { .. } => "PricingFailed",
             Self::Files { .. } => "InvoiceFilesInvalid",
-            Self::Put { error, .. } => api(error, "S3PutFailed"),
-            Self::List { error, .. } => api(error, "S3ListFailed"),
-            Self::Delete { error, .. } => api(error, "S3DeleteFailed"),
+            Self::Put { error, .. } => error.kind_name("S3PutFailed"),
+            Self::List { error, .. } => error.kind_name("S3ListFailed"),
+            Self::Delete { error, .. } => error.kind_name("S3DeleteFailed"),
             Self::DeleteRefused { .. } => "S3DeleteRefused",
         }
     }
@@ -169,6 +164,7 @@ impl BillingError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sdk::ApiErrorKind;
 
     #[test]
     fn config_errors_list_every_path() {

@@ -41,15 +41,13 @@
 pub mod athena;
 pub mod error;
 pub mod event;
-pub mod logging;
 pub mod plan;
 pub mod query;
 pub mod s3;
-pub mod sdk;
 pub mod settings;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
@@ -61,8 +59,9 @@ use tokio::time::Instant;
 
 pub use athena::{Athena, SdkAthena};
 pub use error::BillingError;
+pub use lambda_support::{logging, sdk, time_budget};
 pub use plan::WritePlan;
-pub use query::Backoff;
+pub use query::{Backoff, DEFAULT_BACKOFF};
 pub use s3::{SdkS3, S3};
 pub use settings::Settings;
 
@@ -98,15 +97,6 @@ impl From<BillingError> for Diagnostic {
             error_message: error.to_string(),
         }
     }
-}
-
-/// How long the run may take: from `now` to the invocation deadline (milliseconds since the
-/// Unix epoch, as Lambda gives it) less `margin`.
-pub fn time_budget(deadline_epoch_ms: u64, now: SystemTime, margin: Duration) -> Duration {
-    let now = now.duration_since(UNIX_EPOCH).unwrap_or_default();
-    Duration::from_millis(deadline_epoch_ms)
-        .saturating_sub(now)
-        .saturating_sub(margin)
 }
 
 /// The wall clock.
@@ -150,7 +140,7 @@ impl<A: Athena, S: S3> App<A, S> {
             athena,
             s3,
             settings,
-            backoff: Backoff::default(),
+            backoff: DEFAULT_BACKOFF,
             safety_margin: DEFAULT_SAFETY_MARGIN,
             clock: utc_now,
         }
@@ -441,19 +431,6 @@ pub fn parse_config(bytes: &[u8]) -> Result<metering::Config, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn time_budget_keeps_the_safety_margin() {
-        let now = UNIX_EPOCH + Duration::from_millis(1_000_000);
-        assert_eq!(
-            time_budget(1_000_000 + 900_000, now, Duration::from_secs(120)),
-            Duration::from_secs(780)
-        );
-        assert_eq!(
-            time_budget(1_000_000 + 10_000, now, Duration::from_secs(120)),
-            Duration::ZERO
-        );
-    }
 
     #[test]
     fn config_json_problems_name_their_path() {

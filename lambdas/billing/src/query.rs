@@ -6,32 +6,20 @@ use std::time::Duration;
 use metering::Month;
 use tokio::time::Instant;
 
-use crate::athena::{Athena, QueryState, QueryStatus};
+pub use lambda_support::athena::Rows;
+pub use lambda_support::query::{failure_reason, Backoff};
+use lambda_support::query::{stop_outcome, wait_for_query, WaitError};
+
+use crate::athena::{Athena, QueryState};
 use crate::error::BillingError;
 
-/// Exponential backoff between GetQueryExecution polls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    pub initial: Duration,
-    pub factor: u32,
-    pub max: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self {
-            initial: Duration::from_millis(500),
-            factor: 2,
-            max: Duration::from_secs(10),
-        }
-    }
-}
-
-impl Backoff {
-    fn next(&self, delay: Duration) -> Duration {
-        delay.saturating_mul(self.factor).min(self.max)
-    }
-}
+/// The backoff between GetQueryExecution polls unless [`crate::App::with_backoff`] says
+/// otherwise: 500 ms, doubling up to 10 s.
+pub const DEFAULT_BACKOFF: Backoff = Backoff {
+    initial: Duration::from_millis(500),
+    factor: 2,
+    max: Duration::from_secs(10),
+};
 
 /// A query that SUCCEEDED.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,22 +27,6 @@ pub struct FinishedQuery {
     pub query_execution_id: String,
     /// GetQueryExecution calls made.
     pub polls: u32,
-}
-
-/// Athena's reason for a query that did not succeed.
-pub fn failure_reason(status: &QueryStatus) -> String {
-    let reason = status
-        .state_change_reason
-        .as_deref()
-        .filter(|s| !s.is_empty());
-    let message = status.error_message.as_deref().filter(|s| !s.is_empty());
-    match (reason, message) {
-        (Some(r), Some(m)) if r == m => r.to_owned(),
-        (Some(r), Some(m)) => format!("{r} (AthenaError: {m})"),
-        (Some(r), None) => r.to_owned(),
-        (None, Some(m)) => format!("AthenaError: {m}"),
-        (None, None) => "Athena gave no StateChangeReason".to_owned(),
-    }
 }
 
 /// Starts `sql` in `work_group` and polls it with `backoff` until it SUCCEEDED, FAILED or was
@@ -74,56 +46,34 @@ pub async fn run_query<A: Athena>(
         .start_query(sql, work_group)
         .await
         .map_err(|error| BillingError::Start { month, error })?;
-    let mut delay = backoff.initial;
-    let mut polls = 0;
-    loop {
-        let status = athena
-            .query_status(&id)
-            .await
-            .map_err(|error| BillingError::Status {
-                month,
-                query_execution_id: id.clone(),
-                error,
-            })?;
-        polls += 1;
-        match status.state {
-            QueryState::Succeeded => {
-                return Ok(FinishedQuery {
-                    query_execution_id: id,
-                    polls,
-                })
-            }
-            QueryState::Failed | QueryState::Cancelled => {
-                return Err(BillingError::QueryEnded {
-                    month,
-                    query_execution_id: id,
-                    reason: failure_reason(&status),
-                    state: status.state,
-                })
-            }
-            _ => {}
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            let stop = match athena.stop_query(&id).await {
-                Ok(()) => "StopQueryExecution requested".to_owned(),
-                Err(e) => format!("StopQueryExecution also failed: {e}"),
-            };
-            return Err(BillingError::Deadline {
+    let waited = wait_for_query(|| athena.query_status(&id), deadline, backoff).await;
+    match waited {
+        Ok((status, polls)) if status.state == QueryState::Succeeded => Ok(FinishedQuery {
+            query_execution_id: id,
+            polls,
+        }),
+        Ok((status, _)) => Err(BillingError::QueryEnded {
+            month,
+            query_execution_id: id,
+            reason: failure_reason(&status),
+            state: status.state,
+        }),
+        Err(WaitError::Status { error, .. }) => Err(BillingError::Status {
+            month,
+            query_execution_id: id,
+            error,
+        }),
+        Err(WaitError::Deadline { last_state, .. }) => {
+            let stop = stop_outcome(athena.stop_query(&id).await);
+            Err(BillingError::Deadline {
                 month,
                 query_execution_id: id,
-                last_state: status.state,
+                last_state,
                 stop,
-            });
+            })
         }
-        // The last sleep is cut short so the final poll lands on the deadline.
-        tokio::time::sleep(delay.min(deadline - now)).await;
-        delay = backoff.next(delay);
     }
 }
-
-/// Rows of query results: `VarCharValue`s, `None` for SQL NULL.
-pub type Rows = Vec<Vec<Option<String>>>;
 
 /// The rows of a finished query, every page read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,7 +183,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {
-        let backoff = Backoff::default();
+        let backoff = DEFAULT_BACKOFF;
         let mut delay = backoff.initial;
         let mut ms = vec![delay.as_millis()];
         for _ in 0..6 {
@@ -241,22 +191,5 @@ mod tests {
             ms.push(delay.as_millis());
         }
         assert_eq!(ms, [500, 1000, 2000, 4000, 8000, 10000, 10000]);
-    }
-
-    #[test]
-    fn failure_reason_combines_reason_and_athena_error() {
-        let mut status = QueryStatus {
-            state: QueryState::Failed,
-            state_change_reason: None,
-            error_message: None,
-        };
-        assert_eq!(failure_reason(&status), "Athena gave no StateChangeReason");
-        status.error_message = Some("TABLE_NOT_FOUND".to_owned());
-        assert_eq!(failure_reason(&status), "AthenaError: TABLE_NOT_FOUND");
-        status.state_change_reason = Some("Query failed".to_owned());
-        assert_eq!(
-            failure_reason(&status),
-            "Query failed (AthenaError: TABLE_NOT_FOUND)"
-        );
     }
 }

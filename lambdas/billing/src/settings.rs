@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+pub use lambda_support::env::EnvError;
+use lambda_support::env::{invalid, required};
+
 pub const ENV_ATHENA_WORK_GROUP: &str = "ATHENA_WORK_GROUP";
 pub const ENV_USAGE_DATABASE: &str = "USAGE_DATABASE";
 pub const ENV_USAGE_TABLE: &str = "USAGE_TABLE";
@@ -40,15 +43,8 @@ const MAX_BILLING_DELAY_MINUTES: u32 = 7 * 24 * 60;
 const MAX_IDENTIFIER_LEN: usize = 255;
 const MAX_WORK_GROUP_LEN: usize = 128;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SettingsError {
-    #[error("environment variable {0} is not set")]
-    Missing(&'static str),
-    #[error("environment variable {0} is empty")]
-    Empty(&'static str),
-    #[error("environment variable {var}: {problem}")]
-    Invalid { var: &'static str, problem: String },
-}
+/// A variable that is missing, blank or invalid.
+pub type SettingsError = EnvError;
 
 /// An S3 object, `s3://bucket/key`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,15 +102,7 @@ impl Settings {
     where
         F: Fn(&str) -> Option<String>,
     {
-        let get = |var: &'static str| -> Result<String, SettingsError> {
-            match lookup(var) {
-                None => Err(SettingsError::Missing(var)),
-                Some(v) if v.trim().is_empty() => Err(SettingsError::Empty(var)),
-                Some(v) => Ok(v.trim().to_owned()),
-            }
-        };
-        let invalid =
-            |var: &'static str| move |problem: String| SettingsError::Invalid { var, problem };
+        let get = |var: &'static str| required(&lookup, var);
         let identifier = |var: &'static str| -> Result<String, SettingsError> {
             let value = get(var)?;
             check_identifier(&value).map_err(invalid(var))?;

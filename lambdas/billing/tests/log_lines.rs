@@ -4,9 +4,6 @@
 
 mod common;
 
-use std::io;
-use std::sync::{Arc, Mutex};
-
 use aws_sdk_athena::operation::get_query_execution::GetQueryExecutionOutput;
 use aws_sdk_athena::operation::get_query_results::GetQueryResultsOutput;
 use aws_sdk_athena::operation::start_query_execution::StartQueryExecutionOutput;
@@ -21,35 +18,23 @@ use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use billing::sdk::{athena_config, s3_config};
 use billing::{logging, App, SdkAthena, SdkS3};
 use common::*;
+use lambda_support::testing::LogBuffer;
 use serde_json::{json, Value};
 
 type Athena = aws_sdk_athena::Client;
 type S3 = aws_sdk_s3::Client;
 
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
+/// The captured lines without what changes from run to run.
+trait TakeStable {
+    fn take(&self) -> Vec<Value>;
 }
 
-impl LogBuffer {
+impl TakeStable for LogBuffer {
     /// The lines written since the last call, parsed, without their timestamps.
     fn take(&self) -> Vec<Value> {
-        let bytes = std::mem::take(&mut *self.0.lock().unwrap());
-        String::from_utf8(bytes)
-            .unwrap()
-            .lines()
-            .map(|line| {
-                let mut value: Value =
-                    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        self.take_lines()
+            .into_iter()
+            .map(|mut value| {
                 let timestamp = value.as_object_mut().unwrap().remove("timestamp").unwrap();
                 assert!(timestamp.as_str().unwrap().ends_with('Z'), "{timestamp}");
                 value

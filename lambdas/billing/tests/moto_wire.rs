@@ -14,8 +14,10 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use billing::{App, SdkAthena, SdkS3, Summary};
-use common::moto::{athena_client, query_result, s3_client, MotoServer};
+use common::moto::{athena_client, query_result, s3_client};
 use common::*;
+use lambda_support::moto::{query_executions, MotoServer};
+use lambda_support::testing::lambda_event;
 use serde_json::{json, Value};
 
 const FOLDER: &str = "invoices/year=2026/month=10/";
@@ -86,31 +88,7 @@ impl World {
 
     /// (query, work group) of every execution moto holds.
     async fn executions(&self) -> Vec<(String, String)> {
-        let ids = self
-            .athena
-            .list_query_executions()
-            .send()
-            .await
-            .unwrap()
-            .query_execution_ids()
-            .to_vec();
-        let mut executions = Vec::new();
-        for id in ids {
-            let execution = self
-                .athena
-                .get_query_execution()
-                .query_execution_id(&id)
-                .send()
-                .await
-                .unwrap()
-                .query_execution
-                .unwrap();
-            executions.push((
-                execution.query().unwrap_or_default().to_owned(),
-                execution.work_group().unwrap_or_default().to_owned(),
-            ));
-        }
-        executions
+        query_executions(&self.athena).await
     }
 
     async fn app(&self) -> App<SdkAthena, SdkS3> {

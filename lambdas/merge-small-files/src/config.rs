@@ -6,6 +6,9 @@
 use std::collections::HashSet;
 use std::fmt;
 
+pub use lambda_support::env::EnvError;
+use lambda_support::env::{invalid, required};
+
 /// Partition keys of both tables; a data column must not reuse one of them.
 pub const PARTITION_KEYS: [&str; 4] = ["year", "month", "day", "hour"];
 
@@ -47,15 +50,8 @@ pub const ENV_VARS: [&str; 10] = [
 const MAX_IDENTIFIER_LEN: usize = 255;
 const MAX_WORK_GROUP_LEN: usize = 128;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    #[error("environment variable {0} is not set")]
-    Missing(&'static str),
-    #[error("environment variable {0} is empty")]
-    Empty(&'static str),
-    #[error("environment variable {var}: {problem}")]
-    Invalid { var: &'static str, problem: String },
-}
+/// A variable that is missing, blank or invalid.
+pub type ConfigError = EnvError;
 
 /// A database, table or column name that is safe to quote in Athena SQL:
 /// ASCII letters, digits and `_` only.
@@ -183,15 +179,7 @@ impl Config {
     where
         F: Fn(&str) -> Option<String>,
     {
-        let get = |var: &'static str| -> Result<String, ConfigError> {
-            match lookup(var) {
-                None => Err(ConfigError::Missing(var)),
-                Some(v) if v.trim().is_empty() => Err(ConfigError::Empty(var)),
-                Some(v) => Ok(v.trim().to_owned()),
-            }
-        };
-        let invalid =
-            |var: &'static str| move |problem: String| ConfigError::Invalid { var, problem };
+        let get = |var: &'static str| required(&lookup, var);
         let identifier = |var: &'static str| -> Result<Identifier, ConfigError> {
             Identifier::parse(&get(var)?).map_err(invalid(var))
         };

@@ -6,7 +6,7 @@ use crate::athena::QueryState;
 use crate::event::EventError;
 use crate::folder::FolderError;
 use crate::hour::Hour;
-use crate::sdk::{ApiError, ApiErrorKind};
+use crate::sdk::ApiError;
 use crate::sql::Step;
 
 /// The part of an hour's work that did not start because the deadline had come.
@@ -93,28 +93,23 @@ impl HourError {
     /// Short name for the Lambda error type and logs. A call that stayed throttled or timed
     /// out through the SDK's retries is named for that, whichever call it was.
     pub fn kind(&self) -> &'static str {
-        let api = |error: &ApiError, otherwise: &'static str| match error.kind {
-            ApiErrorKind::Throttled => "Throttled",
-            ApiErrorKind::TimedOut => "ApiTimedOut",
-            ApiErrorKind::Other => otherwise,
-        };
         match self {
             Self::DeadlineBeforeStart { .. } => "DeadlineBeforeStart",
-            Self::ListJson { error, .. } => api(error, "S3ListFailed"),
+            Self::ListJson { error, .. } => error.kind_name("S3ListFailed"),
             Self::ClearParquet { error, .. } => match error {
-                FolderError::List(error) => api(error, "S3ListFailed"),
-                FolderError::Delete(error) => api(error, "S3DeleteFailed"),
+                FolderError::List(error) => error.kind_name("S3ListFailed"),
+                FolderError::Delete(error) => error.kind_name("S3DeleteFailed"),
                 FolderError::Refused(_) => "S3DeleteRefused",
             },
-            Self::Start { error, .. } => api(error, "StartQueryFailed"),
-            Self::Status { error, .. } => api(error, "GetQueryStateFailed"),
+            Self::Start { error, .. } => error.kind_name("StartQueryFailed"),
+            Self::Status { error, .. } => error.kind_name("GetQueryStateFailed"),
             Self::QueryEnded {
                 state: QueryState::Cancelled,
                 ..
             } => "QueryCancelled",
             Self::QueryEnded { .. } => "QueryFailed",
             Self::Deadline { .. } => "QueryTimedOut",
-            Self::GetResults { error, .. } => api(error, "GetQueryResultsFailed"),
+            Self::GetResults { error, .. } => error.kind_name("GetQueryResultsFailed"),
             Self::BadResults { .. } => "UnexpectedQueryResults",
         }
     }
@@ -179,6 +174,7 @@ fn progress(done: &[Hour], left: &[Hour]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sdk::ApiErrorKind;
 
     fn hours(values: &[&str]) -> Vec<Hour> {
         values.iter().map(|v| Hour::parse(v).unwrap()).collect()

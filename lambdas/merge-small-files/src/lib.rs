@@ -16,13 +16,11 @@ pub mod event;
 pub mod folder;
 pub mod hour;
 pub mod job;
-pub mod logging;
 pub mod query;
 pub mod s3;
-pub mod sdk;
 pub mod sql;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -35,7 +33,8 @@ pub use config::Config;
 pub use error::{HourError, JobError};
 pub use hour::Hour;
 pub use job::{HourReport, HourSummary, Outcome};
-pub use query::{Backoff, QueryRecord};
+pub use lambda_support::{logging, sdk, time_budget};
+pub use query::{Backoff, QueryRecord, DEFAULT_BACKOFF};
 pub use s3::{SdkS3, S3};
 
 /// Time kept back from the Lambda deadline to stop a query and report: one API call may take
@@ -55,15 +54,6 @@ impl From<JobError> for Diagnostic {
             error_message: error.to_string(),
         }
     }
-}
-
-/// How long the job may run: from `now` to the invocation deadline
-/// (milliseconds since the Unix epoch, as Lambda gives it) less `margin`.
-pub fn time_budget(deadline_epoch_ms: u64, now: SystemTime, margin: Duration) -> Duration {
-    let now = now.duration_since(UNIX_EPOCH).unwrap_or_default();
-    Duration::from_millis(deadline_epoch_ms)
-        .saturating_sub(now)
-        .saturating_sub(margin)
 }
 
 pub struct App<A, S> {
@@ -86,7 +76,7 @@ impl<A: Athena, S: S3> App<A, S> {
             athena,
             s3,
             config,
-            backoff: Backoff::default(),
+            backoff: DEFAULT_BACKOFF,
             safety_margin: DEFAULT_SAFETY_MARGIN,
             clock: utc_now,
         }
@@ -182,20 +172,6 @@ impl<A: Athena, S: S3> App<A, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn time_budget_keeps_the_safety_margin() {
-        let now = UNIX_EPOCH + Duration::from_millis(1_000_000);
-        assert_eq!(
-            time_budget(1_000_000 + 600_000, now, Duration::from_secs(15)),
-            Duration::from_secs(585)
-        );
-        assert_eq!(
-            time_budget(1_000_000 + 10_000, now, Duration::from_secs(15)),
-            Duration::ZERO
-        );
-        assert_eq!(time_budget(0, now, Duration::from_secs(15)), Duration::ZERO);
-    }
 
     #[test]
     fn job_errors_become_lambda_diagnostics() {

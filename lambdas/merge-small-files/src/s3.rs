@@ -3,12 +3,9 @@
 
 use std::future::Future;
 
-use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+pub use lambda_support::s3::{DeleteFailure, ObjectPage, SdkS3, MAX_DELETE_BATCH};
 
 use crate::sdk::ApiError;
-
-/// Most keys one DeleteObjects call takes.
-pub const MAX_DELETE_BATCH: usize = 1000;
 
 /// A ListObjectsV2 call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,22 +14,6 @@ pub struct ListRequest<'a> {
     pub prefix: &'a str,
     pub max_keys: Option<i32>,
     pub continuation_token: Option<&'a str>,
-}
-
-/// One page of ListObjectsV2.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ObjectPage {
-    pub keys: Vec<String>,
-    /// Set when more keys follow.
-    pub next_continuation_token: Option<String>,
-}
-
-/// A key DeleteObjects did not delete, with S3's reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeleteFailure {
-    pub key: String,
-    pub code: String,
-    pub message: String,
 }
 
 pub trait S3: Send + Sync {
@@ -50,78 +31,25 @@ pub trait S3: Send + Sync {
     ) -> impl Future<Output = Result<Vec<DeleteFailure>, ApiError>> + Send;
 }
 
-/// [`S3`] over the AWS SDK client.
-#[derive(Debug, Clone)]
-pub struct SdkS3 {
-    client: aws_sdk_s3::Client,
-}
-
-impl SdkS3 {
-    pub fn new(client: aws_sdk_s3::Client) -> Self {
-        Self { client }
-    }
-
-    pub fn client(&self) -> &aws_sdk_s3::Client {
-        &self.client
-    }
-}
-
+/// [`S3`] over the AWS SDK client: the shared client's futures as they are.
 impl S3 for SdkS3 {
-    async fn list_objects(&self, request: ListRequest<'_>) -> Result<ObjectPage, ApiError> {
-        let output = self
-            .client
-            .list_objects_v2()
-            .bucket(request.bucket)
-            .prefix(request.prefix)
-            .set_max_keys(request.max_keys)
-            .set_continuation_token(request.continuation_token.map(str::to_owned))
-            .send()
-            .await
-            .map_err(|e| ApiError::from_sdk("ListObjectsV2", e))?;
-        Ok(ObjectPage {
-            keys: output
-                .contents()
-                .iter()
-                .filter_map(|object| object.key().map(str::to_owned))
-                .collect(),
-            next_continuation_token: output
-                .next_continuation_token()
-                .filter(|_| output.is_truncated() == Some(true))
-                .map(str::to_owned),
-        })
+    fn list_objects(
+        &self,
+        request: ListRequest<'_>,
+    ) -> impl Future<Output = Result<ObjectPage, ApiError>> + Send {
+        self.list_objects_v2(
+            request.bucket,
+            request.prefix,
+            request.max_keys,
+            request.continuation_token,
+        )
     }
 
-    async fn delete_objects(
+    fn delete_objects(
         &self,
         bucket: &str,
         keys: &[String],
-    ) -> Result<Vec<DeleteFailure>, ApiError> {
-        let objects = keys
-            .iter()
-            .map(|key| ObjectIdentifier::builder().key(key).build())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ApiError::new(format!("DeleteObjects request: {e}")))?;
-        let delete = Delete::builder()
-            .set_objects(Some(objects))
-            .quiet(true)
-            .build()
-            .map_err(|e| ApiError::new(format!("DeleteObjects request: {e}")))?;
-        let output = self
-            .client
-            .delete_objects()
-            .bucket(bucket)
-            .delete(delete)
-            .send()
-            .await
-            .map_err(|e| ApiError::from_sdk("DeleteObjects", e))?;
-        Ok(output
-            .errors()
-            .iter()
-            .map(|error| DeleteFailure {
-                key: error.key().unwrap_or_default().to_owned(),
-                code: error.code().unwrap_or("no code").to_owned(),
-                message: error.message().unwrap_or("no message").to_owned(),
-            })
-            .collect())
+    ) -> impl Future<Output = Result<Vec<DeleteFailure>, ApiError>> + Send {
+        self.delete_object_batch(bucket, keys)
     }
 }

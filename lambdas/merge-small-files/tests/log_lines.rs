@@ -4,44 +4,11 @@
 
 mod common;
 
-use std::io;
-use std::sync::{Arc, Mutex};
-
 use common::*;
+use lambda_support::testing::LogBuffer;
 use merge_small_files::athena::{QueryState, QueryStatus};
 use merge_small_files::{logging, App};
 use serde_json::{json, Value};
-
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl LogBuffer {
-    /// The lines written since the last call.
-    fn take_raw(&self) -> Vec<String> {
-        let bytes = std::mem::take(&mut *self.0.lock().unwrap());
-        let text = String::from_utf8(bytes).unwrap();
-        text.lines().map(str::to_owned).collect()
-    }
-
-    /// The JSON lines written since the last call.
-    fn take_lines(&self) -> Vec<Value> {
-        self.take_raw()
-            .iter()
-            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
-            .collect()
-    }
-}
 
 /// The line without the fields that change from run to run.
 fn stable(line: &Value) -> Value {

@@ -30,11 +30,12 @@ use aws_sdk_s3::operation::delete_objects::DeleteObjectsInput;
 use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Input;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
-use common::moto::{athena_client, count_result, no_result, s3_client, MotoServer};
+use common::moto::{count_result, no_result};
 use common::{
-    config_with, fast_backoff, hours, lambda_event, scheduled_event, test_clock, Locations,
-    ALL_COLUMNS,
+    config_with, fast_backoff, hours, scheduled_event, test_clock, Locations, ALL_COLUMNS,
 };
+use lambda_support::moto::{athena_client, query_executions, s3_client, MotoServer};
+use lambda_support::testing::lambda_event;
 use merge_small_files::sql::{self, Step};
 use merge_small_files::{App, Config, HourError, JobError, Response, SdkAthena, SdkS3};
 use serde_json::json;
@@ -236,31 +237,7 @@ impl World {
 
     /// (query, work group) of every execution moto holds, oldest first.
     async fn executions(&self) -> Vec<(String, String)> {
-        let ids = self
-            .athena
-            .list_query_executions()
-            .send()
-            .await
-            .expect("ListQueryExecutions")
-            .query_execution_ids()
-            .to_vec();
-        let mut executions = Vec::new();
-        for id in ids {
-            let execution = self
-                .athena
-                .get_query_execution()
-                .query_execution_id(&id)
-                .send()
-                .await
-                .unwrap()
-                .query_execution
-                .unwrap();
-            executions.push((
-                execution.query().unwrap_or_default().to_owned(),
-                execution.work_group().unwrap_or_default().to_owned(),
-            ));
-        }
-        executions
+        query_executions(&self.athena).await
     }
 
     async fn run(&self, recorder: &Recorder, payload: serde_json::Value) -> Response {

@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use lambda_support::testing::lambda_event;
 use merge_small_files::athena::{QueryState, QueryStatus};
 use merge_small_files::error::Phase;
 use merge_small_files::sql::{self, Step};

@@ -1,14 +1,13 @@
 //! Helpers shared by the test binaries: settings, the metering config, events and clocks.
-//! moto's server is in [`moto`].
+//! moto's query results are in [`moto`], its server in [`lambda_support::moto`].
 #![allow(dead_code)]
 
 pub mod moto;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use billing::{Backoff, Settings};
 use chrono::{DateTime, Utc};
-use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
@@ -114,15 +113,6 @@ pub fn scheduled_event_at(time: &str) -> Value {
         "resources": ["arn:aws:events:us-east-1:123456789012:rule/monthly-billing"],
         "detail": {}
     })
-}
-
-/// A Lambda invocation of `payload` whose deadline is `deadline_in` from now.
-pub fn lambda_event(payload: Value, deadline_in: Duration) -> LambdaEvent<Value> {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    let mut context = Context::default();
-    context.request_id = "test-invocation".to_owned();
-    context.deadline = (now + deadline_in).as_millis() as u64;
-    LambdaEvent::new(payload, context)
 }
 
 pub fn far_deadline() -> Instant {

@@ -1,14 +1,14 @@
 //! Helpers shared by the test binaries: configuration, events, and a scripted in-memory
-//! Athena + S3 ([`FakeAws`]). moto's server is in [`moto`].
+//! Athena + S3 ([`FakeAws`]). moto's query results are in [`moto`], its server in
+//! [`lambda_support::moto`].
 #![allow(dead_code)]
 
 pub mod moto;
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use lambda_runtime::{Context, LambdaEvent};
 use merge_small_files::athena::{
     ApiError, Athena, QueryRequest, QueryResults, QueryState, QueryStatus,
 };
@@ -87,15 +87,6 @@ pub fn hour() -> Hour {
 
 pub fn hours(values: &[&str]) -> Vec<Hour> {
     values.iter().map(|v| Hour::parse(v).unwrap()).collect()
-}
-
-/// A Lambda invocation of `payload` whose deadline is `deadline_in` from now.
-pub fn lambda_event(payload: Value, deadline_in: Duration) -> LambdaEvent<Value> {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    let mut context = Context::default();
-    context.request_id = "test-invocation".to_owned();
-    context.deadline = (now + deadline_in).as_millis() as u64;
-    LambdaEvent::new(payload, context)
 }
 
 /// The wall clock the tests give the app: after every hour they name, so all are complete.

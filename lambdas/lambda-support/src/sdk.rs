@@ -1,13 +1,14 @@
-//! What the AWS SDK clients share: how they retry and time out, and how their errors are
-//! reported.
+//! What the AWS SDK clients share: how they are built, how they retry and time out, and how
+//! their errors are reported.
 
+use std::fmt;
 use std::time::Duration;
 
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
-use aws_sdk_athena::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_athena::error::{DisplayErrorContext, ErrorMetadata, ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime::client::retries::classifiers::HttpStatusCodeClassifier;
 
 /// Tries per API call, the first included.
@@ -34,6 +35,7 @@ pub fn retry_config() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS)
 }
 
+/// [`ATTEMPT_TIMEOUT`] per try, [`OPERATION_TIMEOUT`] per call.
 pub fn timeout_config() -> TimeoutConfig {
     TimeoutConfig::builder()
         .operation_attempt_timeout(ATTEMPT_TIMEOUT)
@@ -42,13 +44,14 @@ pub fn timeout_config() -> TimeoutConfig {
 }
 
 /// The standard classifiers go by error code only, so a bare 429 or a 5xx whose code the SDK
-/// does not know would fail at once; this retries them too. Athena's StartQueryExecution is
-/// safe to retry: the SDK sends the same ClientRequestToken on every try.
+/// does not know would fail at once; this retries them too. Every call the functions make is
+/// safe to repeat: StartQueryExecution carries the same ClientRequestToken on every try, PUTs
+/// and DeleteObjects are idempotent.
 pub fn status_code_classifier() -> HttpStatusCodeClassifier {
     HttpStatusCodeClassifier::new_from_codes(vec![429, 500, 502, 503, 504])
 }
 
-/// The clients the function uses in `region`, with the credentials Lambda puts in the
+/// The clients a function uses in `region`, with the credentials Lambda puts in the
 /// environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`).
 ///
 /// Not `aws_config::load_defaults`: its provider chain (profiles, SSO, STS, IMDS, …) finds
@@ -101,12 +104,17 @@ pub fn s3_config(builder: aws_sdk_s3::config::Builder) -> aws_sdk_s3::config::Bu
         .retry_classifier(status_code_classifier())
 }
 
+/// What kind of failure an [`ApiError`] is, for the functions' error kinds: throttling and
+/// timeouts are named for themselves, whichever call it was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiErrorKind {
     /// Still throttled after the SDK's retries.
     Throttled,
     /// A try or the whole call ran out of time.
     TimedOut,
+    /// S3's NoSuchKey / NoSuchBucket.
+    NotFound,
+    /// Anything else.
     Other,
 }
 
@@ -114,15 +122,29 @@ pub enum ApiErrorKind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct ApiError {
+    /// What failed, e.g. `GetObject failed: NoSuchKey: … (HTTP 404)`.
     pub message: String,
+    /// What kind of failure it is.
     pub kind: ApiErrorKind,
 }
 
 impl ApiError {
+    /// An error of kind [`ApiErrorKind::Other`].
     pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             kind: ApiErrorKind::Other,
+        }
+    }
+
+    /// The error kind a function reports for this failure (the `<Kind>` of
+    /// `MergeSmallFiles.<Kind>` and `Billing.<Kind>`): `Throttled` or `ApiTimedOut`,
+    /// whichever call it was, else `otherwise`, the kind of the call that failed.
+    pub fn kind_name(&self, otherwise: &'static str) -> &'static str {
+        match self.kind {
+            ApiErrorKind::Throttled => "Throttled",
+            ApiErrorKind::TimedOut => "ApiTimedOut",
+            ApiErrorKind::NotFound | ApiErrorKind::Other => otherwise,
         }
     }
 
@@ -131,35 +153,67 @@ impl ApiError {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        let status = error
-            .raw_response()
-            .map(|response| response.status().as_u16());
-        let kind = match &error {
-            SdkError::TimeoutError(_) => ApiErrorKind::TimedOut,
-            SdkError::DispatchFailure(failure) if failure.is_timeout() => ApiErrorKind::TimedOut,
-            _ if error
-                .code()
-                .is_some_and(|code| THROTTLING_CODES.contains(&code)) =>
-            {
-                ApiErrorKind::Throttled
-            }
+        let timed_out = match &error {
+            SdkError::TimeoutError(_) => true,
+            SdkError::DispatchFailure(failure) => failure.is_timeout(),
+            _ => false,
+        };
+        // Not generic, and one argument: a single copy in the binary for all the operations'
+        // error types, called without stack arguments.
+        Self::classify(&SdkFailure {
+            operation,
+            timed_out,
+            status: error
+                .raw_response()
+                .map(|response| response.status().as_u16()),
+            meta: error.meta(),
+            causes: &DisplayErrorContext(&error),
+        })
+    }
+
+    fn classify(failure: &SdkFailure<'_>) -> Self {
+        let SdkFailure {
+            operation,
+            timed_out,
+            status,
+            meta,
+            causes,
+        } = *failure;
+        let kind = match meta.code() {
+            _ if timed_out => ApiErrorKind::TimedOut,
+            Some(code) if THROTTLING_CODES.contains(&code) => ApiErrorKind::Throttled,
             _ if status == Some(429) => ApiErrorKind::Throttled,
+            Some("NoSuchKey" | "NoSuchBucket") => ApiErrorKind::NotFound,
             _ => ApiErrorKind::Other,
         };
         // The service's code and message say it all; anything else (timeouts, connection
         // errors) needs the whole chain of causes.
-        let detail = match (error.code(), error.message(), status) {
+        let detail = match (meta.code(), meta.message(), status) {
             (Some(code), Some(message), Some(status)) => {
                 format!("{code}: {message} (HTTP {status})")
             }
             (Some(code), None, Some(status)) => format!("{code} (HTTP {status})"),
-            _ => DisplayErrorContext(&error).to_string(),
+            _ => causes.to_string(),
         };
         Self {
             message: format!("{operation} failed: {detail}"),
             kind,
         }
     }
+}
+
+/// What [`ApiError::classify`] needs of a failed SDK call.
+#[derive(Clone, Copy)]
+struct SdkFailure<'a> {
+    operation: &'a str,
+    /// A try or the whole call ran out of time.
+    timed_out: bool,
+    /// The HTTP status, if a response came.
+    status: Option<u16>,
+    /// The service's error code and message.
+    meta: &'a ErrorMetadata,
+    /// The error with the whole chain of its causes.
+    causes: &'a dyn fmt::Display,
 }
 
 #[cfg(test)]
@@ -185,6 +239,7 @@ mod tests {
             let retry = retry.unwrap();
             assert_eq!(retry.mode(), aws_config::retry::RetryMode::Standard);
             assert_eq!(retry.max_attempts(), 5);
+            assert_eq!(retry.max_attempts(), MAX_ATTEMPTS);
             let timeout = timeout.unwrap();
             assert_eq!(timeout.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
             assert_eq!(timeout.operation_timeout(), Some(OPERATION_TIMEOUT));
@@ -224,6 +279,30 @@ mod tests {
         let _ = athena.list_work_groups().send().await;
         let line = athena_request.join().unwrap();
         assert!(line.starts_with("POST / "), "{line}");
+    }
+
+    #[test]
+    fn throttling_and_timeouts_name_themselves_whichever_call_it_was() {
+        let error = |kind| ApiError {
+            message: "PutObject failed".to_owned(),
+            kind,
+        };
+        assert_eq!(
+            error(ApiErrorKind::Throttled).kind_name("S3PutFailed"),
+            "Throttled"
+        );
+        assert_eq!(
+            error(ApiErrorKind::TimedOut).kind_name("S3PutFailed"),
+            "ApiTimedOut"
+        );
+        assert_eq!(
+            error(ApiErrorKind::NotFound).kind_name("S3PutFailed"),
+            "S3PutFailed"
+        );
+        assert_eq!(
+            error(ApiErrorKind::Other).kind_name("S3PutFailed"),
+            "S3PutFailed"
+        );
     }
 
     #[test]

@@ -1,0 +1,260 @@
+//! A query's place in Athena's life cycle, and [`SdkAthena`]: the Athena calls over the SDK.
+//!
+//! Each function declares its own `Athena` trait (what it starts and how much of the results
+//! it reads differ) and implements it for [`SdkAthena`] with these calls.
+
+use std::fmt;
+use std::future::Future;
+
+use aws_sdk_athena::operation::get_query_results::GetQueryResultsOutput;
+use aws_sdk_athena::operation::start_query_execution::builders::StartQueryExecutionFluentBuilder;
+use aws_sdk_athena::types::{QueryExecutionState, ResultConfiguration};
+
+use crate::sdk::ApiError;
+
+/// Rows of query results: each row's `VarCharValue`s, `None` for SQL NULL.
+pub type Rows = Vec<Vec<Option<String>>>;
+
+/// Where a query is in Athena's life cycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryState {
+    /// `QUEUED`: waiting to run.
+    Queued,
+    /// `RUNNING`.
+    Running,
+    /// `SUCCEEDED`: ended, with results.
+    Succeeded,
+    /// `FAILED`: ended; [`QueryStatus`] says why.
+    Failed,
+    /// `CANCELLED`: ended, stopped by StopQueryExecution or by hand.
+    Cancelled,
+    /// A state this code does not know (or none reported); treated as still running.
+    Other(String),
+}
+
+impl QueryState {
+    /// SUCCEEDED, FAILED or CANCELLED: the query will not change any more.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
+    }
+
+    /// Athena's name of the state, e.g. `RUNNING`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Queued => "QUEUED",
+            Self::Running => "RUNNING",
+            Self::Succeeded => "SUCCEEDED",
+            Self::Failed => "FAILED",
+            Self::Cancelled => "CANCELLED",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for QueryState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What GetQueryExecution said about a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryStatus {
+    /// Athena's `Status.State`.
+    pub state: QueryState,
+    /// Athena's `Status.StateChangeReason`.
+    pub state_change_reason: Option<String>,
+    /// Athena's `Status.AthenaError.ErrorMessage`.
+    pub error_message: Option<String>,
+}
+
+impl QueryStatus {
+    /// `state` with neither a reason nor an error message.
+    pub fn new(state: QueryState) -> Self {
+        Self {
+            state,
+            state_change_reason: None,
+            error_message: None,
+        }
+    }
+}
+
+/// One page of GetQueryResults as the SDK gives it, for a function to read what it needs.
+#[derive(Debug, Clone, Copy)]
+pub struct ResultsPage<'a>(&'a GetQueryResultsOutput);
+
+impl ResultsPage<'_> {
+    /// `ResultSet.ResultSetMetadata.ColumnInfo[].Name`.
+    pub fn columns(&self) -> Vec<String> {
+        self.0
+            .result_set()
+            .and_then(|set| set.result_set_metadata())
+            .map(|metadata| {
+                metadata
+                    .column_info()
+                    .iter()
+                    .map(|column| column.name().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// `ResultSet.Rows[].Data[].VarCharValue`; `None` for SQL NULL. On the first page of a
+    /// SELECT the first row holds the column names.
+    pub fn rows(&self) -> Rows {
+        self.0
+            .result_set()
+            .map(|set| {
+                set.rows()
+                    .iter()
+                    .map(|row| {
+                        row.data()
+                            .iter()
+                            .map(|datum| datum.var_char_value().map(str::to_owned))
+                            .collect()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// `NextToken`: set when more pages follow.
+    pub fn next_token(&self) -> Option<String> {
+        self.0
+            .next_token()
+            .filter(|token| !token.is_empty())
+            .map(str::to_owned)
+    }
+}
+
+/// The Athena calls over the AWS SDK client.
+#[derive(Debug, Clone)]
+pub struct SdkAthena {
+    client: aws_sdk_athena::Client,
+}
+
+impl SdkAthena {
+    /// The calls over `client`, which [`crate::sdk::clients`] builds.
+    pub fn new(client: aws_sdk_athena::Client) -> Self {
+        Self { client }
+    }
+
+    /// The SDK client, for calls not made here.
+    pub fn client(&self) -> &aws_sdk_athena::Client {
+        &self.client
+    }
+
+    /// StartQueryExecution of `sql` in `work_group`, its results written where the work
+    /// group's configuration says; returns the query execution id.
+    pub fn start_query_execution(
+        &self,
+        sql: &str,
+        work_group: &str,
+    ) -> impl Future<Output = Result<String, ApiError>> + Send {
+        let request = self
+            .client
+            .start_query_execution()
+            .query_string(sql)
+            .work_group(work_group);
+        Self::start(request)
+    }
+
+    /// StartQueryExecution of `sql` in `work_group`, its results written to
+    /// `output_location`; returns the query execution id.
+    pub fn start_query_execution_to(
+        &self,
+        sql: &str,
+        work_group: &str,
+        output_location: &str,
+    ) -> impl Future<Output = Result<String, ApiError>> + Send {
+        let request = self
+            .client
+            .start_query_execution()
+            .query_string(sql)
+            .work_group(work_group)
+            .result_configuration(
+                ResultConfiguration::builder()
+                    .output_location(output_location)
+                    .build(),
+            );
+        Self::start(request)
+    }
+
+    async fn start(request: StartQueryExecutionFluentBuilder) -> Result<String, ApiError> {
+        let output = request
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("StartQueryExecution", e))?;
+        output
+            .query_execution_id()
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::new("StartQueryExecution returned no QueryExecutionId"))
+    }
+
+    /// GetQueryExecution, reduced to the status.
+    pub async fn get_query_execution(
+        &self,
+        query_execution_id: &str,
+    ) -> Result<QueryStatus, ApiError> {
+        let output = self
+            .client
+            .get_query_execution()
+            .query_execution_id(query_execution_id)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("GetQueryExecution", e))?;
+        let status = output.query_execution().and_then(|q| q.status());
+        let state = match status.and_then(|s| s.state()) {
+            Some(QueryExecutionState::Queued) => QueryState::Queued,
+            Some(QueryExecutionState::Running) => QueryState::Running,
+            Some(QueryExecutionState::Succeeded) => QueryState::Succeeded,
+            Some(QueryExecutionState::Failed) => QueryState::Failed,
+            Some(QueryExecutionState::Cancelled) => QueryState::Cancelled,
+            Some(other) => QueryState::Other(other.as_str().to_owned()),
+            None => QueryState::Other("UNKNOWN".to_owned()),
+        };
+        Ok(QueryStatus {
+            state,
+            state_change_reason: status
+                .and_then(|s| s.state_change_reason())
+                .map(str::to_owned),
+            error_message: status
+                .and_then(|s| s.athena_error())
+                .and_then(|e| e.error_message())
+                .map(str::to_owned),
+        })
+    }
+
+    /// StopQueryExecution.
+    pub async fn stop_query_execution(&self, query_execution_id: &str) -> Result<(), ApiError> {
+        self.client
+            .stop_query_execution()
+            .query_execution_id(query_execution_id)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("StopQueryExecution", e))?;
+        Ok(())
+    }
+
+    /// One page of GetQueryResults: at most `max_results` rows (`None`: Athena's default),
+    /// from `next_token` (`None` for the first page); `read` takes from it what the caller
+    /// needs.
+    pub async fn get_query_results<T>(
+        &self,
+        query_execution_id: &str,
+        max_results: Option<i32>,
+        next_token: Option<&str>,
+        read: impl FnOnce(ResultsPage<'_>) -> T,
+    ) -> Result<T, ApiError> {
+        let output = self
+            .client
+            .get_query_results()
+            .query_execution_id(query_execution_id)
+            .set_max_results(max_results)
+            .set_next_token(next_token.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("GetQueryResults", e))?;
+        Ok(read(ResultsPage(&output)))
+    }
+}

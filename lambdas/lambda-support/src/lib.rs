@@ -1,0 +1,72 @@
+//! What the Lambda functions of this workspace (`merge-small-files`, `billing`) have in
+//! common, kept here once so the two cannot drift apart:
+//!
+//! - [`sdk`]: the Athena and S3 clients (credentials from the environment only,
+//!   `AWS_ENDPOINT_URL` with path-style S3, retries, timeouts, the 429/5xx classifier) and
+//!   [`sdk::ApiError`], a failed API call with its [`sdk::ApiErrorKind`];
+//! - [`logging`]: one JSON object per log line, for CloudWatch;
+//! - [`athena`]: a query's state, and [`athena::SdkAthena`], the Athena calls over the SDK;
+//! - [`query`]: waiting for a query (polling with [`query::Backoff`] up to a deadline) and
+//!   Athena's reason for one that failed;
+//! - [`s3`]: [`s3::SdkS3`], listing and deleting objects over the SDK;
+//! - [`env`](mod@env): reading required environment variables and naming the one at fault;
+//! - [`time_budget`]: how long an invocation may run.
+//!
+//! What differs stays in each function's crate: its settings, its errors and their kinds
+//! (`MergeSmallFiles.<Kind>`, `Billing.<Kind>`), and the `Athena` and `S3` traits each
+//! declares in the shape its tests fake; each crate implements them for [`athena::SdkAthena`]
+//! and [`s3::SdkS3`].
+//!
+//! Test code is behind features, so it is never built into a Lambda binary: `moto` (the
+//! [`moto`] server harness of the wire tests) and `test-util` ([`testing`]).
+
+pub mod athena;
+pub mod env;
+pub mod logging;
+pub mod query;
+pub mod s3;
+pub mod sdk;
+
+#[cfg(feature = "moto")]
+pub mod moto;
+#[cfg(feature = "test-util")]
+pub mod testing;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How long an invocation may run: from `now` to its deadline (milliseconds since the Unix
+/// epoch, as Lambda gives it) less `margin`, the time kept back to stop and report.
+pub fn time_budget(deadline_epoch_ms: u64, now: SystemTime, margin: Duration) -> Duration {
+    let now = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    Duration::from_millis(deadline_epoch_ms)
+        .saturating_sub(now)
+        .saturating_sub(margin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_budget_keeps_the_safety_margin() {
+        let now = UNIX_EPOCH + Duration::from_millis(1_000_000);
+        // The cases merge-small-files and billing checked, each with its own margin.
+        assert_eq!(
+            time_budget(1_000_000 + 600_000, now, Duration::from_secs(15)),
+            Duration::from_secs(585)
+        );
+        assert_eq!(
+            time_budget(1_000_000 + 900_000, now, Duration::from_secs(120)),
+            Duration::from_secs(780)
+        );
+        assert_eq!(
+            time_budget(1_000_000 + 10_000, now, Duration::from_secs(15)),
+            Duration::ZERO
+        );
+        assert_eq!(
+            time_budget(1_000_000 + 10_000, now, Duration::from_secs(120)),
+            Duration::ZERO
+        );
+        assert_eq!(time_budget(0, now, Duration::from_secs(15)), Duration::ZERO);
+    }
+}

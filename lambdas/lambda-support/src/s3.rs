@@ -1,0 +1,118 @@
+//! [`SdkS3`]: the S3 calls both functions make (listing a folder, deleting objects) over
+//! the SDK.
+//!
+//! Each function declares its own `S3` trait and implements it for [`SdkS3`] with these
+//! calls, and with [`SdkS3::client`] for the calls only it makes.
+
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+
+use crate::sdk::ApiError;
+
+/// Most keys one DeleteObjects call takes.
+pub const MAX_DELETE_BATCH: usize = 1000;
+
+/// One page of ListObjectsV2.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectPage {
+    /// The keys of the page, in S3's order.
+    pub keys: Vec<String>,
+    /// Set when more keys follow.
+    pub next_continuation_token: Option<String>,
+}
+
+/// A key DeleteObjects did not delete, with S3's reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteFailure {
+    /// The key not deleted.
+    pub key: String,
+    /// S3's error code, e.g. `AccessDenied`.
+    pub code: String,
+    /// S3's error message.
+    pub message: String,
+}
+
+/// The S3 calls over the AWS SDK client.
+#[derive(Debug, Clone)]
+pub struct SdkS3 {
+    client: aws_sdk_s3::Client,
+}
+
+impl SdkS3 {
+    /// The calls over `client`, which [`crate::sdk::clients`] builds.
+    pub fn new(client: aws_sdk_s3::Client) -> Self {
+        Self { client }
+    }
+
+    /// The SDK client, for the calls a function makes itself.
+    pub fn client(&self) -> &aws_sdk_s3::Client {
+        &self.client
+    }
+
+    /// ListObjectsV2, one page of at most `max_keys` keys (`None`: S3's default, 1000) from
+    /// `continuation_token` (`None` for the first page).
+    pub async fn list_objects_v2(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        max_keys: Option<i32>,
+        continuation_token: Option<&str>,
+    ) -> Result<ObjectPage, ApiError> {
+        let output = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_max_keys(max_keys)
+            .set_continuation_token(continuation_token.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ListObjectsV2", e))?;
+        Ok(ObjectPage {
+            keys: output
+                .contents()
+                .iter()
+                .filter_map(|object| object.key().map(str::to_owned))
+                .collect(),
+            next_continuation_token: output
+                .next_continuation_token()
+                .filter(|_| output.is_truncated() == Some(true))
+                .map(str::to_owned),
+        })
+    }
+
+    /// DeleteObjects (quiet) of at most [`MAX_DELETE_BATCH`] keys; returns the keys S3
+    /// refused.
+    pub async fn delete_object_batch(
+        &self,
+        bucket: &str,
+        keys: &[String],
+    ) -> Result<Vec<DeleteFailure>, ApiError> {
+        let objects = keys
+            .iter()
+            .map(|key| ObjectIdentifier::builder().key(key).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::new(format!("DeleteObjects request: {e}")))?;
+        let delete = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|e| ApiError::new(format!("DeleteObjects request: {e}")))?;
+        let output = self
+            .client
+            .delete_objects()
+            .bucket(bucket)
+            .delete(delete)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("DeleteObjects", e))?;
+        Ok(output
+            .errors()
+            .iter()
+            .map(|error| DeleteFailure {
+                key: error.key().unwrap_or_default().to_owned(),
+                code: error.code().unwrap_or("no code").to_owned(),
+                message: error.message().unwrap_or("no message").to_owned(),
+            })
+            .collect())
+    }
+}
