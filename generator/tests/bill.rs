@@ -171,6 +171,21 @@ fn run(dir: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
         .assert()
 }
 
+/// `command` over the test's logs, month and context, then `extra`.
+fn run_on_logs(dir: &Path, command: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
+    let mut args = vec![
+        command,
+        "--logs",
+        "logs",
+        "--month",
+        "2026-10",
+        "--context",
+        "ctx.json",
+    ];
+    args.extend_from_slice(extra);
+    run(dir, &args)
+}
+
 fn setup() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("ctx.json"), context().to_string()).unwrap();
@@ -188,19 +203,7 @@ fn invoice(dir: &Path, tenant: &str) -> Value {
 #[test]
 fn bills_a_month_by_hand() {
     let dir = setup();
-    let assert = run(
-        dir.path(),
-        &[
-            "bill",
-            "--logs",
-            "logs",
-            "--month",
-            "2026-10",
-            "--context",
-            "ctx.json",
-        ],
-    )
-    .success();
+    let assert = run_on_logs(dir.path(), "bill", &[]).success();
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
     // 5 + 3 + 1 + 2 lines read; the folder of hour 05 is outside the window.
     assert!(stderr.contains("read 4 files, 11 lines"), "{stderr}");
@@ -294,16 +297,7 @@ fn bills_a_month_by_hand() {
 #[test]
 fn a_rerun_replaces_the_month_exactly() {
     let dir = setup();
-    let args = [
-        "bill",
-        "--logs",
-        "logs",
-        "--month",
-        "2026-10",
-        "--context",
-        "ctx.json",
-    ];
-    run(dir.path(), &args).success();
+    run_on_logs(dir.path(), "bill", &[]).success();
     let month = dir.path().join("invoices/year=2026/month=10");
     let before = fs::read(month.join("tenants/acme.json")).unwrap();
     fs::write(month.join("tenants/gone.json"), "{}\n").unwrap();
@@ -311,7 +305,7 @@ fn a_rerun_replaces_the_month_exactly() {
     fs::create_dir_all(other_month.parent().unwrap()).unwrap();
     fs::write(&other_month, "kept\n").unwrap();
 
-    let out = run(dir.path(), &args).success();
+    let out = run_on_logs(dir.path(), "bill", &[]).success();
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(
         stdout.contains("5 files written, 1 stale files deleted"),
@@ -325,20 +319,7 @@ fn a_rerun_replaces_the_month_exactly() {
 #[test]
 fn strict_fails_on_malformed_lines_and_writes_nothing() {
     let dir = setup();
-    let assert = run(
-        dir.path(),
-        &[
-            "bill",
-            "--logs",
-            "logs",
-            "--month",
-            "2026-10",
-            "--context",
-            "ctx.json",
-            "--strict",
-        ],
-    )
-    .code(2);
+    let assert = run_on_logs(dir.path(), "bill", &["--strict"]).code(2);
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
     assert!(stderr.contains("1 malformed lines (--strict)"), "{stderr}");
     assert!(stderr.contains("s-1:5:"), "{stderr}");
@@ -348,19 +329,7 @@ fn strict_fails_on_malformed_lines_and_writes_nothing() {
 #[test]
 fn usage_prints_a_table_in_billing_units() {
     let dir = setup();
-    let out = run(
-        dir.path(),
-        &[
-            "usage",
-            "--logs",
-            "logs",
-            "--month",
-            "2026-10",
-            "--context",
-            "ctx.json",
-        ],
-    )
-    .success();
+    let out = run_on_logs(dir.path(), "usage", &[]).success();
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     let lines: Vec<Vec<&str>> = stdout
         .lines()
