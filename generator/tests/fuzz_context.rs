@@ -1307,3 +1307,36 @@ fn found_integer_out_of_range_says_so() {
         "a self-contradicting message:\n{message}"
     );
 }
+
+#[test]
+fn found_extreme_buffer_interval_is_reported_not_panicked_on() {
+    for interval in [i64::MAX, i64::MIN, 901] {
+        let text = example_with(|c| c["firehose"]["buffer_interval_in_seconds"] = interval.into());
+        let d = diagnostics_of(&text);
+        assert!(
+            d.0.iter()
+                .any(|d| d.message.contains("must be between 0 and 900")),
+            "{interval}:\n{d}"
+        );
+    }
+}
+
+#[test]
+fn extreme_billing_schedule_hours_are_reported_not_panicked_on() {
+    let text = std::fs::read_to_string(workspace().join("examples/metering.json")).unwrap();
+    let mut value: Value = serde_json::from_str(&text).unwrap();
+    for schedule in [
+        "cron(0 18446744073709551615 1 * ? *)",
+        "cron(99999999999 4 1 * ? *)",
+        "cron(0 4294967295 1 * ? *)",
+    ] {
+        value["metering"]["schedule_expression"] = schedule.into();
+        // A verdict, not an overflow; and such an hour is not before the month is billable.
+        let d = diagnostics_of(&value.to_string());
+        assert!(
+            !d.0.iter()
+                .any(|d| d.message.contains("before the month can be billed")),
+            "{schedule}:\n{d}"
+        );
+    }
+}

@@ -147,14 +147,14 @@ fn not_before_billable(schedule: &str, late_arrival_hours: u32) -> rules::Rule {
         .map(|s| s.split_whitespace().collect())
         .unwrap_or_default();
     let (Some(minute), Some(hour), Some(&"1")) = (
-        fields.first().and_then(|m| m.parse::<u32>().ok()),
-        fields.get(1).and_then(|h| h.parse::<u32>().ok()),
+        fields.first().and_then(|m| m.parse::<u64>().ok()),
+        fields.get(1).and_then(|h| h.parse::<u64>().ok()),
         fields.get(2),
     ) else {
         return Ok(());
     };
-    let earliest = late_arrival_hours + 1;
-    if hour * 60 + minute < earliest * 60 {
+    let earliest = u64::from(late_arrival_hours) + 1;
+    if hour.saturating_mul(60).saturating_add(minute) < earliest * 60 {
         return Err(format!(
             "`{schedule}` runs at {hour:02}:{minute:02} UTC on the 1st, before the month can be billed: \
              its last {late_arrival_hours} late hours and their compaction end at {earliest:02}:00 \

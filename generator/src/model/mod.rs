@@ -620,6 +620,10 @@ fn compaction_delay(ctx: &Context, firehose: Option<&context::Firehose>, c: &mut
     let delay = ctx.compaction.delay_minutes;
     c.range("compaction.delay_minutes", delay, 0, 59);
     let Some(f) = firehose else { return };
+    // An interval out of its range is reported by `access_logs`.
+    if !(0..=900).contains(&f.buffer_interval_in_seconds) {
+        return;
+    }
     let needed_seconds = f.buffer_interval_in_seconds + 60;
     if (0..=59).contains(&delay) && delay * 60 < needed_seconds {
         c.fail(
