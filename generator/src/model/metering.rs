@@ -31,21 +31,13 @@ pub struct BillingModel {
     pub columns: Vec<String>,
 }
 
-pub(super) fn build(ctx: &Context, c: &mut Checker) -> (MeteringModel, Option<ValidConfig>) {
+pub(super) fn build(ctx: &Context, c: &mut Checker) -> MeteringModel {
     let m = &ctx.metering;
-    let tenant_attribute = tenant_claim(&m.tenant_claim, c);
-    let (billing, config) = match billing(ctx, c) {
-        Some((b, v)) => (Some(b), Some(v)),
-        None => (None, None),
-    };
-    (
-        MeteringModel {
-            tenant_claim: m.tenant_claim.clone(),
-            tenant_attribute,
-            billing,
-        },
-        config,
-    )
+    MeteringModel {
+        tenant_claim: m.tenant_claim.clone(),
+        tenant_attribute: tenant_claim(&m.tenant_claim, c),
+        billing: billing(ctx, c),
+    }
 }
 
 fn tenant_claim(claim: &str, c: &mut Checker) -> Option<String> {
@@ -79,7 +71,7 @@ fn tenant_claim(claim: &str, c: &mut Checker) -> Option<String> {
     }
 }
 
-fn billing(ctx: &Context, c: &mut Checker) -> Option<(BillingModel, ValidConfig)> {
+fn billing(ctx: &Context, c: &mut Checker) -> Option<BillingModel> {
     let valid = config(&ctx.metering, c)?;
     let schedule = ctx.metering.schedule_expression.clone().unwrap_or_else(|| {
         // Compaction of the last late hour runs at <late hours>:<delay> and is done well
@@ -126,15 +118,12 @@ fn billing(ctx: &Context, c: &mut Checker) -> Option<(BillingModel, ValidConfig)
     debug_assert!(columns.iter().all(|f| fields::find(f).is_some()));
     let config_json =
         serde_json::to_string_pretty(valid.config()).expect("a config serializes") + "\n";
-    Some((
-        BillingModel {
-            config_json,
-            schedule_expression: schedule,
-            invoices_table,
-            columns: columns.into_iter().map(String::from).collect(),
-        },
-        valid,
-    ))
+    Some(BillingModel {
+        config_json,
+        schedule_expression: schedule,
+        invoices_table,
+        columns: columns.into_iter().map(String::from).collect(),
+    })
 }
 
 /// A schedule on the 1st at a fixed time must come after the month's late hours and the

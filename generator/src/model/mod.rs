@@ -186,7 +186,7 @@ impl Model {
                 );
             }
         }
-        let (metering, _) = metering::build(ctx, &mut c);
+        let metering = metering::build(ctx, &mut c);
         let column_names = env.map(|e| {
             let mut names = column_names(&e.column_names, &mut c);
             compacted_added_fields(&mut names);

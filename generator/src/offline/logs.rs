@@ -3,7 +3,7 @@
 use anyhow::Context as _;
 use metering::{AddError, Aggregator, Counts, FolderHour, Usage};
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 /// Malformed lines shown in full; the rest are counted.
@@ -68,15 +68,19 @@ fn read_file(
     aggregator: &mut Aggregator,
     report: &mut ReadReport,
 ) -> anyhow::Result<()> {
-    let open = || File::open(path).with_context(|| format!("opening {}", path.display()));
-    let mut magic = [0u8; 2];
-    let gzip = matches!(open()?.read(&mut magic), Ok(2)) && magic == [0x1f, 0x8b];
-    let reader: Box<dyn Read> = if gzip {
-        Box::new(flate2::read::MultiGzDecoder::new(open()?))
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut file = BufReader::with_capacity(1 << 18, file);
+    let start = file
+        .fill_buf()
+        .with_context(|| format!("reading {}", path.display()))?;
+    let mut reader: Box<dyn BufRead> = if start.starts_with(&[0x1f, 0x8b]) {
+        Box::new(BufReader::with_capacity(
+            1 << 18,
+            flate2::bufread::MultiGzDecoder::new(file),
+        ))
     } else {
-        Box::new(open()?)
+        Box::new(file)
     };
-    let mut reader = BufReader::with_capacity(1 << 18, reader);
     let mut line = Vec::with_capacity(1024);
     let mut number = 0u64;
     loop {

@@ -115,10 +115,7 @@ impl Aggregator {
                 .meters()
                 .map(|(name, m)| (name.to_string(), m.aggregation, m.filter.clone()))
                 .collect(),
-            window: Window {
-                month,
-                late_arrival_hours: config.late_arrival_hours(),
-            },
+            window: config.window(month),
             tenants: Interner::default(),
             subs: Interner::default(),
             partitions: vec![Vec::new(); PARTITIONS],
@@ -186,7 +183,7 @@ impl Aggregator {
                 .prefix("metering-bill-")
                 .tempdir()?;
             let files = (0..PARTITIONS)
-                .map(|p| File::create(dir.path().join(format!("{p:03}"))).map(BufWriter::new))
+                .map(|p| File::create(partition_file(dir.path(), p)).map(BufWriter::new))
                 .collect::<io::Result<Vec<_>>>()?;
             self.spill = Some((dir, files));
         }
@@ -203,17 +200,16 @@ impl Aggregator {
 
     /// De-duplicates, buckets and sums: the month's usage and what happened to the records.
     pub fn finish(mut self) -> io::Result<(Usage, Counts)> {
-        let mut files = Vec::new();
-        if let Some((dir, writers)) = self.spill.take() {
-            for w in writers {
-                w.into_inner().map_err(|e| e.into_error())?;
+        // The spill directory lives (and its files stay) until this function returns.
+        let spill_dir = match self.spill.take() {
+            Some((dir, writers)) => {
+                for w in writers {
+                    w.into_inner().map_err(|e| e.into_error())?;
+                }
+                Some(dir)
             }
-            for p in 0..PARTITIONS {
-                files.push(dir.path().join(format!("{p:03}")));
-            }
-            // Keep the directory until the files are read.
-            self.spill = Some((dir, Vec::new()));
-        }
+            None => None,
+        };
         let n_meters = self.meters.len();
         let mut totals: Vec<Option<Vec<u64>>> = vec![None; self.tenants.names.len() + 1];
         let mut users: Vec<HashSet<(u32, u32)>> = vec![HashSet::new(); n_meters];
@@ -223,8 +219,8 @@ impl Aggregator {
         };
         for p in 0..PARTITIONS {
             let mut rows = std::mem::take(&mut self.partitions[p]);
-            if let Some(path) = files.get(p) {
-                let mut reader = BufReader::new(File::open(path)?);
+            if let Some(dir) = &spill_dir {
+                let mut reader = BufReader::new(File::open(partition_file(dir.path(), p))?);
                 let mut buf = [0u8; ROW_BYTES];
                 loop {
                     match reader.read_exact(&mut buf) {
@@ -291,6 +287,10 @@ impl Aggregator {
             counts,
         ))
     }
+}
+
+fn partition_file(dir: &std::path::Path, partition: usize) -> std::path::PathBuf {
+    dir.join(format!("{partition:03}"))
 }
 
 #[derive(Debug, thiserror::Error)]

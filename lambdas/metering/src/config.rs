@@ -106,6 +106,14 @@ impl ValidConfig {
     pub fn late_arrival_hours(&self) -> u32 {
         self.config.late_arrival_hours
     }
+
+    /// The folders and request times billing `month` reads.
+    pub fn window(&self, month: crate::Month) -> crate::Window {
+        crate::Window {
+            month,
+            late_arrival_hours: self.config.late_arrival_hours,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use crate::config::ValidConfig;
 use crate::meter::Aggregation;
-use crate::month::{Month, Window};
+use crate::month::Month;
 use crate::record::UNASSIGNED;
 
 /// `SELECT tenant, <meter>… FROM <database>.<table>` for one month, one row per tenant with
@@ -25,10 +25,7 @@ use crate::record::UNASSIGNED;
 /// as there: no `requestid` (NULL, `''` or `-`; API Gateway always writes one), no
 /// `requesttime`, a negative `responselength`.
 pub fn usage_query(config: &ValidConfig, month: Month, database: &str, table: &str) -> String {
-    let window = Window {
-        month,
-        late_arrival_hours: config.late_arrival_hours(),
-    };
+    let window = config.window(month);
     let (first, last) = (window.first_folder(), window.last_folder());
     let folders = format!(
         "(year = {} AND month = {}) OR (year = {} AND month = {} AND day = 1 AND hour <= {})",
