@@ -236,8 +236,8 @@ module "compaction" {
   data_bucket_name      = module.access_logs.bucket_name
   data_bucket_arn       = module.access_logs.bucket_arn
   column_names          = ["requestId", "ip", "user", "requestTime", "httpMethod", "resourcePath", "status", "protocol", "responseLength", "tenant", "sub"]
-  workgroup_name        = module.athena.workgroup_name
-  workgroup_arn         = module.athena.workgroup_arn
+  workgroup_name        = module.athena.functions_workgroup_name
+  workgroup_arn         = module.athena.functions_workgroup_arn
   results_bucket_name   = module.athena.results_bucket_name
   results_bucket_arn    = module.athena.results_bucket_arn
   log_retention_in_days = 365
@@ -270,5 +270,4 @@ module "lake_formation" {
 
   principal_arn = module.compaction.role_arn
   databases     = module.data_catalog.database_names
-  admins        = []
 }

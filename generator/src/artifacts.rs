@@ -48,6 +48,15 @@ pub struct Artifact {
 /// The workspace's Cargo profile for Lambda bootstraps: `release`, optimised for size.
 pub const LAMBDA_PROFILE: &str = "lambda";
 
+/// The target every bootstrap is built for, whatever the host: the functions declare
+/// `architectures = ["x86_64"]` (module `lambda_function`) and run on `provided.al2023`
+/// (glibc 2.34). Without it, `make gen` on an arm64 host would package a binary the functions
+/// cannot run.
+pub const LAMBDA_TARGET: &str = "x86_64-unknown-linux-gnu";
+
+/// Lambda's name of the architecture of [`LAMBDA_TARGET`], as the HCL declares it.
+pub const LAMBDA_ARCHITECTURE: &str = "x86_64";
+
 /// Builds `crate_name` with [`LAMBDA_PROFILE`] and returns its executable. Paths of the
 /// checkout and of Cargo's home are remapped so that they do not end up in the binary.
 pub fn build(root: &Path, crate_name: &str) -> Result<PathBuf> {
@@ -64,15 +73,7 @@ pub fn build(root: &Path, crate_name: &str) -> Result<PathBuf> {
     .join("\x1f");
     let output = Command::new(cargo)
         .current_dir(root)
-        .args([
-            "build",
-            "--profile",
-            LAMBDA_PROFILE,
-            "--locked",
-            "--message-format=json-render-diagnostics",
-            "-p",
-            crate_name,
-        ])
+        .args(build_args(crate_name))
         .env("CARGO_TARGET_DIR", root_abs.join("target/lambda"))
         .env("CARGO_ENCODED_RUSTFLAGS", flags)
         .env_remove("RUSTFLAGS")
@@ -95,6 +96,22 @@ pub fn build(root: &Path, crate_name: &str) -> Result<PathBuf> {
         }
     }
     executable.with_context(|| format!("cargo built no executable for `{crate_name}`"))
+}
+
+/// `cargo build` arguments for one Lambda crate: the size profile, the Lambda target (never the
+/// host's), the lock file as it is.
+fn build_args(crate_name: &str) -> [&str; 9] {
+    [
+        "build",
+        "--profile",
+        LAMBDA_PROFILE,
+        "--locked",
+        "--target",
+        LAMBDA_TARGET,
+        "--message-format=json-render-diagnostics",
+        "-p",
+        crate_name,
+    ]
 }
 
 /// A zip holding `bootstrap` (mode 0755, fixed timestamp): the same binary always gives the
@@ -162,6 +179,15 @@ fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
 mod tests {
     use super::*;
     use std::io::Read;
+
+    #[test]
+    fn bootstraps_are_built_for_the_lambda_target_whatever_the_host() {
+        let args = build_args("billing");
+        let target = args.iter().position(|a| *a == "--target").expect("--target");
+        assert_eq!(args[target + 1], LAMBDA_TARGET);
+        assert_eq!(LAMBDA_TARGET, "x86_64-unknown-linux-gnu");
+        assert_eq!(LAMBDA_ARCHITECTURE, "x86_64");
+    }
 
     #[test]
     fn only_packages_with_a_binary_are_lambdas() {

@@ -363,6 +363,14 @@ fn invalid_workgroup_name() {
 }
 
 #[test]
+fn workgroup_name_leaves_room_for_the_functions_workgroup() {
+    rejects(
+        |c| c["athena"]["work_group_name"] = json!("w".repeat(119)),
+        &["at `athena.work_group_name`", "1 to 118 characters", "-functions"],
+    );
+}
+
+#[test]
 fn workgroup_named_twice() {
     rejects(
         |c| c["athena_work_group_name"] = json!("Other"),
@@ -394,6 +402,27 @@ fn unknown_top_level_key_gets_a_hint() {
 }
 
 #[test]
+fn lake_formation_admins_are_refused_with_the_reason() {
+    rejects(
+        |c| c["lake_formation"] = json!({"admins": ["arn:aws:iam::123456789012:role/Admin"]}),
+        &[
+            "at `lake_formation.admins`",
+            "resets them all on `terraform destroy`",
+            "administrator before `terraform apply`",
+        ],
+    );
+}
+
+#[test]
+fn dev_stage_needs_the_cloudwatch_account_role() {
+    rejects(
+        |c| c["api"] = json!({"dev_stage": true}),
+        &["at `api.dev_stage`", "`api.cloudwatch_account_role`"],
+    );
+    // examples/reduced-columns.json sets both and renders (its golden tree).
+}
+
+#[test]
 fn invalid_own_settings_are_reported_together() {
     let stderr = rejects(
         |c| {
@@ -405,7 +434,7 @@ fn invalid_own_settings_are_reported_together() {
         &[
             "at `deployment.log_retention_in_days`",
             "at `deployment.tags.aws:owner`",
-            "at `lake_formation.admins[0]`",
+            "at `lake_formation.admins`",
             "at `compaction.schedule_expression`",
             "at `catalog.projection_first_year`",
         ],
@@ -653,6 +682,10 @@ fn invalid_plans_are_rejected_with_their_path() {
 
 #[test]
 fn invalid_meters_are_rejected_with_their_path() {
+    rejects_metering(
+        |c| c["metering"]["meters"]["tenant"] = json!({"aggregation": "count"}),
+        &["at `metering.meters.tenant`: meter name `tenant` is reserved"],
+    );
     rejects_metering(
         |c| c["metering"]["meters"]["api_requests"]["filter"]["status_classes"] = json!(["2XX"]),
         &["at `metering.meters.api_requests.filter.status_classes[0]`: `2XX` is not one of 1xx"],

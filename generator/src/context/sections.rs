@@ -133,9 +133,9 @@ impl Default for Cognito {
 pub struct LakeFormation {
     /// Grant the compaction role its Lake Formation permissions (the sample's two grants).
     pub grant_permissions: bool,
-    /// When non-empty, the stack manages the account's data-lake administrators: this list
-    /// plus the identity running Terraform. That setting replaces the account's whole list.
-    pub admins: Vec<String>,
+    /// Refused when non-empty: earlier versions managed the account's data-lake
+    /// administrators, which the provider resets on destroy. Kept to say so at its path.
+    pub admins: Vec<serde_json::Value>,
 }
 
 impl Default for LakeFormation {

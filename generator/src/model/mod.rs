@@ -106,7 +106,6 @@ pub struct CognitoModel {
 #[derive(Debug, Clone, Serialize)]
 pub struct LakeFormationModel {
     pub grant_permissions: bool,
-    pub admins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -259,7 +258,6 @@ impl Model {
                 },
                 lake_formation: LakeFormationModel {
                     grant_permissions: ctx.lake_formation.grant_permissions,
-                    admins: ctx.lake_formation.admins.clone(),
                 },
                 metering,
                 lambdas,
@@ -592,6 +590,15 @@ fn api(a: &context::Api, c: &mut Checker) {
     if a.dev_stage && a.stage_name == "dev" {
         c.fail("api.stage_name", "`dev` is taken by `api.dev_stage`");
     }
+    // API Gateway writes a stage's CloudWatch access logs with the account's CloudWatch role
+    // ("Set up CloudWatch logging for REST APIs in API Gateway", API Gateway Developer Guide);
+    // without it, creating the `dev` stage fails.
+    if a.dev_stage && !a.cloudwatch_account_role {
+        c.fail(
+            "api.dev_stage",
+            "the `dev` stage logs to CloudWatch Logs, which API Gateway does with the region's CloudWatch role: set `api.cloudwatch_account_role` to true as well",
+        );
+    }
     c.range(
         "api.throttling_rate_limit",
         a.throttling_rate_limit,
@@ -651,10 +658,13 @@ fn other_sections(ctx: &Context, schedule: &str, c: &mut Checker) {
             "must have 1 to 128 letters, digits, spaces or `+ = , . @ - _`",
         );
     }
-    for (i, arn) in ctx.lake_formation.admins.iter().enumerate() {
-        c.check(
-            &format!("lake_formation.admins[{i}]"),
-            rules::iam_principal_arn(arn),
+    if !ctx.lake_formation.admins.is_empty() {
+        c.fail(
+            "lake_formation.admins",
+            "the stack no longer manages the account's data-lake administrators: the provider's \
+             `aws_lakeformation_data_lake_settings` replaces every Lake Formation setting of the \
+             account and resets them all on `terraform destroy`. Remove the key and make the \
+             identity that runs Terraform an administrator before `terraform apply` (README, Deploy)",
         );
     }
     c.check(

@@ -141,10 +141,17 @@ pub fn delivery_stream_name(full: &str) -> Rule {
     Ok(())
 }
 
-/// Athena workgroup names.
+/// What the stack appends to the workgroup's name for its functions' workgroup.
+pub const FUNCTIONS_WORKGROUP_SUFFIX: &str = "-functions";
+
+/// Athena workgroup names (1 to 128 characters, the functions' workgroup's suffix included).
 pub fn workgroup_name(name: &str) -> Rule {
-    if !(1..=128).contains(&name.len()) {
-        return Err("an Athena workgroup name must have 1 to 128 characters".into());
+    let max = 128 - FUNCTIONS_WORKGROUP_SUFFIX.len();
+    if !(1..=max).contains(&name.len()) {
+        return Err(format!(
+            "an Athena workgroup name must have 1 to {max} characters (the functions' workgroup adds `{FUNCTIONS_WORKGROUP_SUFFIX}` within Athena's 128), not {}",
+            name.len()
+        ));
     }
     if let Some(c) = name
         .chars()
@@ -284,27 +291,6 @@ pub fn kms_key_arn(arn: &str) -> Rule {
     }
 }
 
-/// An IAM user or role ARN, as Lake Formation takes for a data-lake administrator.
-pub fn iam_principal_arn(arn: &str) -> Rule {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let ok = parts.len() == 6
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && parts[2] == "iam"
-        && parts[3].is_empty()
-        && parts[4].len() == 12
-        && parts[4].chars().all(|c| c.is_ascii_digit())
-        && (parts[5].starts_with("role/") || parts[5].starts_with("user/"))
-        && parts[5].len() > 5;
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{arn}` is not an IAM role or user ARN (arn:aws:iam::123456789012:role/name)"
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,9 +376,6 @@ mod tests {
 
     #[test]
     fn principals() {
-        assert!(iam_principal_arn("arn:aws:iam::123456789012:role/Admin").is_ok());
-        assert!(iam_principal_arn("arn:aws:iam::123456789012:group/Admins").is_err());
-        assert!(iam_principal_arn("Admin").is_err());
     }
 
     #[test]
@@ -403,6 +386,11 @@ mod tests {
             .contains("` `"));
         assert!(workgroup_name("SaaSMeteringDemo").is_ok());
         assert!(workgroup_name("a/b").is_err());
+        // Athena's limit is 128 for both workgroups, the functions' one with its suffix.
+        assert!(workgroup_name(&"w".repeat(118)).is_ok());
+        assert!(workgroup_name(&"w".repeat(119))
+            .unwrap_err()
+            .contains("1 to 118 characters"));
         assert!(folder("json-data").is_ok());
         assert!(folder("a/b").is_ok());
         assert!(folder("/a").is_err());

@@ -131,8 +131,8 @@ module "compaction" {
   data_bucket_name      = module.access_logs.bucket_name
   data_bucket_arn       = module.access_logs.bucket_arn
   column_names          = {{ m.compaction.column_names|hcl_list }}
-  workgroup_name        = module.athena.workgroup_name
-  workgroup_arn         = module.athena.workgroup_arn
+  workgroup_name        = module.athena.functions_workgroup_name
+  workgroup_arn         = module.athena.functions_workgroup_arn
   results_bucket_name   = module.athena.results_bucket_name
   results_bucket_arn    = module.athena.results_bucket_arn
   log_retention_in_days = {{ m.deployment.log_retention_in_days|hcl }}
@@ -166,7 +166,6 @@ module "lake_formation" {
 
   principal_arn = module.compaction.role_arn
   databases     = module.data_catalog.database_names
-  admins        = {{ m.lake_formation.admins|hcl_list }}
 }
 {%- endif %}
 {%- if m.metering.billing %}
@@ -178,8 +177,8 @@ module "billing" {
   schedule_expression   = {{ b.schedule_expression|hcl }}
   bucket_name           = module.access_logs.bucket_name
   bucket_arn            = module.access_logs.bucket_arn
-  workgroup_name        = module.athena.workgroup_name
-  workgroup_arn         = module.athena.workgroup_arn
+  workgroup_name        = module.athena.functions_workgroup_name
+  workgroup_arn         = module.athena.functions_workgroup_arn
   results_bucket_arn    = module.athena.results_bucket_arn
   projection_first_year = {{ m.catalog.projection_first_year|hcl }}
   projection_last_year  = {{ m.catalog.projection_last_year|hcl }}
@@ -190,14 +189,16 @@ module "billing" {
   # The `metering` section's meters and plans, as checked by metering-gen.
   config_json = {{ b.config_json|heredoc(2) }}
 
+  # References, not literals: the grant on the Parquet table and the invoices table wait for
+  # the catalog they live in, and nothing else in the module does.
   usage_table = {
-    database = {{ m.catalog.parquet_table.database|hcl }}
-    name     = {{ m.catalog.parquet_table.name|hcl }}
+    database = module.data_catalog.tables["parquet"].database
+    name     = module.data_catalog.tables["parquet"].name
     folder   = {{ m.catalog.parquet_table.folder|hcl }}
   }
 
   invoices_table = {
-    database = {{ m.catalog.parquet_table.database|hcl }}
+    database = module.data_catalog.tables["parquet"].database
     name     = {{ b.invoices_table|hcl }}
   }
 
@@ -209,8 +210,5 @@ module "billing" {
     memory_size   = {{ m.lambdas.billing.memory_size|hcl }}
     timeout       = {{ m.lambdas.billing.timeout|hcl }}
   }
-
-  # The databases exist, and Lake Formation's administrators are set, before the grants.
-  depends_on = [module.data_catalog{% if m.lake_formation.grant_permissions %}, module.lake_formation{% endif %}]
 }
 {%- endif %}

@@ -148,6 +148,22 @@ mod tests {
     }
 
     #[test]
+    fn a_meter_named_like_a_query_column_is_rejected_at_its_path() {
+        let c = config(
+            r#"{"meters": {"tenant": {"aggregation": "count"}, "order": {"aggregation": "count"}},
+                "pricing": {"default_plan": "std", "plans": {"std": {"currency": "EUR"}}}}"#,
+        );
+        let errors = c.validate().unwrap_err();
+        assert_eq!(
+            errors,
+            [ConfigError {
+                path: "meters.tenant".into(),
+                message: "meter name `tenant` is reserved: the usage query and its result already have a `tenant` column".into(),
+            }]
+        );
+    }
+
+    #[test]
     fn a_valid_config_round_trips_through_json() {
         let c = config(
             r#"{"meters": {"requests": {"aggregation": "count", "filter": {"status_classes": ["2xx"]}},

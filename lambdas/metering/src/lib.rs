@@ -25,7 +25,9 @@ pub use config::{
     Config, ConfigError, ValidConfig, DEFAULT_LATE_ARRIVAL_HOURS, MAX_LATE_ARRIVAL_HOURS,
 };
 pub use invoices::{file_stem, month_folder, MeterUsage, MonthInvoices, TenantInvoice};
-pub use meter::{check_name, Aggregation, Filter, Meter, MAX_METERS, METHODS, STATUS_CLASSES};
+pub use meter::{
+    check_name, Aggregation, Filter, Meter, MAX_METERS, METHODS, RESERVED_NAMES, STATUS_CLASSES,
+};
 pub use month::{FolderHour, Month, MonthError, Window};
 pub use pricing;
 pub use record::{LineError, Request, UNASSIGNED};

@@ -236,20 +236,33 @@ fn check_resource_path(path: &str) -> Result<(), String> {
     }
 }
 
+/// Names a meter cannot have: the columns of [`usage_query`](crate::usage_query)'s result
+/// besides the meters, which [`Usage::from_rows`](crate::Usage::from_rows) (and so the
+/// billing Lambda) matches by name. A meter `tenant` would make two result columns `tenant`,
+/// and `ORDER BY tenant` ambiguous (Trino) or a sort by the meter (DuckDB).
+pub const RESERVED_NAMES: &[&str] = &["tenant"];
+
 /// A meter name: lower-case letters, digits and `_`, starting with a letter, at most 64
-/// characters. It becomes a SQL column alias and a CSV column.
+/// characters, and none of [`RESERVED_NAMES`]. It becomes a SQL column alias (quoted, so SQL
+/// keywords such as `order` are fine) and a CSV column. Being lower case, it comes back as
+/// the result's column name exactly as written, whether or not the engine folds names to
+/// lower case (Athena does for the names it stores).
 pub fn check_name(name: &str) -> Result<(), String> {
     let mut chars = name.chars();
     let ok = name.len() <= 64
         && chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
+    if !ok {
+        return Err(format!(
             "meter name `{name}` must be lower-case letters, digits and `_`, start with a letter and be at most 64 characters"
-        ))
+        ));
     }
+    if RESERVED_NAMES.contains(&name) {
+        return Err(format!(
+            "meter name `{name}` is reserved: the usage query and its result already have a `{name}` column"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -334,5 +347,19 @@ mod tests {
         for bad in ["", "2xx", "Requests", "a-b", "a b", &"a".repeat(65)] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
+        // SQL reserved words are fine: the query quotes them.
+        for ok in [
+            "order", "group", "values", "end", "table", "select", "tenants",
+        ] {
+            assert!(check_name(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn the_query_columns_are_reserved() {
+        assert_eq!(
+            check_name("tenant").unwrap_err(),
+            "meter name `tenant` is reserved: the usage query and its result already have a `tenant` column"
+        );
     }
 }

@@ -9,6 +9,18 @@ use crate::meter::Aggregation;
 use crate::month::Month;
 use crate::record::UNASSIGNED;
 
+/// An identifier in double quotes, a `"` inside doubled: how Athena's SELECT statements
+/// (Trino) take a name that is a reserved keyword, such as a meter called `order` or `end`.
+/// The rule: Amazon Athena User Guide, "Reserved keywords" (`reserved-words.html`): "To escape
+/// reserved keywords in SQL SELECT statements [...] enclose them in double quotes"; Trino's
+/// "Keywords and identifiers" (`language/reserved.html`): reserved keywords "must be quoted
+/// (using double quotes) in order to be used as an identifier", and "Escape a `"` with
+/// another preceding double quote". DuckDB, which runs the query in the tests, reads it alike.
+/// A quoted name is the same name: the result column of `AS "order"` is `order`.
+fn quoted(identifier: &str) -> String {
+    format!("\"{}\"", identifier.replace('"', "\"\""))
+}
+
 /// `SELECT tenant, <meter>… FROM <database>.<table>` for one month, one row per tenant with
 /// any request in the month, ordered by tenant:
 ///
@@ -24,6 +36,11 @@ use crate::record::UNASSIGNED;
 /// Rows that the offline path rejects as malformed lines are left out before de-duplication,
 /// as there: no `requestid` (NULL, `''` or `-`; API Gateway always writes one), no
 /// `requesttime`, a negative `responselength`.
+///
+/// Every name that comes from the configuration (meters, database, table) is written in
+/// double quotes, so that any valid meter name is a valid column alias, SQL keywords
+/// included; the one name a meter cannot have, `tenant`, is refused by
+/// [`check_name`](crate::check_name).
 pub fn usage_query(config: &ValidConfig, month: Month, database: &str, table: &str) -> String {
     let window = config.window(month);
     let (first, last) = (window.first_folder(), window.last_folder());
@@ -33,6 +50,7 @@ pub fn usage_query(config: &ValidConfig, month: Month, database: &str, table: &s
     );
     let mut columns = vec!["  tenant".to_string()];
     for (name, meter) in config.meters() {
+        let name = quoted(name);
         let filter = meter.filter.sql();
         columns.push(match meter.aggregation {
             Aggregation::Count => format!("  count_if({filter}) AS {name}"),
@@ -49,7 +67,7 @@ pub fn usage_query(config: &ValidConfig, month: Month, database: &str, table: &s
 WITH scanned AS (
   SELECT requesttime, tenant, sub, httpmethod, resourcepath, status, responselength,
     row_number() OVER (PARTITION BY requestid ORDER BY requesttime) AS copy
-  FROM \"{database}\".\"{table}\"
+  FROM {database}.{table}
   WHERE requestid IS NOT NULL AND requestid NOT IN ('', '-')
     AND requesttime IS NOT NULL
     AND (responselength IS NULL OR responselength >= 0)
@@ -69,8 +87,53 @@ FROM requests
 GROUP BY tenant
 ORDER BY tenant
 ",
+        database = quoted(database),
+        table = quoted(table),
         start = month.start_ms(),
         end = month.end_ms(),
         columns = columns.join(",\n"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn config(meters: &[&str]) -> ValidConfig {
+        let meters: serde_json::Map<String, serde_json::Value> = meters
+            .iter()
+            .map(|m| (m.to_string(), serde_json::json!({"aggregation": "count"})))
+            .collect();
+        let config: Config = serde_json::from_value(serde_json::json!({
+            "meters": meters,
+            "pricing": {"default_plan": "p", "plans": {"p": {"currency": "EUR"}}}
+        }))
+        .unwrap();
+        config.validate().unwrap()
+    }
+
+    #[test]
+    fn meter_names_are_quoted_aliases() {
+        let words = [
+            "order", "group", "values", "end", "table", "select", "from", "case",
+        ];
+        let sql = usage_query(
+            &config(&words),
+            "2026-10".parse().unwrap(),
+            "metering",
+            "api_access_parquet",
+        );
+        for word in words {
+            assert!(sql.contains(&format!(") AS \"{word}\"")), "{word}:\n{sql}");
+            assert!(!sql.contains(&format!(" AS {word}")), "{word}:\n{sql}");
+        }
+        assert!(sql.contains("FROM \"metering\".\"api_access_parquet\""));
+    }
+
+    #[test]
+    fn quoting_doubles_double_quotes() {
+        assert_eq!(quoted("order"), "\"order\"");
+        assert_eq!(quoted("a\"b"), "\"a\"\"b\"");
+    }
 }

@@ -903,3 +903,201 @@ fn generated_logs_agree() {
         "{billed} billed, {duplicates} duplicates, {outside} outside the month"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reserved words as meter names.
+
+/// The reserved keywords of Trino, Athena's engine for SELECT: trinodb/trino
+/// `docs/src/main/sphinx/language/reserved.md` ("Keywords and identifiers", commit 0e38028),
+/// which Trino's build checks against its grammar `SqlBase.g4`
+/// (`io.trino.sql.ReservedIdentifiers validateDocs`). "These reserved keywords must be quoted
+/// (using double quotes) in order to be used as an identifier."
+const TRINO_RESERVED: &str = "\
+    alter and as auto between by case cast constraint create cross cube current_catalog \
+    current_date current_path current_role current_schema current_time current_timestamp \
+    current_user deallocate delete describe distinct drop else end escape except exists \
+    extract false for from full group grouping having in inner insert intersect into is \
+    join json_array json_exists json_object json_query json_table json_value left like \
+    listagg localtime localtimestamp natural normalize not null on or order outer prepare \
+    primary recursive right rollup select skip table then trim true uescape union unnest \
+    using values when where with";
+
+/// Athena's own list for SELECT statements, where it differs from Trino's: the Athena User
+/// Guide, "Reserved keywords" (`reserved-words.html`, "Reserved keywords to escape in SQL
+/// SELECT statements"; "enclose them in double quotes").
+const ATHENA_DML_RESERVED_MORE: &str = "execute first last unescape";
+
+/// Both lists, in order, once each.
+fn reserved_words() -> Vec<&'static str> {
+    let words: BTreeSet<&str> = TRINO_RESERVED
+        .split_whitespace()
+        .chain(ATHENA_DML_RESERVED_MORE.split_whitespace())
+        .collect();
+    words.into_iter().collect()
+}
+
+/// Where the query breaks Trino's rule that a reserved word is an identifier only between
+/// double quotes, in the place a name follows `AS` (a column or relation alias). DuckDB cannot
+/// tell: like PostgreSQL it takes any keyword as a label after `AS` (`SELECT 1 AS order`),
+/// which Trino (`selectItem: expression (AS? identifier)?`) rejects.
+fn bare_reserved_aliases(sql: &str) -> Vec<String> {
+    let reserved = reserved_words();
+    let mut words: Vec<Option<String>> = Vec::new(); // None: anything but a bare word
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '-' if chars.peek() == Some(&'-') => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '\'' | '"' => {
+                // A literal or a quoted identifier; a doubled quote stays inside.
+                while let Some(d) = chars.next() {
+                    if d == c {
+                        if chars.peek() == Some(&c) {
+                            chars.next();
+                        } else {
+                            break;
+                        }
+                    }
+                }
+                words.push(None);
+            }
+            c if c.is_ascii_alphabetic() || c == '_' => {
+                let mut word = c.to_string();
+                while let Some(&d) = chars.peek() {
+                    if d.is_ascii_alphanumeric() || d == '_' {
+                        word.push(d);
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                words.push(Some(word));
+            }
+            c if c.is_whitespace() => {}
+            _ => words.push(None),
+        }
+    }
+    words
+        .windows(2)
+        .filter_map(|w| match (&w[0], &w[1]) {
+            (Some(a), Some(b))
+                if a.eq_ignore_ascii_case("as")
+                    && reserved.contains(&b.to_ascii_lowercase().as_str()) =>
+            {
+                Some(format!("AS {b}"))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_trino_rule_check_sees_bare_reserved_aliases() {
+    assert_eq!(
+        bare_reserved_aliases("SELECT a AS \"order\", 'x AS end' AS b -- AS table\n, c AS group"),
+        ["AS group"]
+    );
+}
+
+/// Meters named `names`, of every aggregation and filter in turn.
+fn config_named(names: &[&str]) -> ValidConfig {
+    let kinds = [
+        json!({"aggregation": "count"}),
+        json!({"aggregation": "count", "filter": {"methods": ["POST"]}}),
+        json!({"aggregation": "sum_response_bytes"}),
+        json!({"aggregation": "unique_users", "filter": {"status_classes": ["2xx"]}}),
+        json!({"aggregation": "count", "filter": {"status_classes": ["4xx", "5xx"]}}),
+        json!({"aggregation": "sum_response_bytes", "filter": {"resource_paths": ["/random/*"]}}),
+        json!({"aggregation": "unique_users"}),
+    ];
+    let meters: serde_json::Map<String, Value> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (name.to_string(), kinds[i % kinds.len()].clone()))
+        .collect();
+    let config: Config = serde_json::from_value(json!({
+        "meters": meters,
+        "pricing": {"default_plan": "std", "plans": {"std": {"currency": "EUR"}}}
+    }))
+    .expect("a metering config");
+    config.validate().expect("a valid metering config")
+}
+
+/// A few tenants' requests in December 2026: methods, statuses, paths, users, a duplicate.
+fn small_logs(root: &Path) -> Month {
+    let dec: Month = "2026-12".parse().unwrap();
+    let mid = ms(2026, 12, 10, 12, 0, 0, 0);
+    let mut logs = Logs::default();
+    let requests = [
+        ("acme", "GET", "/random/strings", 200, "s-1"),
+        ("acme", "POST", "/random/strings", 201, "s-2"),
+        ("acme", "GET", "/other", 404, "s-1"),
+        ("globex", "POST", "/other", 500, "-"),
+        ("globex", "GET", "/random", 200, "s-3"),
+        ("-", "GET", "/random/strings", 200, "s-4"),
+    ];
+    for (i, (tenant, method, path, status, sub)) in requests.into_iter().enumerate() {
+        let r = json!({"requestId": format!("r-{i}"), "ip": "10.0.0.1", "user": "u",
+                       "requestTime": mid + i as i64, "httpMethod": method,
+                       "resourcePath": path, "status": status, "protocol": "HTTP/1.1",
+                       "responseLength": 10 * (i + 1), "tenant": tenant, "sub": sub});
+        logs.add(mid, "a", &r);
+        if i == 0 {
+            logs.add(mid + HOUR_MS, "a", &r);
+        }
+    }
+    logs.write(root);
+    dec
+}
+
+/// The usage query for `names` passes Trino's rule for reserved words and gives, in DuckDB,
+/// the aggregator's usage, read by the result's header as the billing Lambda reads it.
+fn reserved_names_agree(duckdb: &mut DuckDb, names: &[&str]) -> Usage {
+    let config = config_named(names);
+    let dir = tempfile::tempdir().unwrap();
+    let month = small_logs(dir.path());
+    let sql = usage_query(&config, month, DATABASE, TABLE);
+    let bare = bare_reserved_aliases(&sql);
+    assert!(
+        bare.is_empty(),
+        "Trino rejects reserved words as bare identifiers: {bare:?}\n{sql}"
+    );
+    let (usage, _) =
+        compare(duckdb, &config, month, dir.path(), None).unwrap_or_else(|e| panic!("{e}"));
+    usage
+}
+
+#[test]
+fn reserved_words_are_meter_names() {
+    let mut duckdb = DuckDb::start();
+    let usage = reserved_names_agree(&mut duckdb, &["order", "group", "values", "end", "table"]);
+    // `order` counts every request, `group` POSTs, `values` sums bytes, `end` counts users
+    // with a 2xx, `table` 4xx and 5xx.
+    assert_eq!(
+        usage.tenants["acme"],
+        BTreeMap::from([
+            ("end".to_string(), 2),
+            ("group".to_string(), 1),
+            ("order".to_string(), 3),
+            ("table".to_string(), 1),
+            ("values".to_string(), 60),
+        ])
+    );
+    assert_eq!(usage.tenants["globex"]["table"], 1);
+}
+
+#[test]
+fn every_reserved_word_of_trino_and_athena_is_a_meter_name() {
+    let mut duckdb = DuckDb::start();
+    let words = reserved_words();
+    assert!(words.len() > metering::MAX_METERS);
+    for chunk in words.chunks(metering::MAX_METERS) {
+        let usage = reserved_names_agree(&mut duckdb, chunk);
+        assert_eq!(usage.tenants.len(), 3);
+    }
+}

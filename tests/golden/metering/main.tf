@@ -236,8 +236,8 @@ module "compaction" {
   data_bucket_name      = module.access_logs.bucket_name
   data_bucket_arn       = module.access_logs.bucket_arn
   column_names          = ["requestId", "ip", "user", "requestTime", "httpMethod", "resourcePath", "status", "protocol", "responseLength", "tenant", "sub"]
-  workgroup_name        = module.athena.workgroup_name
-  workgroup_arn         = module.athena.workgroup_arn
+  workgroup_name        = module.athena.functions_workgroup_name
+  workgroup_arn         = module.athena.functions_workgroup_arn
   results_bucket_name   = module.athena.results_bucket_name
   results_bucket_arn    = module.athena.results_bucket_arn
   log_retention_in_days = 365
@@ -270,7 +270,6 @@ module "lake_formation" {
 
   principal_arn = module.compaction.role_arn
   databases     = module.data_catalog.database_names
-  admins        = []
 }
 
 module "billing" {
@@ -279,8 +278,8 @@ module "billing" {
   schedule_expression   = "cron(10 4 1 * ? *)"
   bucket_name           = module.access_logs.bucket_name
   bucket_arn            = module.access_logs.bucket_arn
-  workgroup_name        = module.athena.workgroup_name
-  workgroup_arn         = module.athena.workgroup_arn
+  workgroup_name        = module.athena.functions_workgroup_name
+  workgroup_arn         = module.athena.functions_workgroup_arn
   results_bucket_arn    = module.athena.results_bucket_arn
   projection_first_year = 2020
   projection_last_year  = 2099
@@ -408,14 +407,16 @@ module "billing" {
     }
   EOT
 
+  # References, not literals: the grant on the Parquet table and the invoices table wait for
+  # the catalog they live in, and nothing else in the module does.
   usage_table = {
-    database = "mydatabase"
-    name     = "restapi_access_log_parquet"
+    database = module.data_catalog.tables["parquet"].database
+    name     = module.data_catalog.tables["parquet"].name
     folder   = "parquet-data"
   }
 
   invoices_table = {
-    database = "mydatabase"
+    database = module.data_catalog.tables["parquet"].database
     name     = "invoices"
   }
 
@@ -427,7 +428,4 @@ module "billing" {
     memory_size   = 512
     timeout       = 900
   }
-
-  # The databases exist, and Lake Formation's administrators are set, before the grants.
-  depends_on = [module.data_catalog, module.lake_formation]
 }

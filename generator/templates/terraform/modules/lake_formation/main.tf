@@ -1,51 +1,46 @@
+data "aws_caller_identity" "current" {}
+
 data "aws_iam_session_context" "caller" {
   arn = data.aws_caller_identity.current.arn
 }
 
-data "aws_caller_identity" "current" {}
+# Read only: the stack never writes the account's data-lake settings. The provider's
+# aws_lakeformation_data_lake_settings replaces every setting of the account (administrators,
+# read-only administrators, trusted owners, default permissions) and, on destroy, writes them
+# all empty.
+data "aws_lakeformation_data_lake_settings" "current" {}
 
-# Opt-in: this replaces the account's whole list of data-lake administrators. The identity
-# running Terraform stays in it, or the grants below could not be made.
-resource "aws_lakeformation_data_lake_settings" "this" {
-  count = length(var.admins) > 0 ? 1 : 0
-
-  admins = sort(distinct(concat(var.admins, [data.aws_iam_session_context.caller.issuer_arn])))
-
-  # Keep Lake Formation's defaults for new databases and tables (IAM access control).
-  create_database_default_permissions {
-    permissions = ["ALL"]
-    principal   = "IAM_ALLOWED_PRINCIPALS"
-  }
-
-  create_table_default_permissions {
-    permissions = ["ALL"]
-    principal   = "IAM_ALLOWED_PRINCIPALS"
+# Granting needs a data-lake administrator (or these permissions with grant option): say so at
+# plan time rather than with an AccessDenied half-way through an apply.
+check "caller_can_grant" {
+  assert {
+    condition     = contains(data.aws_lakeformation_data_lake_settings.current.admins, data.aws_iam_session_context.caller.issuer_arn)
+    error_message = "The identity running Terraform (${data.aws_iam_session_context.caller.issuer_arn}) is not one of this account's Lake Formation administrators, so the grants may fail with AccessDenied. Make it an administrator first, or set lake_formation.grant_permissions to false in the context."
   }
 }
 
+# What the compaction job does in each database: CTAS creates (and the job drops) its own
+# temporary tables, which Lake Formation lets their creator drop without a grant; it reads the
+# JSON table. Nothing alters or drops the database or the stack's tables.
 resource "aws_lakeformation_permissions" "database" {
   for_each = toset(var.databases)
 
   principal   = var.principal_arn
-  permissions = ["ALTER", "CREATE_TABLE", "DESCRIBE", "DROP"]
+  permissions = ["CREATE_TABLE", "DESCRIBE"]
 
   database {
     name = each.value
   }
-
-  depends_on = [aws_lakeformation_data_lake_settings.this]
 }
 
 resource "aws_lakeformation_permissions" "tables" {
   for_each = toset(var.databases)
 
   principal   = var.principal_arn
-  permissions = ["ALTER", "DELETE", "DESCRIBE", "INSERT", "SELECT"]
+  permissions = ["DESCRIBE", "SELECT"]
 
   table {
     database_name = each.value
     wildcard      = true
   }
-
-  depends_on = [aws_lakeformation_data_lake_settings.this]
 }

@@ -5,19 +5,7 @@ variable "principal_arn" {
 }
 
 variable "databases" {
-  description = "Glue databases the principal works in."
+  description = "Glue databases the principal works in (from the data_catalog module, so the grants follow the databases)."
   type        = list(string)
   nullable    = false
-}
-
-variable "admins" {
-  description = "Data-lake administrators to set; empty leaves the account's list untouched."
-  type        = list(string)
-  default     = []
-  nullable    = false
-
-  validation {
-    condition     = alltrue([for a in var.admins : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+$", a))])
-    error_message = "Administrators are IAM role or user ARNs."
-  }
 }

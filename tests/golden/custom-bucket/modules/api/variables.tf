@@ -70,6 +70,12 @@ variable "dev_stage" {
   type        = bool
   default     = false
   nullable    = false
+
+  # API Gateway writes CloudWatch access logs with the region's CloudWatch role.
+  validation {
+    condition     = !var.dev_stage || var.cloudwatch_account_role
+    error_message = "The dev stage logs to CloudWatch Logs, which needs cloudwatch_account_role = true."
+  }
 }
 
 variable "cloudwatch_account_role" {

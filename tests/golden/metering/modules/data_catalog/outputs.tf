@@ -18,3 +18,13 @@ output "parquet_table_name" {
   description = "Qualified name (database.table) of the Parquet table."
   value       = "${aws_glue_catalog_table.this["parquet"].database_name}.${aws_glue_catalog_table.this["parquet"].name}"
 }
+
+output "tables" {
+  description = "The JSON and Parquet tables (keys `json`, `parquet`): database and name of each."
+  value = {
+    for format, table in aws_glue_catalog_table.this : format => {
+      database = table.database_name
+      name     = table.name
+    }
+  }
+}

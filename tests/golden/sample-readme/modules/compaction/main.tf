@@ -75,6 +75,15 @@ data "aws_iam_policy_document" "compaction" {
     )
   }
 
+  # Athena looks up the catalog's `default` database for every query; a role whose Glue access
+  # is scoped to its own databases fails without this ("Configure access to databases and
+  # tables in the AWS Glue Data Catalog", Athena User Guide: every example grants it).
+  statement {
+    sid       = "AthenaDefaultDatabase"
+    actions   = ["glue:GetDatabase"]
+    resources = ["${local.glue_arn_prefix}:catalog", "${local.glue_arn_prefix}:database/default"]
+  }
+
   statement {
     sid       = "LocateDataBucket"
     actions   = ["s3:GetBucketLocation"]

@@ -84,21 +84,51 @@ resource "aws_api_gateway_integration" "get_strings" {
 resource "aws_api_gateway_deployment" "this" {
   rest_api_id = aws_api_gateway_rest_api.this.id
 
-  # A deployment is a snapshot: take a new one whenever the API's shape changes.
+  # A deployment is a snapshot: take a new one whenever the API's shape changes. The ids and
+  # the arguments that shape it, not whole resources: a provider release that adds an attribute
+  # must not redeploy the stage (the provider's aws_api_gateway_deployment example hashes ids).
   triggers = {
     redeployment = sha1(jsonencode([
-      aws_api_gateway_authorizer.cognito,
-      aws_api_gateway_resource.random,
-      aws_api_gateway_resource.strings,
-      aws_api_gateway_request_validator.parameters,
-      aws_api_gateway_method.get_strings,
-      aws_api_gateway_integration.get_strings,
+      aws_api_gateway_authorizer.cognito.id,
+      aws_api_gateway_authorizer.cognito.identity_source,
+      aws_api_gateway_authorizer.cognito.provider_arns,
+      aws_api_gateway_resource.random.id,
+      aws_api_gateway_resource.strings.id,
+      aws_api_gateway_request_validator.parameters.id,
+      aws_api_gateway_request_validator.parameters.validate_request_body,
+      aws_api_gateway_request_validator.parameters.validate_request_parameters,
+      aws_api_gateway_method.get_strings.id,
+      aws_api_gateway_method.get_strings.authorization,
+      aws_api_gateway_method.get_strings.authorizer_id,
+      aws_api_gateway_method.get_strings.request_parameters,
+      aws_api_gateway_method.get_strings.request_validator_id,
+      aws_api_gateway_integration.get_strings.id,
+      aws_api_gateway_integration.get_strings.type,
+      aws_api_gateway_integration.get_strings.uri,
     ]))
   }
 
   lifecycle {
     create_before_destroy = true
   }
+}
+
+# Execution logging makes API Gateway create `API-Gateway-Execution-Logs_<api id>/<stage>`
+# itself, with no retention, and nothing would delete it. Declared here, before the stages, as
+# the provider's aws_api_gateway_stage documentation shows ("Managing the API Logging
+# CloudWatch Log Group"), so it has the stack's retention and key and goes with the stack.
+resource "aws_cloudwatch_log_group" "execution" {
+  for_each = toset(local.execution_logged_stages)
+
+  #checkov:skip=CKV_AWS_338:Retention is the context's deployment.log_retention_in_days, 365 days unless the owner chooses a shorter period.
+  #checkov:skip=CKV_AWS_158:Encrypted by CloudWatch Logs by default and with the customer KMS key of var.kms_key_arn when the context sets deployment.kms_key_arn.
+  name              = "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this.id}/${each.value}"
+  retention_in_days = var.log_retention_in_days
+  kms_key_id        = var.kms_key_arn
+}
+
+locals {
+  execution_logged_stages = var.cloudwatch_account_role ? concat([var.stage_name], var.dev_stage ? ["dev"] : []) : []
 }
 
 resource "aws_api_gateway_stage" "metered" {
@@ -117,6 +147,8 @@ resource "aws_api_gateway_stage" "metered" {
     destination_arn = var.access_log_destination_arn
     format          = var.access_log_format
   }
+
+  depends_on = [aws_cloudwatch_log_group.execution]
 }
 
 resource "aws_api_gateway_method_settings" "metered" {
@@ -132,7 +164,7 @@ resource "aws_api_gateway_method_settings" "metered" {
     throttling_burst_limit = var.throttling_burst_limit
   }
 
-  depends_on = [aws_api_gateway_account.this]
+  depends_on = [aws_api_gateway_account.this, aws_cloudwatch_log_group.execution]
 }
 
 resource "aws_lambda_permission" "metered" {
@@ -173,7 +205,7 @@ resource "aws_api_gateway_stage" "dev" {
     format          = var.access_log_format
   }
 
-  depends_on = [aws_api_gateway_account.this]
+  depends_on = [aws_api_gateway_account.this, aws_cloudwatch_log_group.execution]
 }
 
 resource "aws_api_gateway_method_settings" "dev" {
@@ -192,6 +224,8 @@ resource "aws_api_gateway_method_settings" "dev" {
     throttling_rate_limit  = var.throttling_rate_limit
     throttling_burst_limit = var.throttling_burst_limit
   }
+
+  depends_on = [aws_api_gateway_account.this, aws_cloudwatch_log_group.execution]
 }
 
 resource "aws_lambda_permission" "dev" {

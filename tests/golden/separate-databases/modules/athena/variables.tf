@@ -5,8 +5,8 @@ variable "workgroup_name" {
   nullable    = false
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9._-]{1,128}$", var.workgroup_name))
-    error_message = "A workgroup name has 1 to 128 letters, digits, _ . or -."
+    condition     = can(regex("^[A-Za-z0-9._-]{1,118}$", var.workgroup_name))
+    error_message = "A workgroup name has 1 to 118 letters, digits, _ . or - (the functions' workgroup adds \"-functions\" within Athena's 128)."
   }
 }
 

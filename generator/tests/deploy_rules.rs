@@ -1,0 +1,731 @@
+//! Deploy rules: what AWS and Terraform enforce at plan, apply or run time, and the generated
+//! stack relies on, checked over `terraform/`, every golden tree and contexts that switch the
+//! options on. None of these is visible to the provider-schema check, checkov or moto; each test
+//! names the document its rule comes from. The README's "Deploy rules" table lists them.
+
+mod common;
+
+use common::workspace;
+
+use hcl::{Block, Body, Expression};
+use metering_gen::artifacts::{LAMBDA_ARCHITECTURE, LAMBDA_TARGET};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A generated tree: relative path → text.
+struct Tree {
+    name: String,
+    files: BTreeMap<String, String>,
+}
+
+/// A top-level block of a tree, with the file it is in.
+struct Found {
+    file: String,
+    block: Block,
+}
+
+impl Found {
+    fn at(&self, tree: &Tree) -> String {
+        let labels: Vec<&str> = self.block.labels().iter().map(|l| l.as_str()).collect();
+        format!("{}/{}: {}", tree.name, self.file, labels.join("."))
+    }
+}
+
+impl Tree {
+    fn on_disk(name: &str, root: &Path) -> Tree {
+        let mut files = BTreeMap::new();
+        for entry in walkdir::WalkDir::new(root) {
+            let path = entry.unwrap().into_path();
+            if path.is_file() && !path.components().any(|c| c.as_os_str() == "artifacts") {
+                let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                files.insert(rel, std::fs::read_to_string(&path).unwrap());
+            }
+        }
+        Tree {
+            name: name.to_owned(),
+            files,
+        }
+    }
+
+    /// The context `base` with `patch` merged into its sections, rendered in memory.
+    fn rendered(name: &str, base: &str, patch: serde_json::Value) -> Tree {
+        let mut context: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(workspace().join("examples").join(base)).unwrap(),
+        )
+        .unwrap();
+        for (section, values) in patch.as_object().unwrap() {
+            let target = context
+                .as_object_mut()
+                .unwrap()
+                .entry(section.clone())
+                .or_insert_with(|| serde_json::json!({}));
+            for (key, value) in values.as_object().unwrap() {
+                target[key] = value.clone();
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(&path, context.to_string()).unwrap();
+        let files = metering_gen::generate(&path, &workspace())
+            .unwrap_or_else(|e| panic!("rendering the `{name}` context: {e}"));
+        Tree {
+            name: format!("<{name}>"),
+            files,
+        }
+    }
+
+    fn body(&self, path: &str) -> Option<Body> {
+        self.files.get(path).map(|text| {
+            hcl::parse(text).unwrap_or_else(|e| panic!("{}/{path}: {e}", self.name))
+        })
+    }
+
+    /// Top-level blocks `ident "label0" …` in every `.tf` file under `dir` ("" for all).
+    fn blocks(&self, dir: &str, ident: &str, label0: Option<&str>) -> Vec<Found> {
+        let mut found = Vec::new();
+        for path in self.files.keys().filter(|p| p.ends_with(".tf")) {
+            if !path.starts_with(dir) {
+                continue;
+            }
+            for block in self.body(path).unwrap().into_blocks() {
+                let first = block.labels().first().map(|l| l.as_str().to_owned());
+                if block.identifier() == ident && (label0.is_none() || first.as_deref() == label0)
+                {
+                    found.push(Found {
+                        file: path.clone(),
+                        block,
+                    });
+                }
+            }
+        }
+        found
+    }
+
+    fn resources(&self, ty: &str) -> Vec<Found> {
+        self.blocks("", "resource", Some(ty))
+    }
+}
+
+/// `terraform/`, every golden tree, and contexts that switch on what no golden does.
+fn trees() -> Vec<Tree> {
+    let root = workspace();
+    let mut trees = vec![Tree::on_disk("terraform", &root.join("terraform"))];
+    let mut goldens: Vec<_> = std::fs::read_dir(root.join("tests/golden"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    goldens.sort();
+    for golden in goldens {
+        let name = format!("tests/golden/{}", golden.file_name().unwrap().to_string_lossy());
+        trees.push(Tree::on_disk(&name, &golden));
+    }
+    let kms = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    trees.push(Tree::rendered(
+        "everything-on",
+        "metering.json",
+        serde_json::json!({
+            "deployment": {"kms_key_arn": kms, "force_destroy": true, "s3_access_log_bucket": "my-access-logs"},
+            "api": {"dev_stage": true, "cloudwatch_account_role": true},
+        }),
+    ));
+    trees.push(Tree::rendered(
+        "billing-without-grants",
+        "metering.json",
+        serde_json::json!({"lake_formation": {"grant_permissions": false}}),
+    ));
+    trees
+}
+
+fn attr<'a>(body: &'a Body, name: &str) -> Option<&'a Expression> {
+    body.attributes()
+        .find(|a| a.key() == name)
+        .map(|a| a.expr())
+}
+
+/// A string's value (a template's text without its quotes); any other expression as HCL.
+fn text(expr: &Expression) -> String {
+    match expr {
+        Expression::String(s) => s.clone(),
+        Expression::TemplateExpr(t) => {
+            let quoted = t.to_string();
+            quoted
+                .strip_prefix('"')
+                .and_then(|q| q.strip_suffix('"'))
+                .map_or(quoted.clone(), str::to_owned)
+        }
+        other => other.to_string(),
+    }
+}
+
+fn attr_text(body: &Body, name: &str) -> Option<String> {
+    attr(body, name).map(text)
+}
+
+fn nested<'a>(body: &'a Body, ident: &str) -> Vec<&'a Body> {
+    body.blocks()
+        .filter(|b| b.identifier() == ident)
+        .map(Block::body)
+        .collect()
+}
+
+fn list_texts(expr: Option<&Expression>) -> Vec<String> {
+    match expr {
+        Some(Expression::Array(items)) => items.iter().map(text).collect(),
+        Some(other) => vec![text(other)],
+        None => Vec::new(),
+    }
+}
+
+/// Runs `rule` over every tree and fails with every problem it reports.
+fn over_every_tree(rule: impl Fn(&Tree, &mut Vec<String>)) {
+    let mut problems = Vec::new();
+    let trees = trees();
+    assert!(trees.len() >= 8, "terraform/, the goldens and the variants");
+    for tree in &trees {
+        rule(tree, &mut problems);
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+// Amazon Cognito API Reference, VerificationMessageTemplateType: EmailMessage (6–20000
+// characters) and SmsMessage (6–140) must contain the `{####}` placeholder, EmailSubject has
+// 1–140 characters; the provider validates the same at plan time.
+#[test]
+fn cognito_verification_messages_hold_the_code_placeholder() {
+    over_every_tree(|tree, problems| {
+        let pools = tree.resources("aws_cognito_user_pool");
+        if pools.is_empty() {
+            problems.push(format!("{}: no user pool", tree.name));
+        }
+        for pool in pools {
+            for template in nested(pool.block.body(), "verification_message_template") {
+                for (key, min, max, placeholder) in [
+                    ("email_message", 6, 20_000, true),
+                    ("sms_message", 6, 140, true),
+                    ("email_subject", 1, 140, false),
+                ] {
+                    let Some(text) = attr_text(template, key) else {
+                        continue;
+                    };
+                    let chars = text.chars().count();
+                    if placeholder && !text.contains("{####}") {
+                        problems.push(format!("{}: {key} {text:?} lacks {{####}}", pool.at(tree)));
+                    }
+                    if !(min..=max).contains(&chars) {
+                        problems.push(format!(
+                            "{}: {key} has {chars} characters, Cognito takes {min}–{max}",
+                            pool.at(tree)
+                        ));
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Where minijinja reads `{#` as the start of a comment, outside `{{ }}` and `{% %}`.
+fn comment_starts(template: &str) -> Vec<usize> {
+    let mut found = Vec::new();
+    let mut rest = template;
+    let mut offset = 0;
+    while let Some(i) = rest.find('{') {
+        let after = &rest[i..];
+        let skip = if let Some(close) = ["{{", "{%"]
+            .iter()
+            .zip(["}}", "%}"])
+            .find(|(open, _)| after.starts_with(**open))
+            .map(|(_, close)| close)
+        {
+            after.find(close).map_or(after.len(), |end| end + close.len())
+        } else {
+            if after.starts_with("{#") {
+                found.push(offset + i);
+            }
+            1
+        };
+        offset += i + skip;
+        rest = &rest[i + skip..];
+    }
+    found
+}
+
+// The class behind a Cognito message that lost its `{####}`: minijinja (like Jinja) reads
+// `{#…#}` as a comment and drops it, so template text would vanish without an error. The
+// templates use no comments; a literal `{#` is written as `{{ "{#" }}`.
+#[test]
+fn templates_hold_no_text_that_minijinja_drops_as_a_comment() {
+    assert_eq!(comment_starts(r#"a {####} b"#), [2], "the defect this guards against");
+    assert_eq!(comment_starts(r#"a {{ "{####}" }} {% if x %}{#{% endif %}"#), [27]);
+    assert!(comment_starts(r#"${x} %{ if y }{{ "{#" }}"#).is_empty());
+    let templates = workspace().join("generator/templates");
+    let mut problems = Vec::new();
+    for entry in walkdir::WalkDir::new(&templates) {
+        let path = entry.unwrap().into_path();
+        if !path.is_file() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for at in comment_starts(&text) {
+            let line = text[..at].lines().count().max(1);
+            problems.push(format!(
+                "{}:{line}: `{{#` starts a template comment, which drops the text up to `#}}`; write a literal `{{#` as {{{{ \"{{#\" }}}}",
+                path.strip_prefix(&templates).unwrap().display()
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The `aws_athena_workgroup` resource behind the root's `module.athena.<output>`.
+fn workgroup_behind(tree: &Tree, reference: &str) -> Option<Body> {
+    let output = reference.strip_prefix("module.athena.")?;
+    let outputs = tree.body("modules/athena/outputs.tf")?;
+    let value = outputs
+        .blocks()
+        .find(|b| b.identifier() == "output" && b.labels()[0].as_str() == output)
+        .and_then(|b| attr_text(b.body(), "value"))?;
+    let resource = value.strip_prefix("aws_athena_workgroup.")?.split('.').next()?;
+    tree.blocks("modules/athena/", "resource", Some("aws_athena_workgroup"))
+        .into_iter()
+        .find(|f| f.block.labels()[1].as_str() == resource)
+        .map(|f| f.block.body().clone())
+}
+
+// Athena User Guide, "Considerations and limitations for CTAS queries" and "Troubleshoot
+// workgroup errors": a CTAS naming `external_location` fails in a workgroup that enforces its
+// result location. The compaction's CTAS names the hour's folder, so the functions' workgroup
+// must not enforce; its minimum encryption (which works only without enforcement, "Configure
+// minimum encryption for a workgroup") keeps results encrypted.
+#[test]
+fn the_functions_run_in_a_workgroup_that_accepts_external_locations() {
+    over_every_tree(|tree, problems| {
+        let root = tree.body("main.tf").unwrap();
+        for call in root.blocks().filter(|b| b.identifier() == "module") {
+            let name = call.labels()[0].as_str();
+            if !["compaction", "billing"].contains(&name) {
+                continue;
+            }
+            let at = format!("{}/main.tf: module.{name}", tree.name);
+            let wg = attr_text(call.body(), "workgroup_name").unwrap_or_default();
+            let arn = attr_text(call.body(), "workgroup_arn").unwrap_or_default();
+            let Some(workgroup) = workgroup_behind(tree, &wg) else {
+                problems.push(format!("{at}: workgroup_name `{wg}` is no workgroup of the athena module"));
+                continue;
+            };
+            if workgroup_behind(tree, &arn) != Some(workgroup.clone()) {
+                problems.push(format!("{at}: workgroup_arn `{arn}` is another workgroup than `{wg}`"));
+            }
+            let config = nested(&workgroup, "configuration");
+            let enforce = config.first().and_then(|c| attr_text(c, "enforce_workgroup_configuration"));
+            if enforce.as_deref() != Some("false") {
+                problems.push(format!("{at}: runs in `{wg}`, whose enforce_workgroup_configuration is {enforce:?}: its CTAS would fail"));
+            }
+            let minimum = config.first().and_then(|c| attr_text(c, "enable_minimum_encryption_configuration"));
+            let encryption = config
+                .first()
+                .map(|c| nested(c, "result_configuration"))
+                .and_then(|r| r.first().map(|r| nested(r, "encryption_configuration").len()));
+            if minimum.as_deref() != Some("true") || encryption != Some(1) {
+                problems.push(format!("{at}: `{wg}` must encrypt every result (minimum encryption and an encryption_configuration)"));
+            }
+        }
+    });
+}
+
+/// The Terraform release that introduced each language feature the rule looks for, and how
+/// to spot it in a module's text.
+fn features_used(module: &BTreeMap<String, Body>, texts: &[&str]) -> Vec<((u32, u32), String)> {
+    let mut used = Vec::new();
+    for body in module.values() {
+        for block in body.blocks() {
+            let kind = block.identifier();
+            let since = match kind {
+                // Terraform 1.1: `moved`; 1.5: `check` and `import`; 1.7: `removed`;
+                // 1.10: `ephemeral` resources (the CHANGELOG of each release).
+                "moved" => Some((1, 1)),
+                "check" | "import" => Some((1, 5)),
+                "removed" => Some((1, 7)),
+                "ephemeral" => Some((1, 10)),
+                _ => None,
+            };
+            if let Some(since) = since {
+                used.push((since, format!("a `{kind}` block")));
+            }
+            if kind == "resource" && block.labels()[0].as_str() == "terraform_data" {
+                used.push(((1, 4), "the terraform_data resource".into()));
+            }
+            if kind == "variable" {
+                let own = format!("var.{}", block.labels()[0].as_str());
+                for validation in nested(block.body(), "validation") {
+                    let condition = attr_text(validation, "condition").unwrap_or_default();
+                    // Terraform 1.9: "Input variable validation rules can refer to other
+                    // objects"; 1.5–1.8 fail with "Invalid reference in variable validation".
+                    let others = condition
+                        .match_indices("var.")
+                        .map(|(i, _)| {
+                            condition[i..]
+                                .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+                                .next()
+                                .unwrap()
+                                .split('.')
+                                .take(2)
+                                .collect::<Vec<_>>()
+                                .join(".")
+                        })
+                        .any(|r| r != own);
+                    if others {
+                        used.push((
+                            (1, 9),
+                            format!("a validation of `{own}` that refers to another variable"),
+                        ));
+                    }
+                }
+                if attr(block.body(), "nullable").is_some() {
+                    used.push(((1, 1), format!("`nullable` on `{own}`")));
+                }
+                if attr(block.body(), "ephemeral").is_some() {
+                    used.push(((1, 10), format!("`ephemeral` on `{own}`")));
+                }
+            }
+        }
+    }
+    // Functions and type constraints by the release that added them.
+    for (needle, since) in [
+        ("optional(", (1, 3)),
+        ("startswith(", (1, 3)),
+        ("endswith(", (1, 3)),
+        ("timecmp(", (1, 3)),
+        ("strcontains(", (1, 5)),
+        ("plantimestamp(", (1, 5)),
+        ("provider::", (1, 8)),
+        ("issensitive(", (1, 8)),
+        ("templatestring(", (1, 9)),
+        ("ephemeralasnull(", (1, 10)),
+    ] {
+        if texts.iter().any(|t| {
+            t.match_indices(needle).any(|(i, _)| {
+                !t[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.')
+            })
+        }) {
+            used.push((since, format!("`{}`", needle.trim_end_matches('('))));
+        }
+    }
+    used
+}
+
+fn declared_minimum(versions_tf: &Body) -> Option<(u32, u32)> {
+    let terraform = versions_tf.blocks().find(|b| b.identifier() == "terraform")?;
+    let constraint = attr_text(terraform.body(), "required_version")?;
+    let version = constraint.trim().strip_prefix(">=")?.trim();
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
+    Some((parts.next()??, parts.next().flatten().unwrap_or(0)))
+}
+
+/// Problems of one module folder (`""` for the root) of `tree`.
+fn required_version_problems(tree: &Tree, dir: &str) -> Vec<String> {
+    let tf: BTreeMap<String, Body> = tree
+        .files
+        .keys()
+        .filter(|p| p.ends_with(".tf"))
+        .filter(|p| p.rsplit_once('/').map_or("", |(d, _)| d) == dir.trim_end_matches('/'))
+        .map(|p| (p.clone(), tree.body(p).unwrap()))
+        .collect();
+    let texts: Vec<&str> = tf.keys().map(|p| tree.files[p].as_str()).collect();
+    let versions = format!("{dir}versions.tf");
+    let Some(declared) = tf.get(&versions).and_then(declared_minimum) else {
+        return vec![format!("{}/{versions}: no `required_version = \">= X.Y\"`", tree.name)];
+    };
+    features_used(&tf, &texts)
+        .into_iter()
+        .filter(|(since, _)| *since > declared)
+        .map(|((major, minor), what)| {
+            format!(
+                "{}/{versions}: declares >= {}.{}, but {dir} uses {what}, which needs Terraform {major}.{minor}",
+                tree.name, declared.0, declared.1
+            )
+        })
+        .collect()
+}
+
+// Terraform's CHANGELOG per release (1.9: validations that refer to other variables; 1.5:
+// `check`; …): a module must declare at least the release of every feature it uses, or
+// older releases accept the constraint and then fail on the configuration.
+#[test]
+fn required_version_covers_every_language_feature_used() {
+    // The defect this guards against: a cross-variable validation under `>= 1.5`.
+    let mut fixture = Tree {
+        name: "<fixture>".into(),
+        files: BTreeMap::new(),
+    };
+    fixture.files.insert(
+        "versions.tf".into(),
+        "terraform {\n  required_version = \">= 1.5\"\n}\n".into(),
+    );
+    fixture.files.insert(
+        "variables.tf".into(),
+        "variable \"first\" {\n  type = number\n}\n\nvariable \"last\" {\n  type = number\n\n  validation {\n    condition     = var.last >= var.first\n    error_message = \"Not before the first.\"\n  }\n}\n".into(),
+    );
+    let problems = required_version_problems(&fixture, "");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("needs Terraform 1.9"), "{problems:?}");
+
+    over_every_tree(|tree, problems| {
+        let mut dirs: Vec<String> = tree
+            .files
+            .keys()
+            .filter(|p| p.ends_with("versions.tf"))
+            .map(|p| p.trim_end_matches("versions.tf").to_owned())
+            .collect();
+        dirs.sort();
+        assert!(dirs.len() > 5, "{}: the root and its modules", tree.name);
+        for dir in dirs {
+            problems.extend(required_version_problems(tree, &dir));
+        }
+    });
+}
+
+/// The `aws_iam_policy_document` statements of a block, `dynamic "statement"` contents included.
+fn statements(doc: &Body) -> Vec<&Body> {
+    let mut out = nested(doc, "statement");
+    for dynamic in doc.blocks().filter(|b| b.identifier() == "dynamic") {
+        out.extend(nested(dynamic.body(), "content"));
+    }
+    out
+}
+
+// Athena User Guide, "Configure access to databases and tables in the AWS Glue Data Catalog":
+// every example grants glue:GetDatabase on the catalog and `database/default`; a role whose Glue
+// access is scoped to its own databases fails with "not authorized to perform:
+// glue:GetDatabase on resource …:database/default" otherwise.
+#[test]
+fn roles_that_run_athena_queries_can_read_the_default_database() {
+    over_every_tree(|tree, problems| {
+        let mut runners = 0;
+        for doc in tree.blocks("", "data", Some("aws_iam_policy_document")) {
+            let statements = statements(doc.block.body());
+            let runs_queries = statements.iter().any(|s| {
+                list_texts(attr(s, "actions")).contains(&"athena:StartQueryExecution".to_owned())
+            });
+            if !runs_queries {
+                continue;
+            }
+            runners += 1;
+            let reads_default = statements.iter().any(|s| {
+                let resources = list_texts(attr(s, "resources"));
+                list_texts(attr(s, "actions")).contains(&"glue:GetDatabase".to_owned())
+                    && resources.iter().any(|r| r.ends_with(":database/default"))
+                    && resources.iter().any(|r| r.ends_with(":catalog"))
+            });
+            if !reads_default {
+                problems.push(format!(
+                    "{}: runs Athena queries but may not glue:GetDatabase the catalog and database/default",
+                    doc.at(tree)
+                ));
+            }
+        }
+        if runners == 0 {
+            problems.push(format!("{}: no role runs Athena queries", tree.name));
+        }
+    });
+}
+
+// Lambda Developer Guide, "Lambda instruction set architectures": a function runs only a
+// binary of the architecture it declares. The bootstraps are built for LAMBDA_TARGET
+// (tests/check-artifacts.sh also reads each ELF header).
+#[test]
+fn functions_declare_the_architecture_their_bootstraps_are_built_for() {
+    let triple_arch = match LAMBDA_ARCHITECTURE {
+        "x86_64" => "x86_64-",
+        "arm64" => "aarch64-",
+        other => panic!("Lambda has no architecture `{other}`"),
+    };
+    assert!(LAMBDA_TARGET.starts_with(triple_arch) && LAMBDA_TARGET.ends_with("-linux-gnu"));
+    over_every_tree(|tree, problems| {
+        for function in tree.resources("aws_lambda_function") {
+            let declared = list_texts(attr(function.block.body(), "architectures"));
+            if declared != [LAMBDA_ARCHITECTURE] {
+                problems.push(format!(
+                    "{}: architectures {declared:?}, the bootstraps are built for {LAMBDA_TARGET}",
+                    function.at(tree)
+                ));
+            }
+        }
+    });
+}
+
+// API Gateway Developer Guide, "Set up CloudWatch logging for REST APIs in API Gateway": API
+// Gateway writes a stage's CloudWatch access and execution logs with the account's CloudWatch
+// role, so the `dev` stage (CloudWatch access logs) needs `cloudwatch_account_role`.
+#[test]
+fn a_stage_logging_to_cloudwatch_comes_with_the_cloudwatch_role() {
+    over_every_tree(|tree, problems| {
+        let root = tree.body("main.tf").unwrap();
+        let api = root
+            .blocks()
+            .find(|b| b.identifier() == "module" && b.labels()[0].as_str() == "api")
+            .expect("the api module");
+        let dev = attr_text(api.body(), "dev_stage");
+        let role = attr_text(api.body(), "cloudwatch_account_role");
+        if dev.as_deref() == Some("true") && role.as_deref() != Some("true") {
+            problems.push(format!("{}/main.tf: dev_stage without cloudwatch_account_role", tree.name));
+        }
+        let variables = tree.body("modules/api/variables.tf").unwrap();
+        let guarded = variables
+            .blocks()
+            .find(|b| b.identifier() == "variable" && b.labels()[0].as_str() == "dev_stage")
+            .map(|b| nested(b.body(), "validation"))
+            .is_some_and(|v| {
+                v.iter().any(|v| {
+                    attr_text(v, "condition").is_some_and(|c| c.contains("var.cloudwatch_account_role"))
+                })
+            });
+        if !guarded {
+            problems.push(format!(
+                "{}/modules/api/variables.tf: dev_stage does not require cloudwatch_account_role",
+                tree.name
+            ));
+        }
+    });
+}
+
+// Provider source, internal/service/lakeformation/data_lake_settings.go: the resource's create
+// replaces every data-lake setting of the account and its delete writes them all empty (no
+// administrators, no default permissions), so a stack that declared it would change the
+// account on apply and reset it on destroy. The grants ask for what the compaction job does
+// (Lake Formation Developer Guide, "Implicit Lake Formation permissions": a table's creator
+// may drop it without a grant), never DROP or ALL.
+#[test]
+fn lake_formation_settings_are_never_written_and_grants_are_narrow() {
+    over_every_tree(|tree, problems| {
+        for settings in tree.resources("aws_lakeformation_data_lake_settings") {
+            problems.push(format!("{}: declares the account's data-lake settings", settings.at(tree)));
+        }
+        for grant in tree.resources("aws_lakeformation_permissions") {
+            let permissions = list_texts(attr(grant.block.body(), "permissions"));
+            for broad in ["ALL", "DROP", "ALTER", "DATA_LOCATION_ACCESS"] {
+                if permissions.iter().any(|p| p == broad) {
+                    problems.push(format!("{}: grants {broad}", grant.at(tree)));
+                }
+            }
+        }
+    });
+}
+
+// Terraform provider documentation, aws_api_gateway_stage, "Managing the API Logging
+// CloudWatch Log Group": with execution logging, API Gateway creates
+// `API-Gateway-Execution-Logs_{rest-api-id}/{stage-name}` itself (never expiring, never
+// deleted) unless the configuration declares it first and the stage depends on it.
+#[test]
+fn execution_log_groups_are_declared_before_the_stages_that_log_there() {
+    over_every_tree(|tree, problems| {
+        let groups = tree.blocks("modules/api/", "resource", Some("aws_cloudwatch_log_group"));
+        let execution = groups.iter().find(|g| {
+            attr_text(g.block.body(), "name").is_some_and(|n| {
+                n.starts_with("API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this.id}/")
+            })
+        });
+        let Some(execution) = execution else {
+            problems.push(format!("{}/modules/api: no execution log group", tree.name));
+            return;
+        };
+        let address = format!("aws_cloudwatch_log_group.{}", execution.block.labels()[1].as_str());
+        for ty in ["aws_api_gateway_stage", "aws_api_gateway_method_settings"] {
+            for found in tree.blocks("modules/api/", "resource", Some(ty)) {
+                if !list_texts(attr(found.block.body(), "depends_on")).contains(&address) {
+                    problems.push(format!("{}: does not depend on {address}", found.at(tree)));
+                }
+            }
+        }
+        for found in tree.resources("aws_cloudwatch_log_group") {
+            if attr(found.block.body(), "retention_in_days").is_none() {
+                problems.push(format!("{}: no retention", found.at(tree)));
+            }
+        }
+    });
+}
+
+// Terraform provider documentation, aws_api_gateway_deployment ("Terraform Resources"
+// example): triggers hash the ids and arguments that shape the API. Hashing whole resources
+// redeploys the stage whenever a provider release adds an attribute, with no change to the
+// configuration.
+#[test]
+fn deployment_triggers_hash_attributes_not_whole_resources() {
+    over_every_tree(|tree, problems| {
+        for deployment in tree.resources("aws_api_gateway_deployment") {
+            let triggers = attr_text(deployment.block.body(), "triggers").unwrap_or_default();
+            let start = triggers.find('[').map_or(0, |i| i + 1);
+            let end = triggers.rfind(']').unwrap_or(triggers.len());
+            let items: Vec<&str> = triggers[start..end]
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect();
+            if items.is_empty() {
+                problems.push(format!("{}: no triggers", deployment.at(tree)));
+            }
+            for item in items {
+                if item.split('.').count() < 3 {
+                    problems.push(format!("{}: triggers hash the whole `{item}`", deployment.at(tree)));
+                }
+            }
+        }
+    });
+}
+
+// Terraform language documentation, "The depends_on Meta-Argument": depends_on on a module
+// makes every data source in it wait for the whole dependency, so its results are "known
+// after apply" whenever anything there changes. The root passes references instead.
+#[test]
+fn the_root_module_orders_modules_by_reference_not_depends_on() {
+    over_every_tree(|tree, problems| {
+        for call in tree.body("main.tf").unwrap().blocks().filter(|b| b.identifier() == "module") {
+            if attr(call.body(), "depends_on").is_some() {
+                problems.push(format!("{}/main.tf: module.{} has depends_on", tree.name, call.labels()[0].as_str()));
+            }
+        }
+    });
+}
+
+// API Gateway Developer Guide, "Set up CloudWatch logging for REST APIs": data tracing logs
+// whole requests and responses, Authorization headers included; the README says it is off.
+#[test]
+fn data_trace_stays_off() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    assert!(readme.contains("data trace off"), "README states data trace is off");
+    assert!(!readme.contains("data trace on"), "README must not say data trace is on");
+    over_every_tree(|tree, problems| {
+        for found in tree.resources("aws_api_gateway_method_settings") {
+            for settings in nested(found.block.body(), "settings") {
+                if attr_text(settings, "data_trace_enabled").is_some_and(|v| v != "false") {
+                    problems.push(format!("{}: data trace on", found.at(tree)));
+                }
+            }
+        }
+    });
+}
+
+// Amazon S3 API Reference, DeleteBucket: "All objects (including all object versions and
+// delete markers) in the bucket must be deleted before the bucket itself can be deleted", and
+// `aws s3 rm --recursive` only adds delete markers to a versioned bucket. The README must not
+// offer it as the way to empty the stack's (versioned) buckets.
+#[test]
+fn the_readme_empties_versioned_buckets_in_a_way_that_works() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let versioned = trees().iter().all(|tree| {
+        tree.resources("aws_s3_bucket_versioning").iter().all(|v| {
+            nested(v.block.body(), "versioning_configuration")
+                .iter()
+                .all(|c| attr_text(c, "status").as_deref() == Some("Enabled"))
+        })
+    });
+    assert!(versioned, "the stack's buckets are versioned");
+    let commands: Vec<&str> = readme
+        .lines()
+        .filter(|l| l.trim_start().starts_with("aws s3 rm"))
+        .collect();
+    assert!(
+        commands.is_empty(),
+        "`aws s3 rm` leaves every version behind in a versioned bucket: {commands:?}"
+    );
+    assert!(readme.contains("\"force_destroy\": true"));
+}
