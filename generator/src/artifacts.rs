@@ -183,7 +183,10 @@ mod tests {
     #[test]
     fn bootstraps_are_built_for_the_lambda_target_whatever_the_host() {
         let args = build_args("billing");
-        let target = args.iter().position(|a| *a == "--target").expect("--target");
+        let target = args
+            .iter()
+            .position(|a| *a == "--target")
+            .expect("--target");
         assert_eq!(args[target + 1], LAMBDA_TARGET);
         assert_eq!(LAMBDA_TARGET, "x86_64-unknown-linux-gnu");
         assert_eq!(LAMBDA_ARCHITECTURE, "x86_64");

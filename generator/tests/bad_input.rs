@@ -366,7 +366,11 @@ fn invalid_workgroup_name() {
 fn workgroup_name_leaves_room_for_the_functions_workgroup() {
     rejects(
         |c| c["athena"]["work_group_name"] = json!("w".repeat(119)),
-        &["at `athena.work_group_name`", "1 to 118 characters", "-functions"],
+        &[
+            "at `athena.work_group_name`",
+            "1 to 118 characters",
+            "-functions",
+        ],
     );
 }
 

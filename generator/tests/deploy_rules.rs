@@ -37,7 +37,11 @@ impl Tree {
         for entry in walkdir::WalkDir::new(root) {
             let path = entry.unwrap().into_path();
             if path.is_file() && !path.components().any(|c| c.as_os_str() == "artifacts") {
-                let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 files.insert(rel, std::fs::read_to_string(&path).unwrap());
             }
         }
@@ -75,9 +79,9 @@ impl Tree {
     }
 
     fn body(&self, path: &str) -> Option<Body> {
-        self.files.get(path).map(|text| {
-            hcl::parse(text).unwrap_or_else(|e| panic!("{}/{path}: {e}", self.name))
-        })
+        self.files
+            .get(path)
+            .map(|text| hcl::parse(text).unwrap_or_else(|e| panic!("{}/{path}: {e}", self.name)))
     }
 
     /// Top-level blocks `ident "label0" …` in every `.tf` file under `dir` ("" for all).
@@ -89,8 +93,7 @@ impl Tree {
             }
             for block in self.body(path).unwrap().into_blocks() {
                 let first = block.labels().first().map(|l| l.as_str().to_owned());
-                if block.identifier() == ident && (label0.is_none() || first.as_deref() == label0)
-                {
+                if block.identifier() == ident && (label0.is_none() || first.as_deref() == label0) {
                     found.push(Found {
                         file: path.clone(),
                         block,
@@ -116,7 +119,10 @@ fn trees() -> Vec<Tree> {
         .collect();
     goldens.sort();
     for golden in goldens {
-        let name = format!("tests/golden/{}", golden.file_name().unwrap().to_string_lossy());
+        let name = format!(
+            "tests/golden/{}",
+            golden.file_name().unwrap().to_string_lossy()
+        );
         trees.push(Tree::on_disk(&name, &golden));
     }
     let kms = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -236,7 +242,9 @@ fn comment_starts(template: &str) -> Vec<usize> {
             .find(|(open, _)| after.starts_with(**open))
             .map(|(_, close)| close)
         {
-            after.find(close).map_or(after.len(), |end| end + close.len())
+            after
+                .find(close)
+                .map_or(after.len(), |end| end + close.len())
         } else {
             if after.starts_with("{#") {
                 found.push(offset + i);
@@ -254,8 +262,15 @@ fn comment_starts(template: &str) -> Vec<usize> {
 // templates use no comments; a literal `{#` is written as `{{ "{#" }}`.
 #[test]
 fn templates_hold_no_text_that_minijinja_drops_as_a_comment() {
-    assert_eq!(comment_starts(r#"a {####} b"#), [2], "the defect this guards against");
-    assert_eq!(comment_starts(r#"a {{ "{####}" }} {% if x %}{#{% endif %}"#), [27]);
+    assert_eq!(
+        comment_starts(r#"a {####} b"#),
+        [2],
+        "the defect this guards against"
+    );
+    assert_eq!(
+        comment_starts(r#"a {{ "{####}" }} {% if x %}{#{% endif %}"#),
+        [27]
+    );
     assert!(comment_starts(r#"${x} %{ if y }{{ "{#" }}"#).is_empty());
     let templates = workspace().join("generator/templates");
     let mut problems = Vec::new();
@@ -284,7 +299,10 @@ fn workgroup_behind(tree: &Tree, reference: &str) -> Option<Body> {
         .blocks()
         .find(|b| b.identifier() == "output" && b.labels()[0].as_str() == output)
         .and_then(|b| attr_text(b.body(), "value"))?;
-    let resource = value.strip_prefix("aws_athena_workgroup.")?.split('.').next()?;
+    let resource = value
+        .strip_prefix("aws_athena_workgroup.")?
+        .split('.')
+        .next()?;
     tree.blocks("modules/athena/", "resource", Some("aws_athena_workgroup"))
         .into_iter()
         .find(|f| f.block.labels()[1].as_str() == resource)
@@ -309,22 +327,33 @@ fn the_functions_run_in_a_workgroup_that_accepts_external_locations() {
             let wg = attr_text(call.body(), "workgroup_name").unwrap_or_default();
             let arn = attr_text(call.body(), "workgroup_arn").unwrap_or_default();
             let Some(workgroup) = workgroup_behind(tree, &wg) else {
-                problems.push(format!("{at}: workgroup_name `{wg}` is no workgroup of the athena module"));
+                problems.push(format!(
+                    "{at}: workgroup_name `{wg}` is no workgroup of the athena module"
+                ));
                 continue;
             };
             if workgroup_behind(tree, &arn) != Some(workgroup.clone()) {
-                problems.push(format!("{at}: workgroup_arn `{arn}` is another workgroup than `{wg}`"));
+                problems.push(format!(
+                    "{at}: workgroup_arn `{arn}` is another workgroup than `{wg}`"
+                ));
             }
             let config = nested(&workgroup, "configuration");
-            let enforce = config.first().and_then(|c| attr_text(c, "enforce_workgroup_configuration"));
+            let enforce = config
+                .first()
+                .and_then(|c| attr_text(c, "enforce_workgroup_configuration"));
             if enforce.as_deref() != Some("false") {
                 problems.push(format!("{at}: runs in `{wg}`, whose enforce_workgroup_configuration is {enforce:?}: its CTAS would fail"));
             }
-            let minimum = config.first().and_then(|c| attr_text(c, "enable_minimum_encryption_configuration"));
+            let minimum = config
+                .first()
+                .and_then(|c| attr_text(c, "enable_minimum_encryption_configuration"));
             let encryption = config
                 .first()
                 .map(|c| nested(c, "result_configuration"))
-                .and_then(|r| r.first().map(|r| nested(r, "encryption_configuration").len()));
+                .and_then(|r| {
+                    r.first()
+                        .map(|r| nested(r, "encryption_configuration").len())
+                });
             if minimum.as_deref() != Some("true") || encryption != Some(1) {
                 problems.push(format!("{at}: `{wg}` must encrypt every result (minimum encryption and an encryption_configuration)"));
             }
@@ -414,7 +443,9 @@ fn features_used(module: &BTreeMap<String, Body>, texts: &[&str]) -> Vec<((u32, 
 }
 
 fn declared_minimum(versions_tf: &Body) -> Option<(u32, u32)> {
-    let terraform = versions_tf.blocks().find(|b| b.identifier() == "terraform")?;
+    let terraform = versions_tf
+        .blocks()
+        .find(|b| b.identifier() == "terraform")?;
     let constraint = attr_text(terraform.body(), "required_version")?;
     let version = constraint.trim().strip_prefix(">=")?.trim();
     let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
@@ -433,7 +464,10 @@ fn required_version_problems(tree: &Tree, dir: &str) -> Vec<String> {
     let texts: Vec<&str> = tf.keys().map(|p| tree.files[p].as_str()).collect();
     let versions = format!("{dir}versions.tf");
     let Some(declared) = tf.get(&versions).and_then(declared_minimum) else {
-        return vec![format!("{}/{versions}: no `required_version = \">= X.Y\"`", tree.name)];
+        return vec![format!(
+            "{}/{versions}: no `required_version = \">= X.Y\"`",
+            tree.name
+        )];
     };
     features_used(&tf, &texts)
         .into_iter()
@@ -567,7 +601,10 @@ fn a_stage_logging_to_cloudwatch_comes_with_the_cloudwatch_role() {
         let dev = attr_text(api.body(), "dev_stage");
         let role = attr_text(api.body(), "cloudwatch_account_role");
         if dev.as_deref() == Some("true") && role.as_deref() != Some("true") {
-            problems.push(format!("{}/main.tf: dev_stage without cloudwatch_account_role", tree.name));
+            problems.push(format!(
+                "{}/main.tf: dev_stage without cloudwatch_account_role",
+                tree.name
+            ));
         }
         let variables = tree.body("modules/api/variables.tf").unwrap();
         let guarded = variables
@@ -576,7 +613,8 @@ fn a_stage_logging_to_cloudwatch_comes_with_the_cloudwatch_role() {
             .map(|b| nested(b.body(), "validation"))
             .is_some_and(|v| {
                 v.iter().any(|v| {
-                    attr_text(v, "condition").is_some_and(|c| c.contains("var.cloudwatch_account_role"))
+                    attr_text(v, "condition")
+                        .is_some_and(|c| c.contains("var.cloudwatch_account_role"))
                 })
             });
         if !guarded {
@@ -598,7 +636,10 @@ fn a_stage_logging_to_cloudwatch_comes_with_the_cloudwatch_role() {
 fn lake_formation_settings_are_never_written_and_grants_are_narrow() {
     over_every_tree(|tree, problems| {
         for settings in tree.resources("aws_lakeformation_data_lake_settings") {
-            problems.push(format!("{}: declares the account's data-lake settings", settings.at(tree)));
+            problems.push(format!(
+                "{}: declares the account's data-lake settings",
+                settings.at(tree)
+            ));
         }
         for grant in tree.resources("aws_lakeformation_permissions") {
             let permissions = list_texts(attr(grant.block.body(), "permissions"));
@@ -628,7 +669,10 @@ fn execution_log_groups_are_declared_before_the_stages_that_log_there() {
             problems.push(format!("{}/modules/api: no execution log group", tree.name));
             return;
         };
-        let address = format!("aws_cloudwatch_log_group.{}", execution.block.labels()[1].as_str());
+        let address = format!(
+            "aws_cloudwatch_log_group.{}",
+            execution.block.labels()[1].as_str()
+        );
         for ty in ["aws_api_gateway_stage", "aws_api_gateway_method_settings"] {
             for found in tree.blocks("modules/api/", "resource", Some(ty)) {
                 if !list_texts(attr(found.block.body(), "depends_on")).contains(&address) {
@@ -665,7 +709,10 @@ fn deployment_triggers_hash_attributes_not_whole_resources() {
             }
             for item in items {
                 if item.split('.').count() < 3 {
-                    problems.push(format!("{}: triggers hash the whole `{item}`", deployment.at(tree)));
+                    problems.push(format!(
+                        "{}: triggers hash the whole `{item}`",
+                        deployment.at(tree)
+                    ));
                 }
             }
         }
@@ -678,9 +725,18 @@ fn deployment_triggers_hash_attributes_not_whole_resources() {
 #[test]
 fn the_root_module_orders_modules_by_reference_not_depends_on() {
     over_every_tree(|tree, problems| {
-        for call in tree.body("main.tf").unwrap().blocks().filter(|b| b.identifier() == "module") {
+        for call in tree
+            .body("main.tf")
+            .unwrap()
+            .blocks()
+            .filter(|b| b.identifier() == "module")
+        {
             if attr(call.body(), "depends_on").is_some() {
-                problems.push(format!("{}/main.tf: module.{} has depends_on", tree.name, call.labels()[0].as_str()));
+                problems.push(format!(
+                    "{}/main.tf: module.{} has depends_on",
+                    tree.name,
+                    call.labels()[0].as_str()
+                ));
             }
         }
     });
@@ -691,8 +747,14 @@ fn the_root_module_orders_modules_by_reference_not_depends_on() {
 #[test]
 fn data_trace_stays_off() {
     let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
-    assert!(readme.contains("data trace off"), "README states data trace is off");
-    assert!(!readme.contains("data trace on"), "README must not say data trace is on");
+    assert!(
+        readme.contains("data trace off"),
+        "README states data trace is off"
+    );
+    assert!(
+        !readme.contains("data trace on"),
+        "README must not say data trace is on"
+    );
     over_every_tree(|tree, problems| {
         for found in tree.resources("aws_api_gateway_method_settings") {
             for settings in nested(found.block.body(), "settings") {

@@ -375,8 +375,7 @@ mod tests {
     }
 
     #[test]
-    fn principals() {
-    }
+    fn principals() {}
 
     #[test]
     fn names() {
