@@ -375,6 +375,27 @@ fn workgroup_name_leaves_room_for_the_functions_workgroup() {
 }
 
 #[test]
+fn names_that_the_stack_extends_leave_room_for_the_extension() {
+    // Lambda AddPermission: statement ids of at most 100 (`AllowInvokeFromStage-<stage>`).
+    rejects(
+        |c| c["api"] = json!({"stage_name": "s".repeat(80)}),
+        &["at `api.stage_name`", "1 to 79", "AllowInvokeFromStage-"],
+    );
+    // Cognito CreateUserPoolClient: client names of at most 128 (`<pool>-client`).
+    rejects(
+        |c| c["cognito"] = json!({"user_pool_name": "p".repeat(122)}),
+        &["at `cognito.user_pool_name`", "1 to 121", "-client"],
+    );
+    // CloudWatch Logs CreateLogGroup: no spaces in `/aws/apigateway/<api name>/dev`.
+    rejects(
+        |c| {
+            c["api"] = json!({"name": "my api", "dev_stage": true, "cloudwatch_account_role": true})
+        },
+        &["at `api.name`", "no spaces"],
+    );
+}
+
+#[test]
 fn workgroup_named_twice() {
     rejects(
         |c| c["athena_work_group_name"] = json!("Other"),

@@ -791,3 +791,78 @@ fn the_readme_empties_versioned_buckets_in_a_way_that_works() {
     );
     assert!(readme.contains("\"force_destroy\": true"));
 }
+
+/// A literal string argument of the root's `module "<module>"`, in `object.key` or directly.
+fn root_literal(root: &Body, module: &str, path: &[&str]) -> Option<String> {
+    let call = root
+        .blocks()
+        .find(|b| b.identifier() == "module" && b.labels()[0].as_str() == module)?;
+    let mut expr = attr(call.body(), path[0])?;
+    for key in &path[1..] {
+        let Expression::Object(object) = expr else {
+            return None;
+        };
+        expr = object
+            .iter()
+            .find(|(k, _)| k.to_string().trim_matches('"') == *key)
+            .map(|(_, v)| v)?;
+    }
+    match expr {
+        Expression::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+// Names the modules build from the context's: Lambda AddPermission (StatementId ≤ 100:
+// `AllowInvokeFromStage-<stage>`), Cognito CreateUserPoolClient (ClientName ≤ 128:
+// `<pool>-client`), EventBridge PutRule (Name ≤ 64: `<function>-schedule`), CloudWatch Logs
+// CreateLogGroup (`[.\-_/#A-Za-z0-9]+`: `/aws/apigateway/<api name>/dev`), SQS CreateQueue
+// (QueueName ≤ 80: `<function>-dead-letters`), each in its AWS API Reference.
+#[test]
+fn names_built_from_the_context_fit_the_aws_limits() {
+    over_every_tree(|tree, problems| {
+        let root = tree.body("main.tf").unwrap();
+        let mut check = |name: String, max: usize, what: &str| {
+            if name.chars().count() > max {
+                problems.push(format!(
+                    "{}/main.tf: {what} `{name}` has more than {max} characters",
+                    tree.name
+                ));
+            }
+        };
+        let stage = root_literal(&root, "api", &["stage_name"]).expect("api.stage_name");
+        check(
+            format!("AllowInvokeFromStage-{stage}"),
+            100,
+            "Lambda statement id",
+        );
+        let pool = root_literal(&root, "cognito", &["user_pool_name"]).expect("user_pool_name");
+        check(format!("{pool}-client"), 128, "Cognito client name");
+        let scheduled: Vec<String> = ["compaction", "billing"]
+            .iter()
+            .filter_map(|module| root_literal(&root, module, &["function", "function_name"]))
+            .collect();
+        assert!(
+            !scheduled.is_empty(),
+            "{}: the compaction function",
+            tree.name
+        );
+        for function in scheduled {
+            check(format!("{function}-schedule"), 64, "EventBridge rule name");
+            check(format!("{function}-dead-letters"), 80, "SQS queue name");
+        }
+        let api = root_literal(&root, "api", &["api_name"]).expect("api_name");
+        let dev = root
+            .blocks()
+            .find(|b| b.identifier() == "module" && b.labels()[0].as_str() == "api")
+            .and_then(|b| attr_text(b.body(), "dev_stage"));
+        let group = format!("/aws/apigateway/{api}/dev");
+        if dev.as_deref() == Some("true")
+            && !group
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-_/#".contains(c))
+        {
+            problems.push(format!("{}/main.tf: log group name `{group}`", tree.name));
+        }
+    });
+}

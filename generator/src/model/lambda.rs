@@ -76,8 +76,10 @@ fn spec(krate: &LambdaCrate, errors: &mut Vec<Diagnostic>) -> Option<LambdaSpec>
             msg,
         ))
     };
+    // Lambda takes 64 characters, but the scheduled functions' EventBridge rule is
+    // `<function>-schedule`, and a rule name has at most 64 (EventBridge API Reference, PutRule).
     if m.function_name.is_empty()
-        || m.function_name.len() > 64
+        || m.function_name.len() > 55
         || !m
             .function_name
             .chars()
@@ -85,7 +87,7 @@ fn spec(krate: &LambdaCrate, errors: &mut Vec<Diagnostic>) -> Option<LambdaSpec>
     {
         fail(
             "function_name",
-            "must have 1 to 64 letters, digits, `-` or `_`".into(),
+            "must have 1 to 55 letters, digits, `-` or `_` (the schedule rule is `<function>-schedule`, and EventBridge takes rule names of at most 64 characters)".into(),
         );
     }
     if m.description.len() > 256 {
@@ -140,4 +142,35 @@ pub(super) fn resolve(
         merge_small_files: merge_small_files?,
         billing: billing?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn krate(function_name: &str) -> LambdaCrate {
+        LambdaCrate {
+            name: BILLING.into(),
+            manifest: "lambdas/billing/Cargo.toml".into(),
+            metadata: serde_json::json!({"lambda": {
+                "function_name": function_name, "description": "d", "handler": "bootstrap",
+                "memory_size": 256, "timeout": 60,
+            }}),
+        }
+    }
+
+    #[test]
+    fn function_names_leave_room_for_the_schedule_rule() {
+        let mut errors = Vec::new();
+        assert!(spec(&krate(&"f".repeat(55)), &mut errors).is_some());
+        assert!(errors.is_empty());
+        assert!(spec(&krate(&"f".repeat(56)), &mut errors).is_none());
+        let message = errors[0].to_string();
+        assert!(
+            message.contains("package.metadata.lambda.function_name")
+                && message.contains("1 to 55")
+                && message.contains("-schedule"),
+            "{message}"
+        );
+    }
 }

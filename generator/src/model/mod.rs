@@ -581,10 +581,20 @@ fn api(a: &context::Api, c: &mut Checker) {
             "must have 1 to 128 letters, digits, spaces or `- _ .`",
         );
     }
-    if !name_ok(&a.stage_name, &['-', '_']) || a.stage_name.len() > 128 {
+    // The stage's Lambda permission is `AllowInvokeFromStage-<stage>`, and a statement id has
+    // at most 100 characters (Lambda API Reference, AddPermission, StatementId).
+    if !name_ok(&a.stage_name, &['-', '_']) || a.stage_name.len() > 79 {
         c.fail(
             "api.stage_name",
-            "must have 1 to 128 letters, digits, `-` or `_`",
+            "must have 1 to 79 letters, digits, `-` or `_` (its Lambda permission is `AllowInvokeFromStage-<stage>`, and Lambda takes statement ids of at most 100 characters)",
+        );
+    }
+    // The `dev` stage logs to `/aws/apigateway/<api name>/dev`, and a log group name is
+    // `[.\-_/#A-Za-z0-9]+` (CloudWatch Logs API Reference, CreateLogGroup, logGroupName).
+    if a.dev_stage && a.name.contains(' ') {
+        c.fail(
+            "api.name",
+            "may not hold spaces with `api.dev_stage`: the `dev` stage logs to `/aws/apigateway/<api name>/dev`, and CloudWatch log group names have no spaces",
         );
     }
     if a.dev_stage && a.stage_name == "dev" {
@@ -647,15 +657,17 @@ fn compaction_delay(ctx: &Context, firehose: Option<&context::Firehose>, c: &mut
 
 fn other_sections(ctx: &Context, schedule: &str, c: &mut Checker) {
     let pool = &ctx.cognito.user_pool_name;
+    // The app client is `<pool>-client`, and a client name has at most 128 characters
+    // (Cognito API Reference, CreateUserPoolClient, ClientName).
     if pool.is_empty()
-        || pool.chars().count() > 128
+        || pool.chars().count() > 121
         || !pool
             .chars()
             .all(|ch| ch.is_alphanumeric() || " +=,.@-_".contains(ch))
     {
         c.fail(
             "cognito.user_pool_name",
-            "must have 1 to 128 letters, digits, spaces or `+ = , . @ - _`",
+            "must have 1 to 121 letters, digits, spaces or `+ = , . @ - _` (the app client is `<pool>-client`, and Cognito takes client names of at most 128 characters)",
         );
     }
     if !ctx.lake_formation.admins.is_empty() {
