@@ -866,3 +866,92 @@ fn names_built_from_the_context_fit_the_aws_limits() {
         }
     });
 }
+
+// Athena User Guide, "OpenX JSON SerDe": without `ignore.malformed.json`, one line that is not
+// valid JSON fails every query of its table's partition (HIVE_CURSOR_ERROR), so one bad access
+// log line would fail its hour's compaction on every retry and keep the hour from billing.
+// With it the line reads as a row of NULLs, which the queries leave out and count.
+#[test]
+fn the_access_log_table_reads_past_malformed_lines() {
+    over_every_tree(|tree, problems| {
+        let body = tree.body("modules/data_catalog/main.tf").unwrap();
+        let locals = body.blocks().find(|b| b.identifier() == "locals").unwrap();
+        let formats = attr(locals.body(), "formats").expect("locals.formats");
+        let Expression::Object(formats) = formats else {
+            panic!("locals.formats is an object");
+        };
+        let json = formats
+            .iter()
+            .find(|(k, _)| k.to_string() == "json")
+            .map(|(_, v)| v.to_string())
+            .expect("the json format");
+        let ignores = json.contains("\"ignore.malformed.json\" = \"TRUE\"")
+            && json.contains("org.openx.data.jsonserde.JsonSerDe");
+        if !ignores {
+            problems.push(format!(
+                "{}/modules/data_catalog/main.tf: the JSON table's OpenX SerDe does not ignore malformed lines",
+                tree.name
+            ));
+        }
+    });
+}
+
+// Lambda API Reference, PutFunctionConcurrency: reserving concurrency must leave the account's
+// minimum unreserved (100, and a new account's whole limit may be 10), so a stack that
+// reserves any fails to apply there. Runs of the same hour or month are kept apart by a lease
+// object per hour or month (S3 User Guide, "Conditional writes", "Conditional deletes")
+// instead; the role may do exactly the lease's calls on its prefix.
+#[test]
+fn no_function_reserves_concurrency_and_leases_keep_runs_apart() {
+    over_every_tree(|tree, problems| {
+        for function in tree.resources("aws_lambda_function") {
+            if attr(function.block.body(), "reserved_concurrent_executions").is_some() {
+                problems.push(format!("{}: reserves concurrency", function.at(tree)));
+            }
+        }
+        for module in ["compaction", "billing"] {
+            let main = format!("modules/{module}/main.tf");
+            let Some(body) = tree.body(&main) else {
+                continue;
+            };
+            let call = body
+                .blocks()
+                .find(|b| b.identifier() == "module" && b.labels()[0].as_str() == "function")
+                .expect("the function");
+            let environment = attr_text(call.body(), "environment").unwrap_or_default();
+            if !environment
+                .contains("LOCK_PREFIX = \"s3://${var.results_bucket_name}/${local.lock_prefix}\"")
+            {
+                problems.push(format!(
+                    "{}/{main}: no LOCK_PREFIX in the results bucket",
+                    tree.name
+                ));
+            }
+            let leases = tree
+                .blocks(
+                    &format!("modules/{module}/"),
+                    "data",
+                    Some("aws_iam_policy_document"),
+                )
+                .iter()
+                .flat_map(|d| {
+                    statements(d.block.body())
+                        .into_iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                })
+                .any(|s| {
+                    list_texts(attr(&s, "actions"))
+                        == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+                        && list_texts(attr(&s, "resources"))
+                            == ["${var.results_bucket_arn}/${local.lock_prefix}/*"]
+                });
+            if !leases {
+                problems.push(format!(
+                    "{}/{main}: the role may not hold its leases",
+                    tree.name
+                ));
+            }
+        }
+    });
+}

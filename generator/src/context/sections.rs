@@ -135,7 +135,7 @@ pub struct LakeFormation {
     pub grant_permissions: bool,
     /// Refused when non-empty: earlier versions managed the account's data-lake
     /// administrators, which the provider resets on destroy. Kept to say so at its path.
-    pub admins: Vec<serde_json::Value>,
+    pub admins: Vec<String>,
 }
 
 impl Default for LakeFormation {

@@ -30,10 +30,10 @@ pub fn named_queries(model: &Model) -> Vec<NamedQuery> {
         NamedQuery {
             key: "rows_per_hour".into(),
             name: "Rows per hour, JSON and Parquet".into(),
-            description: "Access-log rows per arrival hour today in the raw JSON table and in the compacted Parquet table; a compacted hour has the same count in both".into(),
+            description: "Access-log rows per arrival hour today in the raw JSON table (malformed lines, read as NULL rows, left out) and in the compacted Parquet table".into(),
             database: json.database.clone(),
             sql: format!(
-                "SELECT 'json' AS source, year, month, day, hour, count(*) AS row_count\n\
+                "SELECT 'json' AS source, year, month, day, hour, count(requestid) AS row_count\n\
                  FROM {json}\n\
                  WHERE year = year(current_date) AND month = month(current_date) AND day = day(current_date)\n\
                  GROUP BY 1, 2, 3, 4, 5\n\
@@ -50,10 +50,10 @@ pub fn named_queries(model: &Model) -> Vec<NamedQuery> {
         NamedQuery {
             key: "row_count".into(),
             name: "Row count this month".into(),
-            description: "Number of access-log rows delivered this month (raw JSON table)".into(),
+            description: "Access-log rows delivered this month (raw JSON table), and the lines that were not valid JSON".into(),
             database: json.database.clone(),
             sql: format!(
-                "SELECT count(*) AS row_count\nFROM {}\nWHERE {THIS_MONTH};\n",
+                "SELECT count(requestid) AS row_count, count(*) - count(requestid) AS malformed_lines\nFROM {}\nWHERE {THIS_MONTH};\n",
                 qualified(json)
             ),
         },

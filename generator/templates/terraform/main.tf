@@ -179,6 +179,7 @@ module "billing" {
   bucket_arn            = module.access_logs.bucket_arn
   workgroup_name        = module.athena.functions_workgroup_name
   workgroup_arn         = module.athena.functions_workgroup_arn
+  results_bucket_name   = module.athena.results_bucket_name
   results_bucket_arn    = module.athena.results_bucket_arn
   projection_first_year = {{ m.catalog.projection_first_year|hcl }}
   projection_last_year  = {{ m.catalog.projection_last_year|hcl }}

@@ -154,20 +154,20 @@ module "athena" {
     }
     row_count = {
       name        = "Row count this month"
-      description = "Number of access-log rows delivered this month (raw JSON table)"
+      description = "Access-log rows delivered this month (raw JSON table), and the lines that were not valid JSON"
       database    = "raw_logs"
       query       = <<-EOT
-        SELECT count(*) AS row_count
+        SELECT count(requestid) AS row_count, count(*) - count(requestid) AS malformed_lines
         FROM "raw_logs"."restapi_access_log_json"
         WHERE year = year(current_date) AND month = month(current_date);
       EOT
     }
     rows_per_hour = {
       name        = "Rows per hour, JSON and Parquet"
-      description = "Access-log rows per arrival hour today in the raw JSON table and in the compacted Parquet table; a compacted hour has the same count in both"
+      description = "Access-log rows per arrival hour today in the raw JSON table (malformed lines, read as NULL rows, left out) and in the compacted Parquet table"
       database    = "raw_logs"
       query       = <<-EOT
-        SELECT 'json' AS source, year, month, day, hour, count(*) AS row_count
+        SELECT 'json' AS source, year, month, day, hour, count(requestid) AS row_count
         FROM "raw_logs"."restapi_access_log_json"
         WHERE year = year(current_date) AND month = month(current_date) AND day = day(current_date)
         GROUP BY 1, 2, 3, 4, 5

@@ -8,6 +8,7 @@ locals {
   glue_arn_prefix = "arn:${data.aws_partition.current.partition}:glue:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}"
   config_key      = "config/metering.json"
   invoices_prefix = "invoices/"
+  lock_prefix     = "locks/billing"
 }
 
 # The meters and plans the function prices with: a change of plans is a change of this object
@@ -33,8 +34,6 @@ module "function" {
   log_retention_in_days = var.log_retention_in_days
   kms_key_arn           = var.kms_key_arn
   dead_letter_queue_arn = aws_sqs_queue.dead_letters.arn
-  # Two runs billing the same month at once would race on its invoice files.
-  reserved_concurrent_executions = 1
 
   environment = {
     ATHENA_WORK_GROUP   = var.workgroup_name
@@ -43,6 +42,9 @@ module "function" {
     METERING_CONFIG_URI = "s3://${var.bucket_name}/${local.config_key}"
     INVOICES_BUCKET     = var.bucket_name
     INVOICES_PREFIX     = local.invoices_prefix
+    # Two runs billing the same month at once would race on its invoice files: each holds a
+    # lease object per month here instead of a reserved concurrency.
+    LOCK_PREFIX = "s3://${var.results_bucket_name}/${local.lock_prefix}"
   }
 
   policies = {
@@ -127,6 +129,13 @@ data "aws_iam_policy_document" "billing" {
       "s3:PutObject",
     ]
     resources = [var.results_bucket_arn, "${var.results_bucket_arn}/*"]
+  }
+
+  # The per-month leases (see the compaction module).
+  statement {
+    sid       = "MonthLeases"
+    actions   = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    resources = ["${var.results_bucket_arn}/${local.lock_prefix}/*"]
   }
 
   dynamic "statement" {

@@ -86,6 +86,12 @@ variable "workgroup_arn" {
   nullable    = false
 }
 
+variable "results_bucket_name" {
+  description = "Bucket of the Athena query results, which also holds the function's per-month leases."
+  type        = string
+  nullable    = false
+}
+
 variable "results_bucket_arn" {
   description = "ARN of the workgroup's query-results bucket."
   type        = string

@@ -79,18 +79,17 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_117:The functions call only public AWS APIs and hold no network resources; a VPC would add NAT or endpoint costs and no isolation.
   #checkov:skip=CKV_AWS_272:The zip is built from this repository by metering-gen and pinned by source_code_hash; code signing needs an AWS Signer profile and signing job outside this stack.
   #checkov:skip=CKV_AWS_173:Environment variables hold only table, database and workgroup names; Lambda encrypts them at rest, with the customer KMS key of var.kms_key_arn when the context sets deployment.kms_key_arn.
-  function_name                  = var.function_name
-  description                    = var.description
-  role                           = aws_iam_role.this.arn
-  runtime                        = "provided.al2023"
-  architectures                  = ["x86_64"]
-  handler                        = var.handler
-  filename                       = var.zip_path
-  source_code_hash               = filebase64sha256(var.zip_path)
-  memory_size                    = var.memory_size
-  timeout                        = var.timeout
-  reserved_concurrent_executions = var.reserved_concurrent_executions
-  kms_key_arn                    = var.kms_key_arn
+  function_name    = var.function_name
+  description      = var.description
+  role             = aws_iam_role.this.arn
+  runtime          = "provided.al2023"
+  architectures    = ["x86_64"]
+  handler          = var.handler
+  filename         = var.zip_path
+  source_code_hash = filebase64sha256(var.zip_path)
+  memory_size      = var.memory_size
+  timeout          = var.timeout
+  kms_key_arn      = var.kms_key_arn
 
   tracing_config {
     mode = "Active"

@@ -52,13 +52,6 @@ variable "timeout" {
   }
 }
 
-variable "reserved_concurrent_executions" {
-  description = "Reserved concurrency; -1 leaves the function unreserved."
-  type        = number
-  default     = -1
-  nullable    = false
-}
-
 variable "environment" {
   description = "Environment variables of the function."
   type        = map(string)

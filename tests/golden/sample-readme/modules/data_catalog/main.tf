@@ -6,8 +6,14 @@ locals {
       input_format          = "org.apache.hadoop.mapred.TextInputFormat"
       output_format         = "org.apache.hadoop.hive.ql.io.IgnoreKeyTextOutputFormat"
       serialization_library = "org.openx.data.jsonserde.JsonSerDe"
-      # Glue stores lower-case column names; the record's keys are camelCase.
-      serde_parameters = { "case.insensitive" = "TRUE" }
+      # Glue stores lower-case column names; the record's keys are camelCase. A line that is
+      # not valid JSON (API Gateway writes claim values unescaped) would fail every query of its
+      # hour; with ignore.malformed.json it reads as a row of NULLs, which the compaction counts
+      # and leaves out (Athena User Guide, "OpenX JSON SerDe").
+      serde_parameters = {
+        "case.insensitive"      = "TRUE"
+        "ignore.malformed.json" = "TRUE"
+      }
     }
     parquet = {
       classification        = "parquet"

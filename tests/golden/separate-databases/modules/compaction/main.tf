@@ -10,6 +10,7 @@ locals {
   databases       = distinct([var.json_table.database, var.parquet_table.database])
   json_location   = "s3://${var.data_bucket_name}/${var.json_table.folder}"
   parquet_prefix  = "s3://${var.data_bucket_name}/${var.parquet_table.folder}"
+  lock_prefix     = "locks/compaction"
 }
 
 module "function" {
@@ -24,8 +25,6 @@ module "function" {
   log_retention_in_days = var.log_retention_in_days
   kms_key_arn           = var.kms_key_arn
   dead_letter_queue_arn = aws_sqs_queue.dead_letters.arn
-  # Two runs compacting the same hour at once would race on its Parquet folder.
-  reserved_concurrent_executions = 1
 
   environment = {
     OLD_DATABASE              = var.json_table.database
@@ -39,6 +38,10 @@ module "function" {
     STAGING_OUTPUT_PREFIX     = "s3://${var.results_bucket_name}/compaction"
     REGION_NAME               = data.aws_region.current.region
     COMPACTION_DELAY_MINUTES  = tostring(var.delay_minutes)
+    # Two runs compacting the same hour at once would race on its Parquet folder: each holds
+    # a lease object per hour here (S3 conditional writes) instead of a reserved concurrency,
+    # which an account whose concurrency limit is still 10 cannot grant.
+    LOCK_PREFIX = "s3://${var.results_bucket_name}/${local.lock_prefix}"
   }
 
   policies = {
@@ -131,6 +134,15 @@ data "aws_iam_policy_document" "compaction" {
       "s3:PutObject",
     ]
     resources = [var.results_bucket_arn, "${var.results_bucket_arn}/*"]
+  }
+
+  # The per-hour leases: conditional PutObject (If-None-Match, If-Match, which also needs
+  # GetObject) and a conditional DeleteObject to release ("Conditional writes", "Conditional
+  # deletes", S3 User Guide).
+  statement {
+    sid       = "HourLeases"
+    actions   = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    resources = ["${var.results_bucket_arn}/${local.lock_prefix}/*"]
   }
 
   dynamic "statement" {
