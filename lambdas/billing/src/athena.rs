@@ -2,7 +2,9 @@
 
 use std::future::Future;
 
-pub use lambda_support::athena::{QueryState, QueryStatus, SdkAthena};
+pub use lambda_support::athena::{
+    AthenaErrorInfo, QueryState, QueryStatus, SdkAthena, StatusDetail,
+};
 
 use crate::query::Rows;
 use crate::sdk::ApiError;
@@ -29,11 +31,12 @@ pub trait Athena: Send + Sync {
         work_group: &str,
     ) -> impl Future<Output = Result<String, ApiError>> + Send;
 
-    /// GetQueryExecution, reduced to the status.
+    /// GetQueryExecution, reduced to the status and Athena's classification of a failure
+    /// (whether the query may be resubmitted).
     fn query_status(
         &self,
         query_execution_id: &str,
-    ) -> impl Future<Output = Result<QueryStatus, ApiError>> + Send;
+    ) -> impl Future<Output = Result<StatusDetail, ApiError>> + Send;
 
     /// StopQueryExecution.
     fn stop_query(
@@ -63,7 +66,7 @@ impl Athena for SdkAthena {
     fn query_status(
         &self,
         query_execution_id: &str,
-    ) -> impl Future<Output = Result<QueryStatus, ApiError>> + Send {
+    ) -> impl Future<Output = Result<StatusDetail, ApiError>> + Send {
         self.get_query_execution(query_execution_id)
     }
 

@@ -1,9 +1,11 @@
 //! Why an invocation failed.
 
+use lambda_support::lease::{AcquireError, Locked};
 use metering::{ConfigError, Month};
 
 use crate::athena::QueryState;
 use crate::event::{EventError, TooEarly};
+use crate::query::Earlier;
 use crate::s3::DeleteFailure;
 use crate::sdk::ApiError;
 
@@ -22,30 +24,51 @@ pub enum BillingError {
         uri: String,
         errors: Vec<ConfigError>,
     },
+    /// Another run holds the month's lease: nothing was done for it.
+    #[error("month {month}: locked by another run: {locked}; nothing was done for this month")]
+    Locked { month: Month, locked: Locked },
+    /// The month's lease could not be taken: nothing was done for it.
+    #[error("month {month}: could not take the lease {uri}: {error}")]
+    LockFailed {
+        month: Month,
+        uri: String,
+        error: ApiError,
+    },
     #[error("month {month}: the Lambda deadline came before the usage query could start")]
     DeadlineBeforeStart { month: Month },
-    #[error("month {month}: could not start the usage query: {error}")]
-    Start { month: Month, error: ApiError },
-    #[error("month {month}: could not read the state of the usage query (query execution id {query_execution_id}): {error}")]
+    #[error("month {month}: could not start the usage query: {error}{earlier}")]
+    Start {
+        month: Month,
+        error: ApiError,
+        /// The submissions before it, which failed with a retryable error.
+        earlier: Earlier,
+    },
+    #[error("month {month}: could not read the state of the usage query (query execution id {query_execution_id}): {error}; {stop}{earlier}")]
     Status {
         month: Month,
         query_execution_id: String,
         error: ApiError,
+        /// What happened to the best-effort StopQueryExecution.
+        stop: String,
+        earlier: Earlier,
     },
-    #[error("month {month}: the usage query (query execution id {query_execution_id}) ended {state}: {reason}")]
+    #[error("month {month}: the usage query (query execution id {query_execution_id}) ended {state}: {reason}{earlier}")]
     QueryEnded {
         month: Month,
         query_execution_id: String,
         state: QueryState,
+        /// Athena's reason, and for a retryable failure why it was not resubmitted.
         reason: String,
+        earlier: Earlier,
     },
-    #[error("month {month}: the usage query (query execution id {query_execution_id}) was still {last_state} at the deadline; {stop}")]
+    #[error("month {month}: the usage query (query execution id {query_execution_id}) was still {last_state} at the deadline; {stop}{earlier}")]
     Deadline {
         month: Month,
         query_execution_id: String,
         last_state: QueryState,
         /// What happened to the best-effort StopQueryExecution.
         stop: String,
+        earlier: Earlier,
     },
     #[error("month {month}: could not read the results of the usage query (query execution id {query_execution_id}): {error}")]
     GetResults {
@@ -107,6 +130,14 @@ fn refused(failures: &[DeleteFailure]) -> String {
 }
 
 impl BillingError {
+    /// The error for a month whose lease could not be taken.
+    pub fn lease(month: Month, error: AcquireError) -> Self {
+        match error {
+            AcquireError::Locked(locked) => Self::Locked { month, locked },
+            AcquireError::Failed { uri, error } => Self::LockFailed { month, uri, error },
+        }
+    }
+
     /// Short name for the Lambda error type and logs. A call that stayed throttled or timed
     /// out through the SDK's retries is named for that, whichever call it was.
     pub fn kind(&self) -> &'static str {
@@ -115,6 +146,8 @@ impl BillingError {
             Self::TooEarly(_) => "MonthNotComplete",
             Self::ConfigRead { error, .. } => error.kind_name("ConfigReadFailed"),
             Self::ConfigParse { .. } | Self::ConfigInvalid { .. } => "InvalidConfig",
+            Self::Locked { .. } => "Locked",
+            Self::LockFailed { error, .. } => error.kind_name("LockFailed"),
             Self::DeadlineBeforeStart { .. } => "DeadlineBeforeStart",
             Self::Start { error, .. } => error.kind_name("StartQueryFailed"),
             Self::Status { error, .. } => error.kind_name("GetQueryStateFailed"),
@@ -144,7 +177,9 @@ impl BillingError {
             Self::Event(_) | Self::ConfigRead { .. } => None,
             Self::ConfigParse { .. } | Self::ConfigInvalid { .. } => None,
             Self::TooEarly(e) => Some(e.month),
-            Self::DeadlineBeforeStart { month }
+            Self::Locked { month, .. }
+            | Self::LockFailed { month, .. }
+            | Self::DeadlineBeforeStart { month }
             | Self::Start { month, .. }
             | Self::Status { month, .. }
             | Self::QueryEnded { month, .. }
@@ -204,5 +239,36 @@ mod tests {
         assert_eq!(put(ApiErrorKind::TimedOut).kind(), "ApiTimedOut");
         assert_eq!(put(ApiErrorKind::Other).kind(), "S3PutFailed");
         assert_eq!(put(ApiErrorKind::Other).month(), Some(month));
+    }
+
+    #[test]
+    fn a_locked_month_is_its_own_kind() {
+        use lambda_support::lease::Busy;
+        let month: Month = "2026-10".parse().unwrap();
+        let error = BillingError::lease(
+            month,
+            AcquireError::Locked(Locked {
+                uri: "s3://results/locks/billing/2026-10".to_owned(),
+                busy: Busy::Raced {
+                    answer: "409 ConditionalRequestConflict",
+                },
+            }),
+        );
+        assert_eq!(error.kind(), "Locked");
+        assert_eq!(error.month(), Some(month));
+        assert_eq!(
+            error.to_string(),
+            "month 2026-10: locked by another run: another run wrote \
+             s3://results/locks/billing/2026-10 at the same moment \
+             (409 ConditionalRequestConflict); try again later; nothing was done for this month"
+        );
+        let failed = BillingError::lease(
+            month,
+            AcquireError::Failed {
+                uri: "s3://results/locks/billing/2026-10".to_owned(),
+                error: ApiError::new("GetObject failed: AccessDenied (HTTP 403)"),
+            },
+        );
+        assert_eq!(failed.kind(), "LockFailed");
     }
 }

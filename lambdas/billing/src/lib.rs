@@ -12,6 +12,7 @@
 //! | `INVOICES_BUCKET` | the bucket the invoice files go to |
 //! | `INVOICES_PREFIX` | optional, default `invoices/`: the key prefix of the invoice files (a `/` is added if missing; empty for the bucket's root) |
 //! | `BILLING_DELAY_MINUTES` | optional, default 60 ([`settings::DEFAULT_BILLING_DELAY_MINUTES`], which says why): minutes after a month's late-arrival window before it may be billed |
+//! | `LOCK_PREFIX` | `s3://bucket/prefix` where the months' leases live (`<prefix>/YYYY-MM`); required: the function does not start without it |
 //! | `AWS_REGION` | set by Lambda |
 //! | `AWS_ENDPOINT_URL` | optional: another endpoint for Athena and S3 (an emulator); S3 then goes path-style |
 //!
@@ -27,13 +28,18 @@
 //! 1. reads the metering config from S3 and validates it (every problem is reported, with its
 //!    JSON path);
 //! 2. checks that the month's late-arrival window and the billing delay have passed;
-//! 3. runs [`metering::usage_query`] in Athena and waits for it within the Lambda's time;
-//! 4. reads every page of the results, prices them ([`metering::MonthInvoices`]);
-//! 5. PUTs `<INVOICES_PREFIX>year=YYYY/month=MM/tenants/<tenant>.json` for every tenant and
+//! 3. takes the month's lease ([`lambda_support::lease`]): a month leased by a live run fails
+//!    as `Billing.Locked`, so two runs never write one month's invoices at once (this replaces
+//!    reserved concurrency 1, which an account whose concurrency limit is still 10 cannot
+//!    grant); the lease is released at the end, whatever happened;
+//! 4. runs [`metering::usage_query`] in Athena and waits for it within the Lambda's time,
+//!    resubmitting it if it fails with a retryable error (3 submissions in all, with backoff);
+//! 5. reads every page of the results, prices them ([`metering::MonthInvoices`]);
+//! 6. PUTs `<INVOICES_PREFIX>year=YYYY/month=MM/tenants/<tenant>.json` for every tenant and
 //!    then `…/summary.csv`, and deletes whatever else is in that month's folder (see
 //!    [`plan`]): a month can be billed again at any time and ends up with exactly the files
 //!    of its last run;
-//! 6. returns (and logs as one JSON line) a [`Summary`].
+//! 7. returns (and logs as one JSON line) a [`Summary`].
 //!
 //! Each step logs one JSON line; a failure logs one line with `error` and `error_kind`, and
 //! the Lambda error type is `Billing.<error_kind>`.
@@ -52,6 +58,7 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use lambda_support::lease::{now_epoch_ms, Holder, LeaseLock, LeaseStore};
 use metering::{Month, MonthInvoices, Usage, ValidConfig};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -59,14 +66,15 @@ use tokio::time::Instant;
 
 pub use athena::{Athena, SdkAthena};
 pub use error::BillingError;
-pub use lambda_support::{logging, sdk, time_budget};
+pub use lambda_support::{lease, logging, sdk, time_budget};
 pub use plan::WritePlan;
-pub use query::{Backoff, DEFAULT_BACKOFF};
+pub use query::{Backoff, QueryPolicy, Resubmit, DEFAULT_BACKOFF, DEFAULT_RESUBMIT};
 pub use s3::{SdkS3, S3};
 pub use settings::Settings;
 
 /// Time kept back from the Lambda deadline: stopping the query, or writing the invoices
-/// once it succeeded (each API call may take up to [`sdk::OPERATION_TIMEOUT`]).
+/// once it succeeded, and releasing the month's lease (each API call may take up to
+/// [`sdk::OPERATION_TIMEOUT`]).
 pub const DEFAULT_SAFETY_MARGIN: Duration = Duration::from_secs(120);
 
 /// Invoice files written at the same time.
@@ -125,29 +133,60 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-pub struct App<A, S> {
+/// The function: its clients, settings and timing, and the lease lock (see
+/// [`App::with_lock`]; `L` is the lock's S3 client).
+pub struct App<A, S, L = SdkS3> {
     athena: A,
     s3: S,
     settings: Settings,
-    backoff: Backoff,
+    policy: QueryPolicy,
     safety_margin: Duration,
     clock: fn() -> DateTime<Utc>,
+    lock: Option<LeaseLock<L>>,
 }
 
 impl<A: Athena, S: S3> App<A, S> {
+    /// The function without a lock: runs of the same month may overlap. The Lambda adds the
+    /// lock of `LOCK_PREFIX` with [`App::with_lock`].
     pub fn new(athena: A, s3: S, settings: Settings) -> Self {
         Self {
             athena,
             s3,
             settings,
-            backoff: DEFAULT_BACKOFF,
+            policy: QueryPolicy {
+                poll: DEFAULT_BACKOFF,
+                resubmit: DEFAULT_RESUBMIT,
+            },
             safety_margin: DEFAULT_SAFETY_MARGIN,
             clock: utc_now,
+            lock: None,
+        }
+    }
+}
+
+impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
+    /// Each month is billed holding its lease in `lock` (named `YYYY-MM`).
+    pub fn with_lock<M: LeaseStore>(self, lock: LeaseLock<M>) -> App<A, S, M> {
+        App {
+            athena: self.athena,
+            s3: self.s3,
+            settings: self.settings,
+            policy: self.policy,
+            safety_margin: self.safety_margin,
+            clock: self.clock,
+            lock: Some(lock),
         }
     }
 
+    /// The backoff between GetQueryExecution polls.
     pub fn with_backoff(mut self, backoff: Backoff) -> Self {
-        self.backoff = backoff;
+        self.policy.poll = backoff;
+        self
+    }
+
+    /// How a usage query that failed with a retryable error is resubmitted.
+    pub fn with_resubmit(mut self, resubmit: Resubmit) -> Self {
+        self.policy.resubmit = resubmit;
         self
     }
 
@@ -166,20 +205,41 @@ impl<A: Athena, S: S3> App<A, S> {
         &self.settings
     }
 
-    /// The Lambda handler.
+    /// The Lambda handler. The month's lease is held by the invocation's request id until its
+    /// deadline (plus [`lease::LEASE_MARGIN`]).
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Summary, BillingError> {
         let budget = time_budget(
             event.context.deadline,
             SystemTime::now(),
             self.safety_margin,
         );
-        self.run(&event.payload, Instant::now() + budget).await
+        let holder = Holder::invocation(&event.context.request_id, event.context.deadline);
+        self.run_as(&event.payload, Instant::now() + budget, &holder)
+            .await
     }
 
-    /// Bills the month `payload` names, giving up on the query at `deadline`.
+    /// Bills the month `payload` names, giving up on the query at `deadline`. Without a
+    /// Lambda context, the lease is held by `local-<epoch ms>` until `deadline` plus the
+    /// safety margin (plus [`lease::LEASE_MARGIN`]).
     pub async fn run(&self, payload: &Value, deadline: Instant) -> Result<Summary, BillingError> {
+        let now = now_epoch_ms();
+        let left = deadline.saturating_duration_since(Instant::now()) + self.safety_margin;
+        let holder = Holder::invocation(
+            &format!("local-{now}"),
+            now.saturating_add(u64::try_from(left.as_millis()).unwrap_or(u64::MAX)),
+        );
+        self.run_as(payload, deadline, &holder).await
+    }
+
+    /// Bills the month `payload` names as `holder`, giving up on the query at `deadline`.
+    pub async fn run_as(
+        &self,
+        payload: &Value,
+        deadline: Instant,
+        holder: &Holder,
+    ) -> Result<Summary, BillingError> {
         // Boxed: the SDK futures nest deep enough to strain the compiler's limits otherwise.
-        let outcome = Box::pin(self.bill(payload, deadline)).await;
+        let outcome = Box::pin(self.bill(payload, deadline, holder)).await;
         match &outcome {
             Ok(summary) => {
                 let mut fields = serde_json::to_value(summary).expect("the summary serializes");
@@ -202,7 +262,14 @@ impl<A: Athena, S: S3> App<A, S> {
         outcome
     }
 
-    async fn bill(&self, payload: &Value, deadline: Instant) -> Result<Summary, BillingError> {
+    /// Which month, its config and whether it may be billed; then the month billed holding
+    /// its lease.
+    async fn bill(
+        &self,
+        payload: &Value,
+        deadline: Instant,
+        holder: &Holder,
+    ) -> Result<Summary, BillingError> {
         let now = (self.clock)();
         let month = event::month_from_event(payload, now)?;
         let config = self.read_config(month).await?;
@@ -212,34 +279,61 @@ impl<A: Athena, S: S3> App<A, S> {
             config.late_arrival_hours(),
             self.settings.billing_delay_minutes,
         )?;
+        let Some(lock) = &self.lock else {
+            return self.bill_month(month, &config, deadline).await;
+        };
+        if Instant::now() >= deadline {
+            return Err(BillingError::DeadlineBeforeStart { month });
+        }
+        let lease = lock
+            .acquire(&month.to_string(), holder)
+            .await
+            .map_err(|error| BillingError::lease(month, error))?;
+        if let Some(previous) = &lease.took_over {
+            tracing::warn!(
+                month = %month,
+                lease = %lease.uri(),
+                previous_holder = %previous.holder,
+                previous_expires_at = previous.expires_at_ms,
+                "took over the expired lease of another run"
+            );
+        }
+        let outcome = self.bill_month(month, &config, deadline).await;
+        lock.release_logged(&lease).await;
+        outcome
+    }
 
+    /// Runs the usage query, prices the month and writes its invoices.
+    async fn bill_month(
+        &self,
+        month: Month,
+        config: &ValidConfig,
+        deadline: Instant,
+    ) -> Result<Summary, BillingError> {
         let started = Instant::now();
-        let sql = metering::usage_query(
-            &config,
-            month,
-            &self.settings.database,
-            &self.settings.table,
-        );
-        let query = query::run_query(
+        let sql =
+            metering::usage_query(config, month, &self.settings.database, &self.settings.table);
+        let query = query::run_query_in(
             &self.athena,
             month,
             &sql,
             &self.settings.work_group,
             deadline,
-            &self.backoff,
+            &self.policy,
         )
         .await?;
         let id = query.query_execution_id;
-        log_step(
-            "usage query succeeded",
-            json!({
-                "step": "query",
-                "month": month.to_string(),
-                "query_execution_id": id,
-                "polls": query.polls,
-                "elapsed_ms": millis(started.elapsed()),
-            }),
-        );
+        let mut fields = json!({
+            "step": "query",
+            "month": month.to_string(),
+            "query_execution_id": id,
+            "polls": query.polls,
+            "elapsed_ms": millis(started.elapsed()),
+        });
+        if !query.earlier.is_empty() {
+            fields["resubmitted_after"] = json!(query.earlier.ids());
+        }
+        log_step("usage query succeeded", fields);
 
         let results = query::read_results(&self.athena, month, &id).await?;
         let bad_results = |problem: String| BillingError::BadResults {
@@ -248,7 +342,7 @@ impl<A: Athena, S: S3> App<A, S> {
             problem,
         };
         let usage =
-            Usage::from_rows(&config, month, &results.header, results.rows).map_err(bad_results)?;
+            Usage::from_rows(config, month, &results.header, results.rows).map_err(bad_results)?;
         log_step(
             "usage read",
             json!({
@@ -260,14 +354,14 @@ impl<A: Athena, S: S3> App<A, S> {
             }),
         );
 
-        let invoices = MonthInvoices::price(&config, &usage).map_err(|e| BillingError::Price {
+        let invoices = MonthInvoices::price(config, &usage).map_err(|e| BillingError::Price {
             month,
             problem: e.to_string(),
         })?;
         let plan = WritePlan::new(
             &self.settings.invoices_prefix,
             month,
-            invoices.files(&config, &usage),
+            invoices.files(config, &usage),
         )
         .map_err(|problem| BillingError::Files { month, problem })?;
         let location = format!("s3://{}/{}", self.settings.invoices_bucket, plan.folder);
@@ -456,6 +550,7 @@ mod tests {
             query_execution_id: "q-1".to_owned(),
             state: athena::QueryState::Failed,
             reason: "TABLE_NOT_FOUND".to_owned(),
+            earlier: Default::default(),
         });
         assert_eq!(diagnostic.error_type, "Billing.QueryFailed");
         assert_eq!(

@@ -1,3 +1,5 @@
+use billing::lease::LeaseLock;
+use billing::settings::{SettingsError, ENV_LOCK_PREFIX};
 use billing::{logging, sdk, App, SdkAthena, SdkS3, Settings};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
@@ -8,8 +10,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let settings = Settings::from_env().inspect_err(|error| {
         tracing::error!(error = %error, "invalid configuration");
     })?;
+    // Without the lease lock two runs of one month could overlap: refuse to start.
+    let lock_prefix = settings
+        .lock_prefix
+        .clone()
+        .ok_or(SettingsError::Missing(ENV_LOCK_PREFIX))
+        .inspect_err(|error| tracing::error!(error = %error, "invalid configuration"))?;
     let endpoint = std::env::var("AWS_ENDPOINT_URL").ok();
     let (athena, s3) = sdk::clients(&settings.region, endpoint.as_deref());
-    let app = App::new(SdkAthena::new(athena), SdkS3::new(s3), settings);
+    let s3 = SdkS3::new(s3);
+    let app = App::new(SdkAthena::new(athena), s3.clone(), settings)
+        .with_lock(LeaseLock::new(s3, lock_prefix));
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| app.handle(event))).await
 }

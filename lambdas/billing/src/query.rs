@@ -1,17 +1,23 @@
-//! Running the usage query to its end (start, poll with backoff, stop at the deadline) and
-//! reading every page of its results.
+//! Running the usage query to its end with the shared runner
+//! ([`lambda_support::query::run_query`]: start, poll with backoff, resubmit a retryable
+//! failure, stop at the deadline or when its state cannot be read) and reading every page of
+//! its results.
 
+use std::future::Future;
 use std::time::Duration;
 
 use metering::Month;
 use tokio::time::Instant;
 
 pub use lambda_support::athena::Rows;
-pub use lambda_support::query::{failure_reason, Backoff};
-use lambda_support::query::{stop_outcome, wait_for_query, WaitError};
+pub use lambda_support::query::{
+    failure_reason, Attempt, Backoff, Earlier, QueryPolicy, Resubmit, RunError, DEFAULT_RESUBMIT,
+};
+use lambda_support::query::{run_query, QueryJob};
 
-use crate::athena::{Athena, QueryState};
+use crate::athena::{Athena, StatusDetail};
 use crate::error::BillingError;
+use crate::sdk::ApiError;
 
 /// The backoff between GetQueryExecution polls unless [`crate::App::with_backoff`] says
 /// otherwise: 500 ms, doubling up to 10 s.
@@ -27,51 +33,105 @@ pub struct FinishedQuery {
     pub query_execution_id: String,
     /// GetQueryExecution calls made.
     pub polls: u32,
+    /// The submissions before it, which failed with a retryable error.
+    pub earlier: Earlier,
 }
 
-/// Starts `sql` in `work_group` and polls it with `backoff` until it SUCCEEDED, FAILED or was
-/// CANCELLED, or `deadline` passed (then it is stopped, best effort).
-pub async fn run_query<A: Athena>(
+/// The usage query of `month`: a SELECT, resubmitted as it is.
+struct UsageQuery<'a, A> {
+    athena: &'a A,
+    month: Month,
+    sql: &'a str,
+    work_group: &'a str,
+}
+
+impl<A: Athena> QueryJob for UsageQuery<'_, A> {
+    type StartError = BillingError;
+
+    async fn start(&mut self, earlier: &[Attempt]) -> Result<String, BillingError> {
+        self.athena
+            .start_query(self.sql, self.work_group)
+            .await
+            .map_err(|error| BillingError::Start {
+                month: self.month,
+                error,
+                earlier: Earlier(earlier.to_vec()),
+            })
+    }
+
+    fn status(
+        &self,
+        query_execution_id: &str,
+    ) -> impl Future<Output = Result<StatusDetail, ApiError>> + Send {
+        self.athena.query_status(query_execution_id)
+    }
+
+    fn stop(&self, query_execution_id: &str) -> impl Future<Output = Result<(), ApiError>> + Send {
+        self.athena.stop_query(query_execution_id)
+    }
+}
+
+/// Starts `sql` in `work_group` and waits for it with `policy` until it SUCCEEDED, or failed
+/// for good (a retryable failure is resubmitted), or `deadline` passed (then it is stopped,
+/// best effort, as it is when its state cannot be read).
+pub async fn run_query_in<A: Athena>(
     athena: &A,
     month: Month,
     sql: &str,
     work_group: &str,
     deadline: Instant,
-    backoff: &Backoff,
+    policy: &QueryPolicy,
 ) -> Result<FinishedQuery, BillingError> {
-    if Instant::now() >= deadline {
-        return Err(BillingError::DeadlineBeforeStart { month });
-    }
-    let id = athena
-        .start_query(sql, work_group)
-        .await
-        .map_err(|error| BillingError::Start { month, error })?;
-    let waited = wait_for_query(|| athena.query_status(&id), deadline, backoff).await;
-    match waited {
-        Ok((status, polls)) if status.state == QueryState::Succeeded => Ok(FinishedQuery {
-            query_execution_id: id,
-            polls,
+    let mut job = UsageQuery {
+        athena,
+        month,
+        sql,
+        work_group,
+    };
+    match run_query(&mut job, deadline, policy).await {
+        Ok(done) => Ok(FinishedQuery {
+            query_execution_id: done.query_execution_id,
+            polls: done.polls,
+            earlier: done.earlier,
         }),
-        Ok((status, _)) => Err(BillingError::QueryEnded {
+        Err(RunError::DeadlineBeforeStart) => Err(BillingError::DeadlineBeforeStart { month }),
+        Err(RunError::Start(error)) => Err(error),
+        Err(RunError::Ended {
+            query_execution_id,
+            state,
+            reason,
+            earlier,
+        }) => Err(BillingError::QueryEnded {
             month,
-            query_execution_id: id,
-            reason: failure_reason(&status),
-            state: status.state,
+            query_execution_id,
+            state,
+            reason,
+            earlier,
         }),
-        Err(WaitError::Status { error, .. }) => Err(BillingError::Status {
-            month,
-            query_execution_id: id,
+        Err(RunError::Status {
+            query_execution_id,
             error,
+            stop,
+            earlier,
+        }) => Err(BillingError::Status {
+            month,
+            query_execution_id,
+            error,
+            stop,
+            earlier,
         }),
-        Err(WaitError::Deadline { last_state, .. }) => {
-            let stop = stop_outcome(athena.stop_query(&id).await);
-            Err(BillingError::Deadline {
-                month,
-                query_execution_id: id,
-                last_state,
-                stop,
-            })
-        }
+        Err(RunError::Deadline {
+            query_execution_id,
+            last_state,
+            stop,
+            earlier,
+        }) => Err(BillingError::Deadline {
+            month,
+            query_execution_id,
+            last_state,
+            stop,
+            earlier,
+        }),
     }
 }
 

@@ -4,6 +4,7 @@ use std::fmt;
 
 pub use lambda_support::env::EnvError;
 use lambda_support::env::{invalid, required};
+pub use lambda_support::lease::LockPrefix;
 
 pub const ENV_ATHENA_WORK_GROUP: &str = "ATHENA_WORK_GROUP";
 pub const ENV_USAGE_DATABASE: &str = "USAGE_DATABASE";
@@ -12,6 +13,11 @@ pub const ENV_METERING_CONFIG_URI: &str = "METERING_CONFIG_URI";
 pub const ENV_INVOICES_BUCKET: &str = "INVOICES_BUCKET";
 pub const ENV_INVOICES_PREFIX: &str = "INVOICES_PREFIX";
 pub const ENV_BILLING_DELAY_MINUTES: &str = "BILLING_DELAY_MINUTES";
+/// Where the months' leases live: `s3://bucket/prefix`, one object `<prefix>/YYYY-MM` per
+/// month being billed (Terraform sets `s3://<results bucket>/locks/billing`). Optional to
+/// [`Settings::from_lookup`], so that tests can run without a lock; the function refuses to
+/// start without it (`main.rs`).
+pub const ENV_LOCK_PREFIX: &str = "LOCK_PREFIX";
 /// Set by Lambda itself.
 pub const ENV_AWS_REGION: &str = "AWS_REGION";
 
@@ -89,6 +95,9 @@ pub struct Settings {
     pub invoices_prefix: String,
     pub billing_delay_minutes: u32,
     pub region: String,
+    /// `LOCK_PREFIX`: where the months' leases live. Required by the function (`main.rs`);
+    /// `None` only in tests that run without a lock.
+    pub lock_prefix: Option<LockPrefix>,
 }
 
 impl Settings {
@@ -137,6 +146,22 @@ impl Settings {
             }
         };
         let region = get(ENV_AWS_REGION)?;
+        let lock_prefix = match lookup(ENV_LOCK_PREFIX) {
+            None => None,
+            Some(_) => {
+                let lock =
+                    LockPrefix::parse(&get(ENV_LOCK_PREFIX)?).map_err(invalid(ENV_LOCK_PREFIX))?;
+                // A run deletes whatever it did not write in a month's invoices folder, and
+                // the invoices table reads every object under the prefix.
+                if lock.overlaps(&invoices_bucket, invoices_prefix.trim_end_matches('/')) {
+                    return Err(invalid(ENV_LOCK_PREFIX)(format!(
+                        "{lock} overlaps the invoices, s3://{invoices_bucket}/{invoices_prefix}; \
+                         it must be a separate folder"
+                    )));
+                }
+                Some(lock)
+            }
+        };
         Ok(Self {
             work_group,
             database,
@@ -146,6 +171,7 @@ impl Settings {
             invoices_prefix,
             billing_delay_minutes,
             region,
+            lock_prefix,
         })
     }
 }
@@ -273,6 +299,45 @@ mod tests {
             let mut env = env();
             env.insert(ENV_INVOICES_PREFIX, given.to_owned());
             assert_eq!(load(&env).unwrap().invoices_prefix, expected, "{given}");
+        }
+    }
+
+    #[test]
+    fn lock_prefix_is_optional_validated_and_apart_from_the_invoices() {
+        assert_eq!(load(&env()).unwrap().lock_prefix, None);
+        let mut env_with_lock = env();
+        env_with_lock.insert(
+            ENV_LOCK_PREFIX,
+            "s3://results-bucket/locks/billing".to_owned(),
+        );
+        let lock = load(&env_with_lock).unwrap().lock_prefix.unwrap();
+        assert_eq!(lock.object_key("2026-10"), "locks/billing/2026-10");
+        // In the invoices bucket but outside the invoices prefix: fine.
+        env_with_lock.insert(ENV_LOCK_PREFIX, "s3://invoices-bucket/locks".to_owned());
+        assert!(load(&env_with_lock).is_ok());
+        for (prefix, lock) in [
+            (None, "s3://invoices-bucket/invoices/locks"),
+            (None, "s3://invoices-bucket"),
+            (Some(""), "s3://invoices-bucket/locks"),
+            (None, "invoices-bucket/locks"),
+            (None, "s3://results-bucket/a//b"),
+        ] {
+            let mut env = env();
+            if let Some(prefix) = prefix {
+                env.insert(ENV_INVOICES_PREFIX, prefix.to_owned());
+            }
+            env.insert(ENV_LOCK_PREFIX, lock.to_owned());
+            let err = load(&env).unwrap_err();
+            assert!(
+                matches!(
+                    &err,
+                    SettingsError::Invalid {
+                        var: ENV_LOCK_PREFIX,
+                        ..
+                    }
+                ),
+                "{lock}: {err:?}"
+            );
         }
     }
 

@@ -1,4 +1,10 @@
-//! The real SDK clients against moto's S3 and Athena server, over HTTP on loopback.
+//! The real SDK clients against moto's S3 and Athena server, over HTTP on loopback, with
+//! moto's IAM access control on: the function runs as a role whose policy is the one the
+//! generated billing module declares (rendered from the golden tree's
+//! `modules/billing/main.tf`), with the environment that module gives it, so a call the
+//! policy does not allow fails the test. What moto checks, and what not, is in
+//! [`lambda_support::moto`]: S3 calls by action and resource, Athena calls by action only,
+//! nothing Athena does on the function's behalf.
 //!
 //! Needs moto 5 with its server extra for the Python in `METERING_PYTHON`
 //! (default `python3`). If moto cannot be started the tests fail.
@@ -12,40 +18,88 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use aws_sdk_athena::config::Credentials;
 use aws_sdk_s3::primitives::ByteStream;
-use billing::{App, SdkAthena, SdkS3, Summary};
-use common::moto::{athena_client, query_result, s3_client};
+use billing::lease::LeaseLock;
+use billing::{App, BillingError, SdkAthena, SdkS3, Settings, Summary};
+use common::moto::{
+    athena_client, athena_client_as, function_policy, function_settings, query_result, s3_client,
+    s3_client_as, FUNCTION_NAME,
+};
 use common::*;
+use lambda_support::moto::iam_policy::Policy;
 use lambda_support::moto::{query_executions, MotoServer};
 use lambda_support::testing::lambda_event;
 use serde_json::{json, Value};
 
-const FOLDER: &str = "invoices/year=2026/month=10/";
-const ACME: &str = "invoices/year=2026/month=10/tenants/acme.json";
-const UNASSIGNED: &str = "invoices/year=2026/month=10/tenants/unassigned.json";
-const SUMMARY: &str = "invoices/year=2026/month=10/summary.csv";
+/// October's invoice files, under the `INVOICES_PREFIX` the module gives the function.
+struct Keys {
+    folder: String,
+    acme: String,
+    unassigned: String,
+    summary: String,
+}
 
+fn october_keys(settings: &Settings) -> Keys {
+    let folder = format!("{}year=2026/month=10/", settings.invoices_prefix);
+    Keys {
+        acme: format!("{folder}tenants/acme.json"),
+        unassigned: format!("{folder}tenants/unassigned.json"),
+        summary: format!("{folder}summary.csv"),
+        folder,
+    }
+}
+
+/// moto with the work group and the module's bucket, the config object in it, the admin's
+/// clients for setting up and checking what the function did, and the credentials of the
+/// function's role.
 struct World {
     server: MotoServer,
     athena: aws_sdk_athena::Client,
     s3: aws_sdk_s3::Client,
+    function: Credentials,
+    settings: Settings,
 }
 
 impl World {
+    /// The function's role with the policy the billing module declares.
     async fn new() -> Self {
+        Self::with_policy(&function_policy()).await
+    }
+
+    async fn with_policy(policy: &Policy) -> Self {
         let server = MotoServer::start();
+        let function = server.role_credentials(FUNCTION_NAME, policy.json());
+        let settings = function_settings();
         let athena = athena_client(&server).await;
         let s3 = s3_client(&server).await;
         athena
             .create_work_group()
-            .name(WORK_GROUP)
+            .name(&settings.work_group)
             .send()
             .await
             .expect("CreateWorkGroup on moto");
-        for bucket in [CONFIG_BUCKET, INVOICES_BUCKET] {
+        let lock_bucket = settings.lock_prefix.as_ref().expect("LOCK_PREFIX").bucket();
+        let mut buckets = vec![
+            settings.config_object.bucket.as_str(),
+            settings.invoices_bucket.as_str(),
+            lock_bucket,
+        ];
+        buckets.sort();
+        buckets.dedup();
+        for bucket in buckets {
             s3.create_bucket().bucket(bucket).send().await.unwrap();
         }
-        Self { server, athena, s3 }
+        let world = Self {
+            server,
+            athena,
+            s3,
+            function,
+            settings,
+        };
+        let config = &world.settings.config_object;
+        world.put(&config.bucket, &config.key, config_bytes()).await;
+        world
     }
 
     async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) {
@@ -60,12 +114,13 @@ impl World {
             .unwrap();
     }
 
-    /// Every invoice object: key → (content type, bytes).
+    /// Every object under the invoices prefix: key → (content type, bytes).
     async fn invoices(&self) -> BTreeMap<String, (String, Vec<u8>)> {
         let listed = self
             .s3
             .list_objects_v2()
-            .bucket(INVOICES_BUCKET)
+            .bucket(&self.settings.invoices_bucket)
+            .prefix(&self.settings.invoices_prefix)
             .send()
             .await
             .unwrap();
@@ -74,7 +129,7 @@ impl World {
             let object = self
                 .s3
                 .get_object()
-                .bucket(INVOICES_BUCKET)
+                .bucket(&self.settings.invoices_bucket)
                 .key(key)
                 .send()
                 .await
@@ -91,20 +146,30 @@ impl World {
         query_executions(&self.athena).await
     }
 
-    async fn app(&self) -> App<SdkAthena, SdkS3> {
+    /// The app as the function's role, holding each month's lease as the Lambda does (so the
+    /// lease's S3 calls are checked against the role's policy too).
+    async fn app(&self) -> App<SdkAthena, SdkS3, SdkS3> {
+        let s3 = SdkS3::new(s3_client_as(&self.server, &self.function).await);
+        let lock_prefix = self.settings.lock_prefix.clone().expect("LOCK_PREFIX");
         App::new(
-            SdkAthena::new(athena_client(&self.server).await),
-            SdkS3::new(s3_client(&self.server).await),
-            settings(),
+            SdkAthena::new(athena_client_as(&self.server, &self.function).await),
+            s3.clone(),
+            self.settings.clone(),
         )
+        .with_lock(LeaseLock::new(s3, lock_prefix))
         .with_backoff(fast_backoff())
         .with_clock(mid_november)
     }
 
-    async fn bill(&self, payload: Value) -> Summary {
+    async fn try_bill(&self, payload: Value) -> Result<Summary, BillingError> {
         self.app()
             .await
             .handle(lambda_event(payload, Duration::from_secs(300)))
+            .await
+    }
+
+    async fn bill(&self, payload: Value) -> Summary {
+        self.try_bill(payload)
             .await
             .unwrap_or_else(|e| panic!("handler failed: {e}\n{}", self.server.log_tail()))
     }
@@ -117,8 +182,9 @@ fn json_of(bytes: &[u8]) -> Value {
 #[tokio::test]
 async fn bills_a_month_into_s3_and_a_second_run_is_idempotent() {
     let world = World::new().await;
+    let bucket = world.settings.invoices_bucket.clone();
+    let keys = october_keys(&world.settings);
     world.server.athena_transition(2);
-    world.put(CONFIG_BUCKET, CONFIG_KEY, config_bytes()).await;
     world.server.queue_athena_results(vec![
         query_result(&usage_rows()),
         query_result(&usage_rows()),
@@ -144,19 +210,19 @@ async fn bills_a_month_into_s3_and_a_second_run_is_idempotent() {
             ("USD".to_owned(), "0.09".to_owned())
         ])
     );
-    assert_eq!(summary.location, format!("s3://{INVOICES_BUCKET}/{FOLDER}"));
+    assert_eq!(summary.location, format!("s3://{bucket}/{}", keys.folder));
     assert!(!summary.query_execution_id.is_empty());
 
     let first = world.invoices().await;
-    let keys: Vec<&str> = first.keys().map(String::as_str).collect();
-    assert_eq!(keys, [SUMMARY, ACME, UNASSIGNED]);
-    assert_eq!(first[SUMMARY].0, "text/csv");
+    let written: Vec<&str> = first.keys().map(String::as_str).collect();
+    assert_eq!(written, [&keys.summary, &keys.acme, &keys.unassigned]);
+    assert_eq!(first[&keys.summary].0, "text/csv");
     assert_eq!(
-        String::from_utf8(first[SUMMARY].1.clone()).unwrap(),
+        String::from_utf8(first[&keys.summary].1.clone()).unwrap(),
         SUMMARY_CSV
     );
 
-    let (content_type, body) = &first[ACME];
+    let (content_type, body) = &first[&keys.acme];
     assert_eq!(content_type, "application/json");
     assert_eq!(body.last(), Some(&b'\n'), "one line of JSON");
     let acme = json_of(body);
@@ -201,7 +267,7 @@ async fn bills_a_month_into_s3_and_a_second_run_is_idempotent() {
     assert_eq!(acme["minimum_adjustment"], "23.88");
     assert_eq!(acme["total"], "49.00");
 
-    let (content_type, body) = &first[UNASSIGNED];
+    let (content_type, body) = &first[&keys.unassigned];
     assert_eq!(content_type, "application/json");
     let unassigned = json_of(body);
     assert_eq!(unassigned["tenant"], "unassigned");
@@ -218,12 +284,13 @@ async fn bills_a_month_into_s3_and_a_second_run_is_idempotent() {
     assert_eq!(unassigned["total"], "0.09");
 
     // A tenant invoiced by an earlier run that has no usage now, and another month's file.
-    let stale = format!("{FOLDER}tenants/old.json");
-    let september = "invoices/year=2026/month=09/tenants/old.json";
-    world.put(INVOICES_BUCKET, &stale, b"{}\n".to_vec()).await;
-    world
-        .put(INVOICES_BUCKET, september, b"{}\n".to_vec())
-        .await;
+    let stale = format!("{}tenants/old.json", keys.folder);
+    let september = format!(
+        "{}year=2026/month=09/tenants/old.json",
+        world.settings.invoices_prefix
+    );
+    world.put(&bucket, &stale, b"{}\n".to_vec()).await;
+    world.put(&bucket, &september, b"{}\n".to_vec()).await;
 
     let again = world.bill(json!({"month": "2026-10"})).await;
 
@@ -234,7 +301,7 @@ async fn bills_a_month_into_s3_and_a_second_run_is_idempotent() {
     let second = world.invoices().await;
     let mut expected = first.clone();
     expected.insert(
-        september.to_owned(),
+        september.clone(),
         ("application/json".to_owned(), b"{}\n".to_vec()),
     );
     assert_eq!(
@@ -249,11 +316,10 @@ async fn bills_a_month_into_s3_and_a_second_run_is_idempotent() {
 #[tokio::test]
 async fn a_scheduled_run_too_early_in_the_month_bills_nothing() {
     let world = World::new().await;
-    world.put(CONFIG_BUCKET, CONFIG_KEY, config_bytes()).await;
     let app = App::new(
-        SdkAthena::new(athena_client(&world.server).await),
-        SdkS3::new(s3_client(&world.server).await),
-        settings(),
+        SdkAthena::new(athena_client_as(&world.server, &world.function).await),
+        SdkS3::new(s3_client_as(&world.server, &world.function).await),
+        world.settings.clone(),
     )
     .with_clock(|| {
         chrono::DateTime::parse_from_rfc3339("2026-11-01T00:10:05Z")
@@ -279,4 +345,107 @@ async fn a_scheduled_run_too_early_in_the_month_bills_nothing() {
     );
     assert!(world.executions().await.is_empty(), "no query started");
     assert!(world.invoices().await.is_empty(), "nothing written");
+}
+
+/// The rendered policy without the statement `sid`: what the function's role gets in a test
+/// proving that a call needs it.
+fn policy_without(sid: &str) -> Policy {
+    function_policy()
+        .without_statement(sid)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Access control is on, and S3 is checked by resource: without the module's `WriteInvoices`
+/// statement the invoice PUTs are refused, though `QueryResults` still allows s3:PutObject
+/// (on the query-results bucket).
+#[tokio::test]
+async fn without_write_invoices_no_invoice_can_be_written() {
+    let policy = policy_without("WriteInvoices");
+    assert!(
+        policy.to_string().contains("s3:PutObject"),
+        "another statement still allows s3:PutObject elsewhere: {policy}"
+    );
+    let world = World::with_policy(&policy).await;
+    world
+        .server
+        .queue_athena_results(vec![query_result(&usage_rows())]);
+
+    let err = world
+        .try_bill(json!({"month": "2026-10"}))
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "S3PutFailed", "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("could not write s3://")
+            && message.contains("PutObject failed: AccessDenied"),
+        "{message}"
+    );
+    assert!(world.invoices().await.is_empty(), "nothing written");
+    assert_eq!(world.executions().await.len(), 1, "the usage query ran");
+}
+
+/// Without the module's `ReadUsageAndConfig` statement the function cannot read its config
+/// object, though `QueryResults` still allows s3:GetObject (on the query-results bucket).
+#[tokio::test]
+async fn without_read_usage_and_config_the_config_cannot_be_read() {
+    let world = World::with_policy(&policy_without("ReadUsageAndConfig")).await;
+
+    let err = world
+        .try_bill(json!({"month": "2026-10"}))
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "ConfigReadFailed", "{err}");
+    let config = &world.settings.config_object;
+    let message = err.to_string();
+    assert!(
+        message.contains(&config.to_string()) && message.contains("AccessDenied"),
+        "{message}"
+    );
+    assert!(world.executions().await.is_empty(), "no query started");
+}
+
+impl World {
+    /// The keys under the months' lease prefix, read with the test's own credentials.
+    async fn leases(&self) -> Vec<String> {
+        let prefix = self.settings.lock_prefix.as_ref().expect("LOCK_PREFIX");
+        let listed = self
+            .s3
+            .list_objects_v2()
+            .bucket(prefix.bucket())
+            .prefix(prefix.key_prefix())
+            .send()
+            .await
+            .unwrap();
+        listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect()
+    }
+}
+
+/// The month's lease is taken and released with the role's own permissions: with the module's
+/// policy nothing is left under the lease prefix; without its `MonthLeases` statement the
+/// lease is still taken (`QueryResults` allows PutObject in the results bucket) but cannot be
+/// released (DeleteObject is refused), so it stays until it expires.
+#[tokio::test]
+async fn the_month_lease_is_taken_and_released_under_the_role() {
+    let world = World::new().await;
+    world
+        .server
+        .queue_athena_results(vec![query_result(&usage_rows())]);
+    world.bill(json!({"month": "2026-10"})).await;
+    assert!(world.leases().await.is_empty(), "the lease was released");
+
+    let world = World::with_policy(&policy_without("MonthLeases")).await;
+    world
+        .server
+        .queue_athena_results(vec![query_result(&usage_rows())]);
+    world.bill(json!({"month": "2026-10"})).await;
+    let leases = world.leases().await;
+    assert_eq!(leases.len(), 1, "{leases:?}");
+    assert!(leases[0].ends_with("/2026-10"), "{leases:?}");
 }

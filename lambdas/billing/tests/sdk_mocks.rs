@@ -17,6 +17,7 @@ use aws_sdk_athena::operation::stop_query_execution::StopQueryExecutionOutput;
 use aws_sdk_athena::types::{
     AthenaError, Datum, QueryExecution, QueryExecutionState, QueryExecutionStatus, ResultSet, Row,
 };
+use aws_sdk_s3::operation::delete_object::DeleteObjectOutput;
 use aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput;
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
@@ -24,6 +25,7 @@ use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::Object;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use billing::lease::{now_epoch_ms, LeaseLock, LeaseRecord, LockPrefix};
 use billing::sdk::{athena_config, s3_config};
 use billing::{App, BillingError, SdkAthena, SdkS3};
 use common::*;
@@ -450,4 +452,291 @@ async fn a_query_still_running_at_the_deadline_is_stopped() {
     );
     assert!(running.num_calls() > 3, "polled until the deadline");
     assert_eq!(stop.num_calls(), 1);
+}
+
+// ---- a retryable failure, an unreadable state, the month's lease ----
+
+/// GetQueryExecution of `id`: FAILED with an AthenaError, retryable or not.
+fn failed_with(id: &'static str, reason: &'static str, retryable: bool) -> Rule {
+    mock!(Athena::get_query_execution)
+        .match_requests(move |r| r.query_execution_id() == Some(id))
+        .then_output(move || {
+            GetQueryExecutionOutput::builder()
+                .query_execution(
+                    QueryExecution::builder()
+                        .query_execution_id(id)
+                        .status(
+                            QueryExecutionStatus::builder()
+                                .state(QueryExecutionState::Failed)
+                                .state_change_reason(reason)
+                                .athena_error(
+                                    AthenaError::builder()
+                                        .error_category(1)
+                                        .error_type(401)
+                                        .retryable(retryable)
+                                        .error_message(reason)
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        })
+}
+
+fn athena_error(code: &str, message: &str) -> String {
+    format!(r#"{{"__type":"{code}","message":"{message}"}}"#)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_usage_query_failing_with_a_retryable_error_is_resubmitted() {
+    let reason = "GENERIC_INTERNAL_ERROR: internal error";
+    let athena = [
+        start("q-1"),
+        state("q-1", QueryExecutionState::Running),
+        failed_with("q-1", reason, true),
+        start("q-2"),
+        state("q-2", QueryExecutionState::Succeeded),
+        page(
+            "q-2",
+            None,
+            vec![
+                vec!["tenant", "requests", "transfer"],
+                vec!["acme", "150000", "2500000000"],
+            ],
+            None,
+        ),
+    ];
+    let puts = Puts::default();
+    let (config, put, list) = (config_object(config_bytes()), puts.rule(), listing(&[]));
+    let app = app(&athena.iter().collect::<Vec<_>>(), &[&config, &put, &list]);
+
+    let summary = app
+        .run(&json!({"month": "2026-10"}), far_deadline())
+        .await
+        .unwrap();
+
+    assert_eq!(summary.query_execution_id, "q-2");
+    assert_eq!(summary.tenants_invoiced, 1);
+    assert!(
+        athena.iter().all(|r| r.num_calls() == 1),
+        "in order, once each"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retryable_failure_that_persists_names_every_query_id() {
+    let reason = "GENERIC_INTERNAL_ERROR: internal error";
+    let athena = [
+        start("q-1"),
+        failed_with("q-1", reason, true),
+        start("q-2"),
+        failed_with("q-2", reason, true),
+        start("q-3"),
+        failed_with("q-3", reason, true),
+    ];
+    // No PUT rule: a write would panic.
+    let config = config_object(config_bytes());
+    let app = app(&athena.iter().collect::<Vec<_>>(), &[&config]);
+
+    let err = app
+        .run(&json!({"month": "2026-10"}), far_deadline())
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "QueryFailed");
+    let attempt = |id| format!("{id} (FAILED, retryable system error, ErrorType 401: {reason})");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "month 2026-10: the usage query (query execution id q-3) ended FAILED: {reason}; \
+             retryable, but not resubmitted: 3 attempts made; resubmitted after {}, {}",
+            attempt("q-1"),
+            attempt("q-2")
+        )
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_usage_query_whose_state_cannot_be_read_is_stopped() {
+    let unreadable = mock!(Athena::get_query_execution)
+        .sequence()
+        .http_status(
+            500,
+            Some(athena_error("InternalServerException", "Internal error")),
+        )
+        .times(billing::sdk::MAX_ATTEMPTS as usize)
+        .build();
+    let stop = mock!(Athena::stop_query_execution)
+        .match_requests(|r| r.query_execution_id() == Some("q-4"))
+        .then_output(|| StopQueryExecutionOutput::builder().build());
+    let (start, config) = (start("q-4"), config_object(config_bytes()));
+    let app = app(&[&start, &unreadable, &stop], &[&config]);
+
+    let err = app
+        .run(&json!({"month": "2026-10"}), far_deadline())
+        .await
+        .unwrap_err();
+
+    assert_eq!(stop.num_calls(), 1, "StopQueryExecution before giving up");
+    assert_eq!(err.kind(), "GetQueryStateFailed");
+    assert_eq!(
+        err.to_string(),
+        "month 2026-10: could not read the state of the usage query (query execution id q-4): \
+         GetQueryExecution failed: InternalServerException: Internal error (HTTP 500); \
+         StopQueryExecution requested"
+    );
+}
+
+const LOCK_BUCKET: &str = "results-bucket";
+const LOCK_KEY: &str = "locks/billing/2026-10";
+
+/// The app with the lease lock of `s3://results-bucket/locks/billing`, over the same mocked
+/// S3 client.
+fn locked_app(athena_rules: &[&Rule], s3_rules: &[&Rule]) -> App<SdkAthena, SdkS3, SdkS3> {
+    let athena = mock_client!(
+        aws_sdk_athena,
+        RuleMode::Sequential,
+        athena_rules,
+        athena_config
+    );
+    let s3 = SdkS3::new(mock_client!(
+        aws_sdk_s3,
+        RuleMode::MatchAny,
+        s3_rules,
+        s3_config
+    ));
+    let prefix = LockPrefix::parse("s3://results-bucket/locks/billing").unwrap();
+    App::new(SdkAthena::new(athena), s3.clone(), settings())
+        .with_backoff(fast_backoff())
+        .with_clock(mid_november)
+        .with_lock(LeaseLock::new(s3, prefix))
+}
+
+/// PutObject of the month's lease with `If-None-Match: *`, recording the body.
+fn create_lease(bodies: &Arc<Mutex<Vec<Vec<u8>>>>, status: u16) -> Rule {
+    let bodies = bodies.clone();
+    let rule = mock!(S3::put_object).match_requests(move |r| {
+        let matches = r.bucket() == Some(LOCK_BUCKET)
+            && r.key() == Some(LOCK_KEY)
+            && r.if_none_match() == Some("*");
+        if matches {
+            bodies
+                .lock()
+                .unwrap()
+                .push(r.body().bytes().unwrap_or_default().to_vec());
+        }
+        matches
+    });
+    if status == 200 {
+        rule.then_output(|| PutObjectOutput::builder().e_tag("\"lease-1\"").build())
+    } else {
+        rule.sequence()
+            .http_status(
+                status,
+                Some(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>PreconditionFailed\
+                     </Code><Message>At least one of the pre-conditions you specified did not \
+                     hold</Message></Error>"
+                        .to_owned(),
+                ),
+            )
+            .repeatedly()
+            .build()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_month_locked_by_a_live_run_fails_loudly_before_any_query() {
+    let bodies = Arc::default();
+    let create = create_lease(&bodies, 412);
+    let expires = now_epoch_ms() + 600_000;
+    let held = mock!(S3::get_object)
+        .match_requests(|r| r.bucket() == Some(LOCK_BUCKET) && r.key() == Some(LOCK_KEY))
+        .then_output(move || {
+            let record = LeaseRecord {
+                holder: "req-0".to_owned(),
+                token: "t-0".to_owned(),
+                acquired_at_ms: expires - 900_000,
+                expires_at_ms: expires,
+            };
+            GetObjectOutput::builder()
+                .body(ByteStream::from(record.to_json()))
+                .e_tag("\"lease-0\"")
+                .build()
+        });
+    let config = config_object(config_bytes());
+    // No Athena rule, no PUT of invoices: a query or a write would panic.
+    let app = locked_app(&[], &[&create, &held, &config]);
+
+    let err = app
+        .run(&json!({"month": "2026-10"}), far_deadline())
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "Locked");
+    assert_eq!(
+        err.month().map(|m| m.to_string()).as_deref(),
+        Some("2026-10")
+    );
+    let BillingError::Locked { locked, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(locked.holder(), Some("req-0"));
+    assert_eq!(locked.expires_at_ms(), Some(expires));
+    let message = err.to_string();
+    assert!(
+        message.starts_with(
+            "month 2026-10: locked by another run: \
+             s3://results-bucket/locks/billing/2026-10 is held by req-0 until "
+        ),
+        "{message}"
+    );
+    let diagnostic = lambda_runtime::Diagnostic::from(err);
+    assert_eq!(diagnostic.error_type, "Billing.Locked");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_month_is_billed_holding_its_lease_and_released_after() {
+    let athena = [
+        start("q-5"),
+        state("q-5", QueryExecutionState::Succeeded),
+        page(
+            "q-5",
+            None,
+            vec![
+                vec!["tenant", "requests", "transfer"],
+                vec!["acme", "150000", "2500000000"],
+            ],
+            None,
+        ),
+    ];
+    let bodies = Arc::default();
+    // The lease's rules first: in MatchAny mode the invoices' PUT rule sees the rest.
+    let create = create_lease(&bodies, 200);
+    let release = mock!(S3::delete_object)
+        .match_requests(|r| {
+            r.bucket() == Some(LOCK_BUCKET)
+                && r.key() == Some(LOCK_KEY)
+                && r.if_match() == Some("\"lease-1\"")
+        })
+        .then_output(|| DeleteObjectOutput::builder().build());
+    let puts = Puts::default();
+    let (config, put, list) = (config_object(config_bytes()), puts.rule(), listing(&[]));
+    let app = locked_app(
+        &athena.iter().collect::<Vec<_>>(),
+        &[&create, &release, &config, &put, &list],
+    );
+
+    let summary = app
+        .run(&json!({"month": "2026-10"}), far_deadline())
+        .await
+        .unwrap();
+
+    assert_eq!(summary.files_written, 2, "acme's invoice and the summary");
+    assert_eq!((create.num_calls(), release.num_calls()), (1, 1));
+    let record = LeaseRecord::parse(&bodies.lock().unwrap()[0]).unwrap();
+    assert!(record.holder.starts_with("local-"), "{record:?}");
+    assert!(record.expires_at_ms > now_epoch_ms());
 }

@@ -79,6 +79,81 @@ impl QueryStatus {
     }
 }
 
+/// What `Status.AthenaError` says beyond its message (which [`QueryStatus`] keeps): the kind
+/// of failure and whether resubmitting the query may help.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AthenaErrorInfo {
+    /// `ErrorCategory`: 1 system, 2 user, 3 other.
+    pub category: Option<i32>,
+    /// `ErrorType`, Athena's code for the failure.
+    pub error_type: Option<i32>,
+    /// `Retryable`: "True if the query might succeed if resubmitted" (Athena API reference,
+    /// AthenaError).
+    pub retryable: bool,
+}
+
+impl AthenaErrorInfo {
+    /// The name of [`Self::category`], e.g. `system`.
+    pub fn category_name(&self) -> Option<&'static str> {
+        match self.category? {
+            1 => Some("system"),
+            2 => Some("user"),
+            3 => Some("other"),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for AthenaErrorInfo {
+    /// `retryable system error, ErrorType 401` and the like.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.retryable {
+            "retryable"
+        } else {
+            "not retryable"
+        })?;
+        match (self.category_name(), self.category) {
+            (Some(name), _) => write!(f, " {name} error")?,
+            (None, Some(code)) => write!(f, " error of category {code}")?,
+            (None, None) => f.write_str(" error")?,
+        }
+        if let Some(error_type) = self.error_type {
+            write!(f, ", ErrorType {error_type}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What GetQueryExecution said about a query: its [`QueryStatus`] and, when Athena gave one,
+/// the classification of its error (whether it may be resubmitted).
+///
+/// A separate type rather than more fields of [`QueryStatus`], which the functions' tests build
+/// field by field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusDetail {
+    /// The state, its reason and Athena's error message.
+    pub status: QueryStatus,
+    /// `Status.AthenaError` beyond its message, when Athena gave one.
+    pub athena_error: Option<AthenaErrorInfo>,
+}
+
+impl StatusDetail {
+    /// FAILED with `AthenaError.Retryable`: the query may succeed if submitted again.
+    pub fn retryable(&self) -> bool {
+        self.status.state == QueryState::Failed && self.athena_error.is_some_and(|e| e.retryable)
+    }
+}
+
+impl From<QueryStatus> for StatusDetail {
+    /// A status without Athena's classification: never retryable.
+    fn from(status: QueryStatus) -> Self {
+        Self {
+            status,
+            athena_error: None,
+        }
+    }
+}
+
 /// One page of GetQueryResults as the SDK gives it, for a function to read what it needs.
 #[derive(Debug, Clone, Copy)]
 pub struct ResultsPage<'a>(&'a GetQueryResultsOutput);
@@ -191,11 +266,11 @@ impl SdkAthena {
             .ok_or_else(|| ApiError::new("StartQueryExecution returned no QueryExecutionId"))
     }
 
-    /// GetQueryExecution, reduced to the status.
+    /// GetQueryExecution, reduced to the status and Athena's classification of its error.
     pub async fn get_query_execution(
         &self,
         query_execution_id: &str,
-    ) -> Result<QueryStatus, ApiError> {
+    ) -> Result<StatusDetail, ApiError> {
         let output = self
             .client
             .get_query_execution()
@@ -213,15 +288,22 @@ impl SdkAthena {
             Some(other) => QueryState::Other(other.as_str().to_owned()),
             None => QueryState::Other("UNKNOWN".to_owned()),
         };
-        Ok(QueryStatus {
-            state,
-            state_change_reason: status
-                .and_then(|s| s.state_change_reason())
-                .map(str::to_owned),
-            error_message: status
-                .and_then(|s| s.athena_error())
-                .and_then(|e| e.error_message())
-                .map(str::to_owned),
+        let athena_error = status.and_then(|s| s.athena_error());
+        Ok(StatusDetail {
+            status: QueryStatus {
+                state,
+                state_change_reason: status
+                    .and_then(|s| s.state_change_reason())
+                    .map(str::to_owned),
+                error_message: athena_error
+                    .and_then(|e| e.error_message())
+                    .map(str::to_owned),
+            },
+            athena_error: athena_error.map(|e| AthenaErrorInfo {
+                category: e.error_category(),
+                error_type: e.error_type(),
+                retryable: e.retryable(),
+            }),
         })
     }
 

@@ -5,10 +5,15 @@
 //!   `AWS_ENDPOINT_URL` with path-style S3, retries, timeouts, the 429/5xx classifier) and
 //!   [`sdk::ApiError`], a failed API call with its [`sdk::ApiErrorKind`];
 //! - [`logging`]: one JSON object per log line, for CloudWatch;
-//! - [`athena`]: a query's state, and [`athena::SdkAthena`], the Athena calls over the SDK;
-//! - [`query`]: waiting for a query (polling with [`query::Backoff`] up to a deadline) and
-//!   Athena's reason for one that failed;
-//! - [`s3`]: [`s3::SdkS3`], listing and deleting objects over the SDK;
+//! - [`athena`]: a query's state (and whether a failure is retryable), and
+//!   [`athena::SdkAthena`], the Athena calls over the SDK;
+//! - [`query`]: running a query to its end, [`query::run_query`] over a function's
+//!   [`query::QueryJob`]: start, poll with [`query::Backoff`] up to a deadline, resubmit a
+//!   retryable failure, stop it at the deadline or when its state cannot be read;
+//! - [`lease`]: a lease lock in S3 (conditional writes), so that two runs never work on the
+//!   same hour or month at once;
+//! - [`s3`]: [`s3::SdkS3`], listing and deleting objects, and the lease's conditional calls,
+//!   over the SDK;
 //! - [`env`](mod@env): reading required environment variables and naming the one at fault;
 //! - [`time_budget`]: how long an invocation may run.
 //!
@@ -22,6 +27,7 @@
 
 pub mod athena;
 pub mod env;
+pub mod lease;
 pub mod logging;
 pub mod query;
 pub mod s3;

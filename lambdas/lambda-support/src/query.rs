@@ -1,19 +1,26 @@
-//! Waiting for an Athena query to end: poll it with exponential backoff until it is
-//! SUCCEEDED, FAILED or CANCELLED, or a deadline passes; and Athena's reason when it did not
-//! succeed.
+//! Running an Athena query to its end, the same way for both functions: [`run_query`] starts
+//! it, polls it with exponential backoff ([`wait_for_query`]) until it is SUCCEEDED, FAILED or
+//! CANCELLED, resubmits it when it FAILED with `AthenaError.Retryable` (a bounded number of
+//! times, with backoff, never past the deadline), and stops it (best effort) when it is still
+//! running at the deadline or when GetQueryExecution keeps failing.
+//!
+//! What differs between the functions (the SQL, what a resubmission must clean up first, their
+//! error types) is behind [`QueryJob`], which each implements for its queries.
 
+use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::athena::{QueryState, QueryStatus};
+use crate::athena::{AthenaErrorInfo, QueryState, QueryStatus, StatusDetail};
 use crate::sdk::ApiError;
 
-/// Exponential backoff between GetQueryExecution polls. Each function has its own default.
+/// Exponential backoff between GetQueryExecution polls, or between resubmissions. Each
+/// function has its own default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
-    /// The wait after the first poll.
+    /// The first wait.
     pub initial: Duration,
     /// How many times longer each wait is than the one before.
     pub factor: u32,
@@ -26,6 +33,37 @@ impl Backoff {
     pub fn next(&self, delay: Duration) -> Duration {
         delay.saturating_mul(self.factor).min(self.max)
     }
+}
+
+/// Resubmitting a query that ended FAILED with `AthenaError.Retryable` — "True if the query
+/// might succeed if resubmitted" (Athena API reference, AthenaError) — as a new query
+/// execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resubmit {
+    /// Submissions in all, the first included: 1 never resubmits.
+    pub max_attempts: u32,
+    /// The wait before each resubmission. A resubmission whose wait would reach the deadline
+    /// is not made.
+    pub backoff: Backoff,
+}
+
+/// Three submissions in all, 5 s and then 10 s apart.
+pub const DEFAULT_RESUBMIT: Resubmit = Resubmit {
+    max_attempts: 3,
+    backoff: Backoff {
+        initial: Duration::from_secs(5),
+        factor: 2,
+        max: Duration::from_secs(30),
+    },
+};
+
+/// How [`run_query`] waits for a query and resubmits it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryPolicy {
+    /// Between GetQueryExecution polls of one query execution.
+    pub poll: Backoff,
+    /// Of a query that failed with a retryable error.
+    pub resubmit: Resubmit,
 }
 
 /// Why [`wait_for_query`] gave up.
@@ -49,31 +87,32 @@ pub enum WaitError {
 
 /// Polls `query_status` (GetQueryExecution of one query) with `backoff` until the query
 /// reaches SUCCEEDED, FAILED or CANCELLED, or `deadline` passes. Returns the final status and
-/// the number of polls. A query still running at the deadline is not stopped here.
+/// the number of polls. A query still running at the deadline is not stopped here
+/// ([`run_query`] does that).
 pub async fn wait_for_query<F, Fut>(
     mut query_status: F,
     deadline: Instant,
     backoff: &Backoff,
-) -> Result<(QueryStatus, u32), WaitError>
+) -> Result<(StatusDetail, u32), WaitError>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<QueryStatus, ApiError>>,
+    Fut: Future<Output = Result<StatusDetail, ApiError>>,
 {
     let mut delay = backoff.initial;
     let mut polls = 0;
     loop {
-        let status = query_status().await.map_err(|error| WaitError::Status {
+        let detail = query_status().await.map_err(|error| WaitError::Status {
             error,
             polls: polls + 1,
         })?;
         polls += 1;
-        if status.state.is_terminal() {
-            return Ok((status, polls));
+        if detail.status.state.is_terminal() {
+            return Ok((detail, polls));
         }
         let now = Instant::now();
         if now >= deadline {
             return Err(WaitError::Deadline {
-                last_state: status.state,
+                last_state: detail.status.state,
                 polls,
             });
         }
@@ -99,12 +138,262 @@ pub fn failure_reason(status: &QueryStatus) -> String {
     }
 }
 
-/// What came of the best-effort StopQueryExecution of a query still running at the
-/// deadline, as the functions' deadline errors say it.
+/// What came of the best-effort StopQueryExecution of a query given up on (still running at
+/// the deadline, or its state unreadable), as the functions' errors say it.
 pub fn stop_outcome(stopped: Result<(), ApiError>) -> String {
     match stopped {
         Ok(()) => "StopQueryExecution requested".to_owned(),
         Err(e) => format!("StopQueryExecution also failed: {e}"),
+    }
+}
+
+/// One submission of a query (one query execution) and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// 1 for the first submission.
+    pub number: u32,
+    pub query_execution_id: String,
+    /// The last state seen; `UNKNOWN` when GetQueryExecution failed.
+    pub state: QueryState,
+    /// GetQueryExecution calls made for it.
+    pub polls: u32,
+    /// Athena's reason, for an attempt that ended FAILED or CANCELLED.
+    pub reason: Option<String>,
+    /// Athena's classification of the error, when it gave one.
+    pub athena_error: Option<AthenaErrorInfo>,
+}
+
+impl Attempt {
+    /// FAILED with `AthenaError.Retryable`.
+    pub fn retryable(&self) -> bool {
+        self.state == QueryState::Failed && self.athena_error.is_some_and(|e| e.retryable)
+    }
+}
+
+impl fmt::Display for Attempt {
+    /// `q-1 (FAILED, retryable system error, ErrorType 401: reason)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}", self.query_execution_id, self.state)?;
+        if let Some(error) = &self.athena_error {
+            write!(f, ", {error}")?;
+        }
+        if let Some(reason) = &self.reason {
+            write!(f, ": {reason}")?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// The attempts made before the one an error (or a success) is about: queries that ended
+/// FAILED with a retryable error and were resubmitted. Displays as nothing when there are
+/// none, else as `; resubmitted after q-1 (FAILED, …: reason), q-2 (…)`, so that every query id
+/// is in the error message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Earlier(pub Vec<Attempt>);
+
+impl Earlier {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The query execution ids, oldest first.
+    pub fn ids(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|a| a.query_execution_id.clone())
+            .collect()
+    }
+}
+
+impl fmt::Display for Earlier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, attempt) in self.0.iter().enumerate() {
+            f.write_str(if index == 0 {
+                "; resubmitted after "
+            } else {
+                ", "
+            })?;
+            write!(f, "{attempt}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One query as [`run_query`] runs it: how to start it, read its state and stop it. Each
+/// function implements it for its queries, with its own error type for a start that fails.
+pub trait QueryJob {
+    /// Why a submission could not be made.
+    type StartError;
+
+    /// Submits the query (StartQueryExecution) and returns the query execution id. `earlier`
+    /// holds the attempts that failed with a retryable error before this one (empty for the
+    /// first): a resubmission must first undo whatever they may have left behind (files
+    /// written, a table created), so that it starts from the state the first one did.
+    fn start(
+        &mut self,
+        earlier: &[Attempt],
+    ) -> impl Future<Output = Result<String, Self::StartError>> + Send;
+
+    /// GetQueryExecution.
+    fn status(
+        &self,
+        query_execution_id: &str,
+    ) -> impl Future<Output = Result<StatusDetail, ApiError>> + Send;
+
+    /// StopQueryExecution.
+    fn stop(&self, query_execution_id: &str) -> impl Future<Output = Result<(), ApiError>> + Send;
+
+    /// Called once for every attempt when [`run_query`] is done with it, whatever the
+    /// outcome: for the function's records.
+    fn ended(&mut self, _attempt: &Attempt) {}
+}
+
+/// A query that SUCCEEDED.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Succeeded {
+    pub query_execution_id: String,
+    /// GetQueryExecution calls made for it.
+    pub polls: u32,
+    /// The attempts that failed with a retryable error before it.
+    pub earlier: Earlier,
+}
+
+/// Why [`run_query`] gave up on a query. Every variant after [`RunError::Start`] names the
+/// query execution it is about and the attempts before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunError<E> {
+    /// The deadline had passed before the query was first submitted.
+    DeadlineBeforeStart,
+    /// A submission failed (the error says which; it was given the attempts before it).
+    Start(E),
+    /// The query ended FAILED or CANCELLED and was not resubmitted: CANCELLED, a failure that
+    /// is not retryable, or a retryable one with the attempts used up or too little time left
+    /// (`reason` then says so).
+    Ended {
+        query_execution_id: String,
+        state: QueryState,
+        /// Athena's reason ([`failure_reason`]), and why it was not resubmitted if retryable.
+        reason: String,
+        earlier: Earlier,
+    },
+    /// GetQueryExecution failed (after the SDK's own retries); the query was then stopped,
+    /// best effort, so that it does not go on writing.
+    Status {
+        query_execution_id: String,
+        error: ApiError,
+        /// What came of StopQueryExecution ([`stop_outcome`]).
+        stop: String,
+        earlier: Earlier,
+    },
+    /// The deadline passed with the query still running; it was then stopped, best effort.
+    Deadline {
+        query_execution_id: String,
+        last_state: QueryState,
+        /// What came of StopQueryExecution ([`stop_outcome`]).
+        stop: String,
+        earlier: Earlier,
+    },
+}
+
+/// Runs `job` to its end: submits it, waits for it with `policy.poll` up to `deadline`, and
+/// resubmits it as a new query execution when it ended FAILED with a retryable error, at most
+/// `policy.resubmit.max_attempts` submissions in all, waiting `policy.resubmit.backoff` before
+/// each and never when that wait would reach the deadline. A query still running at the
+/// deadline, or whose state cannot be read, is stopped (best effort) before giving up.
+/// [`QueryJob::ended`] hears of every attempt.
+pub async fn run_query<Q: QueryJob>(
+    job: &mut Q,
+    deadline: Instant,
+    policy: &QueryPolicy,
+) -> Result<Succeeded, RunError<Q::StartError>> {
+    if Instant::now() >= deadline {
+        return Err(RunError::DeadlineBeforeStart);
+    }
+    let mut earlier: Vec<Attempt> = Vec::new();
+    let mut pause = policy.resubmit.backoff.initial;
+    loop {
+        let id = job.start(&earlier).await.map_err(RunError::Start)?;
+        let number = u32::try_from(earlier.len()).unwrap_or(u32::MAX - 1) + 1;
+        let waited = wait_for_query(|| job.status(&id), deadline, &policy.poll).await;
+        let mut attempt = Attempt {
+            number,
+            query_execution_id: id.clone(),
+            state: QueryState::Other("UNKNOWN".to_owned()),
+            polls: 0,
+            reason: None,
+            athena_error: None,
+        };
+        let (detail, polls) = match waited {
+            Ok(ended) => ended,
+            Err(WaitError::Status { error, polls }) => {
+                attempt.polls = polls;
+                job.ended(&attempt);
+                let stop = stop_outcome(job.stop(&id).await);
+                return Err(RunError::Status {
+                    query_execution_id: id,
+                    error,
+                    stop,
+                    earlier: Earlier(earlier),
+                });
+            }
+            Err(WaitError::Deadline { last_state, polls }) => {
+                attempt.polls = polls;
+                attempt.state = last_state.clone();
+                job.ended(&attempt);
+                let stop = stop_outcome(job.stop(&id).await);
+                return Err(RunError::Deadline {
+                    query_execution_id: id,
+                    last_state,
+                    stop,
+                    earlier: Earlier(earlier),
+                });
+            }
+        };
+        attempt.polls = polls;
+        attempt.state = detail.status.state.clone();
+        attempt.athena_error = detail.athena_error;
+        if detail.status.state == QueryState::Succeeded {
+            job.ended(&attempt);
+            return Ok(Succeeded {
+                query_execution_id: id,
+                polls,
+                earlier: Earlier(earlier),
+            });
+        }
+        let reason = failure_reason(&detail.status);
+        attempt.reason = Some(reason.clone());
+        job.ended(&attempt);
+        let not_resubmitted = if !detail.retryable() {
+            None
+        } else if number >= policy.resubmit.max_attempts {
+            Some(format!(
+                "retryable, but not resubmitted: {number} attempt{} made",
+                if number == 1 { "" } else { "s" }
+            ))
+        } else if Instant::now() + pause >= deadline {
+            Some("retryable, but not resubmitted: too close to the deadline".to_owned())
+        } else {
+            tracing::warn!(
+                query_execution_id = %id,
+                attempt = number,
+                reason = %reason,
+                wait_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX),
+                "query failed with a retryable error; resubmitting it"
+            );
+            earlier.push(attempt);
+            tokio::time::sleep(pause).await;
+            pause = policy.resubmit.backoff.next(pause);
+            continue;
+        };
+        return Err(RunError::Ended {
+            query_execution_id: id,
+            state: detail.status.state,
+            reason: match not_resubmitted {
+                Some(note) => format!("{reason}; {note}"),
+                None => reason,
+            },
+            earlier: Earlier(earlier),
+        });
     }
 }
 
@@ -169,9 +458,12 @@ mod tests {
         RefCell::new(answers.into())
     }
 
-    fn answer(script: &Script) -> impl Future<Output = Result<QueryStatus, ApiError>> {
+    fn answer(script: &Script) -> impl Future<Output = Result<StatusDetail, ApiError>> {
         let next = script.borrow_mut().pop_front().expect("an answer left");
-        async move { next.map(QueryStatus::new).map_err(ApiError::new) }
+        async move {
+            next.map(|state| QueryStatus::new(state).into())
+                .map_err(ApiError::new)
+        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -195,8 +487,8 @@ mod tests {
             answer(&answers)
         };
         let deadline = start + Duration::from_secs(60);
-        let (status, polls) = wait_for_query(poll, deadline, &backoff).await.unwrap();
-        assert_eq!((status.state, polls), (QueryState::Failed, 5));
+        let (detail, polls) = wait_for_query(poll, deadline, &backoff).await.unwrap();
+        assert_eq!((detail.status.state, polls), (QueryState::Failed, 5));
         let ms: Vec<u128> = at.borrow().iter().map(Duration::as_millis).collect();
         assert_eq!(ms, [0, 100, 300, 600, 900]);
     }
@@ -209,7 +501,7 @@ mod tests {
             max: Duration::from_secs(1),
         };
         let start = Instant::now();
-        let running = || async { Ok(QueryStatus::new(QueryState::Running)) };
+        let running = || async { Ok(QueryStatus::new(QueryState::Running).into()) };
         let deadline = start + Duration::from_millis(250);
         let error = wait_for_query(running, deadline, &backoff)
             .await
@@ -238,5 +530,323 @@ mod tests {
                 polls: 2
             }
         );
+    }
+
+    // ---- run_query ----
+
+    use std::sync::Mutex;
+
+    /// A query whose submissions play `scripts` in turn (one per submission, its last answer
+    /// repeating), recording what the runner does, on tokio's clock.
+    #[derive(Default)]
+    struct FakeJob {
+        origin: Option<Instant>,
+        scripts: Mutex<VecDeque<Vec<Result<StatusDetail, &'static str>>>>,
+        current: Mutex<VecDeque<Result<StatusDetail, &'static str>>>,
+        /// (id, attempts before it, ms since origin) of every submission.
+        starts: Vec<(String, usize, u128)>,
+        /// The submission that fails (0 for the first), with its message.
+        start_fails: Option<(usize, &'static str)>,
+        stops: Mutex<Vec<String>>,
+        stop_fails: bool,
+        ended: Vec<Attempt>,
+    }
+
+    impl FakeJob {
+        fn new(scripts: Vec<Vec<Result<StatusDetail, &'static str>>>) -> Self {
+            Self {
+                origin: Some(Instant::now()),
+                scripts: Mutex::new(scripts.into()),
+                ..Self::default()
+            }
+        }
+
+        fn ids(&self) -> Vec<&str> {
+            self.starts.iter().map(|(id, _, _)| id.as_str()).collect()
+        }
+    }
+
+    impl QueryJob for FakeJob {
+        type StartError = String;
+
+        async fn start(&mut self, earlier: &[Attempt]) -> Result<String, String> {
+            if let Some((index, message)) = self.start_fails {
+                if index == self.starts.len() {
+                    return Err(format!("{message} after {} attempts", earlier.len()));
+                }
+            }
+            let id = format!("q-{}", self.starts.len() + 1);
+            let at = self.origin.unwrap().elapsed().as_millis();
+            self.starts.push((id.clone(), earlier.len(), at));
+            let script = self.scripts.lock().unwrap().pop_front().expect("a script");
+            *self.current.lock().unwrap() = script.into();
+            Ok(id)
+        }
+
+        async fn status(&self, _id: &str) -> Result<StatusDetail, ApiError> {
+            let mut current = self.current.lock().unwrap();
+            let next = if current.len() > 1 {
+                current.pop_front().unwrap()
+            } else {
+                current.front().cloned().expect("an answer")
+            };
+            next.map_err(ApiError::new)
+        }
+
+        async fn stop(&self, id: &str) -> Result<(), ApiError> {
+            self.stops.lock().unwrap().push(id.to_owned());
+            if self.stop_fails {
+                Err(ApiError::new("StopQueryExecution failed: AccessDenied"))
+            } else {
+                Ok(())
+            }
+        }
+
+        fn ended(&mut self, attempt: &Attempt) {
+            self.ended.push(attempt.clone());
+        }
+    }
+
+    fn detail(state: QueryState) -> Result<StatusDetail, &'static str> {
+        Ok(QueryStatus::new(state).into())
+    }
+
+    fn failed(retryable: bool) -> Result<StatusDetail, &'static str> {
+        Ok(StatusDetail {
+            status: QueryStatus {
+                state: QueryState::Failed,
+                state_change_reason: Some("HIVE_CANNOT_OPEN_SPLIT: SlowDown".to_owned()),
+                error_message: None,
+            },
+            athena_error: Some(AthenaErrorInfo {
+                category: Some(1),
+                error_type: Some(401),
+                retryable,
+            }),
+        })
+    }
+
+    fn policy(max_attempts: u32) -> QueryPolicy {
+        QueryPolicy {
+            poll: Backoff {
+                initial: Duration::from_millis(100),
+                factor: 2,
+                max: Duration::from_secs(1),
+            },
+            resubmit: Resubmit {
+                max_attempts,
+                backoff: Backoff {
+                    initial: Duration::from_secs(5),
+                    factor: 2,
+                    max: Duration::from_secs(30),
+                },
+            },
+        }
+    }
+
+    fn far() -> Instant {
+        Instant::now() + Duration::from_secs(600)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retryable_failure_is_resubmitted_with_backoff_until_it_succeeds() {
+        let mut job = FakeJob::new(vec![
+            vec![detail(QueryState::Running), failed(true)],
+            vec![failed(true)],
+            vec![detail(QueryState::Queued), detail(QueryState::Succeeded)],
+        ]);
+
+        let done = run_query(&mut job, far(), &policy(3)).await.unwrap();
+
+        assert_eq!(done.query_execution_id, "q-3");
+        assert_eq!(done.polls, 2);
+        assert_eq!(done.earlier.ids(), ["q-1", "q-2"]);
+        // Each submission is told of the attempts before it; 5 s, then 10 s between them
+        // (q-1 failed at its second poll, 100 ms in).
+        assert_eq!(
+            job.starts,
+            [
+                ("q-1".to_owned(), 0, 0),
+                ("q-2".to_owned(), 1, 5_100),
+                ("q-3".to_owned(), 2, 15_100)
+            ]
+        );
+        let states: Vec<(&str, u32, &str)> = job
+            .ended
+            .iter()
+            .map(|a| (a.query_execution_id.as_str(), a.number, a.state.as_str()))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("q-1", 1, "FAILED"),
+                ("q-2", 2, "FAILED"),
+                ("q-3", 3, "SUCCEEDED")
+            ]
+        );
+        assert!(job.ended[0].retryable());
+        assert!(job.stops.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn resubmissions_are_bounded_and_every_id_is_in_the_error() {
+        let mut job = FakeJob::new(vec![vec![failed(true)]; 3]);
+
+        let error = run_query(&mut job, far(), &policy(3)).await.unwrap_err();
+
+        assert_eq!(job.ids(), ["q-1", "q-2", "q-3"]);
+        let RunError::Ended {
+            query_execution_id,
+            state,
+            reason,
+            earlier,
+        } = &error
+        else {
+            panic!("{error:?}");
+        };
+        assert_eq!(
+            (query_execution_id.as_str(), state),
+            ("q-3", &QueryState::Failed)
+        );
+        assert_eq!(
+            reason,
+            "HIVE_CANNOT_OPEN_SPLIT: SlowDown; retryable, but not resubmitted: 3 attempts made"
+        );
+        assert_eq!(
+            earlier.to_string(),
+            "; resubmitted after q-1 (FAILED, retryable system error, ErrorType 401: \
+             HIVE_CANNOT_OPEN_SPLIT: SlowDown), q-2 (FAILED, retryable system error, ErrorType \
+             401: HIVE_CANNOT_OPEN_SPLIT: SlowDown)"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_that_are_not_retryable_and_cancellations_are_never_resubmitted() {
+        for (answer, state) in [
+            (failed(false), QueryState::Failed),
+            (detail(QueryState::Cancelled), QueryState::Cancelled),
+        ] {
+            let mut job = FakeJob::new(vec![vec![answer]]);
+            let error = run_query(&mut job, far(), &policy(3)).await.unwrap_err();
+            assert_eq!(job.ids(), ["q-1"]);
+            let RunError::Ended {
+                state: got,
+                reason,
+                earlier,
+                ..
+            } = error
+            else {
+                panic!("{error:?}");
+            };
+            assert_eq!(got, state);
+            assert!(!reason.contains("resubmitted"), "{reason}");
+            assert!(earlier.is_empty());
+        }
+        // One attempt in all: a retryable failure says so.
+        let mut job = FakeJob::new(vec![vec![failed(true)]]);
+        let error = run_query(&mut job, far(), &policy(1)).await.unwrap_err();
+        assert!(
+            matches!(&error, RunError::Ended { reason, .. }
+                if reason.ends_with("; retryable, but not resubmitted: 1 attempt made")),
+            "{error:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_resubmission_whose_wait_would_reach_the_deadline() {
+        let begin = Instant::now();
+        let mut job = FakeJob::new(vec![
+            vec![failed(true)],
+            vec![detail(QueryState::Succeeded)],
+        ]);
+
+        let error = run_query(&mut job, begin + Duration::from_secs(5), &policy(3))
+            .await
+            .unwrap_err();
+
+        assert_eq!(job.ids(), ["q-1"]);
+        assert!(
+            matches!(&error, RunError::Ended { reason, .. }
+                if reason.ends_with("; retryable, but not resubmitted: too close to the deadline")),
+            "{error:?}"
+        );
+        assert_eq!(begin.elapsed(), Duration::ZERO, "no wait for nothing");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_query_whose_state_cannot_be_read_is_stopped() {
+        let mut job = FakeJob::new(vec![vec![
+            detail(QueryState::Running),
+            Err("GetQueryExecution failed: ThrottlingException (HTTP 400)"),
+        ]]);
+
+        let error = run_query(&mut job, far(), &policy(3)).await.unwrap_err();
+
+        assert_eq!(
+            error,
+            RunError::Status {
+                query_execution_id: "q-1".to_owned(),
+                error: ApiError::new("GetQueryExecution failed: ThrottlingException (HTTP 400)"),
+                stop: "StopQueryExecution requested".to_owned(),
+                earlier: Earlier::default(),
+            }
+        );
+        assert_eq!(*job.stops.lock().unwrap(), ["q-1"]);
+        assert_eq!(job.ended[0].state.as_str(), "UNKNOWN");
+        assert_eq!(job.ended[0].polls, 2);
+
+        // A stop that fails too is said so.
+        let mut job = FakeJob::new(vec![vec![Err("GetQueryExecution failed: boom")]]);
+        job.stop_fails = true;
+        let error = run_query(&mut job, far(), &policy(3)).await.unwrap_err();
+        assert!(
+            matches!(&error, RunError::Status { stop, .. }
+                if stop == "StopQueryExecution also failed: StopQueryExecution failed: AccessDenied"),
+            "{error:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_resubmission_still_running_at_the_deadline_is_stopped_and_names_the_first() {
+        let begin = Instant::now();
+        let mut job = FakeJob::new(vec![vec![failed(true)], vec![detail(QueryState::Running)]]);
+
+        let error = run_query(&mut job, begin + Duration::from_secs(20), &policy(3))
+            .await
+            .unwrap_err();
+
+        assert_eq!(begin.elapsed(), Duration::from_secs(20));
+        let RunError::Deadline {
+            query_execution_id,
+            last_state,
+            stop,
+            earlier,
+        } = &error
+        else {
+            panic!("{error:?}");
+        };
+        assert_eq!(query_execution_id, "q-2");
+        assert_eq!(*last_state, QueryState::Running);
+        assert_eq!(stop, "StopQueryExecution requested");
+        assert_eq!(earlier.ids(), ["q-1"]);
+        assert_eq!(*job.stops.lock().unwrap(), ["q-2"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn start_failures_and_a_passed_deadline() {
+        let mut job = FakeJob::new(vec![vec![failed(true)]]);
+        job.start_fails = Some((1, "could not clean up"));
+        let error = run_query(&mut job, far(), &policy(3)).await.unwrap_err();
+        assert_eq!(
+            error,
+            RunError::Start("could not clean up after 1 attempts".to_owned())
+        );
+
+        let mut job = FakeJob::new(vec![]);
+        let error = run_query(&mut job, Instant::now(), &policy(3))
+            .await
+            .unwrap_err();
+        assert_eq!(error, RunError::DeadlineBeforeStart);
+        assert!(job.starts.is_empty());
     }
 }

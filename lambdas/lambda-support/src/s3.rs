@@ -1,11 +1,14 @@
-//! [`SdkS3`]: the S3 calls both functions make (listing a folder, deleting objects) over
-//! the SDK.
+//! [`SdkS3`]: the S3 calls both functions make (listing a folder, deleting objects, the
+//! conditional writes of [`crate::lease`]) over the SDK.
 //!
 //! Each function declares its own `S3` trait and implements it for [`SdkS3`] with these
 //! calls, and with [`SdkS3::client`] for the calls only it makes.
 
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 
+use crate::lease::{LeaseStore, StoredLease, WriteError};
 use crate::sdk::ApiError;
 
 /// Most keys one DeleteObjects call takes.
@@ -114,5 +117,113 @@ impl SdkS3 {
                 message: error.message().unwrap_or("no message").to_owned(),
             })
             .collect())
+    }
+}
+
+impl WriteError {
+    /// A failed conditional call: S3's `412 Precondition Failed`, `409
+    /// ConditionalRequestConflict` and `404 NoSuchKey` by their status and code, anything else
+    /// an [`ApiError`].
+    fn from_sdk<E>(operation: &str, error: SdkError<E>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let status = error.raw_response().map(|r| r.status().as_u16());
+        match (status, error.code()) {
+            (_, Some("PreconditionFailed")) | (Some(412), _) => Self::PreconditionFailed,
+            (_, Some("ConditionalRequestConflict")) | (Some(409), _) => Self::Conflict,
+            (_, Some("NoSuchKey")) => Self::NotFound,
+            _ => Self::Api(ApiError::from_sdk(operation, error)),
+        }
+    }
+}
+
+fn etag(operation: &str, etag: Option<&str>) -> Result<String, WriteError> {
+    etag.filter(|e| !e.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| WriteError::Api(ApiError::new(format!("{operation} returned no ETag"))))
+}
+
+/// The lease's calls: conditional PutObject and DeleteObject, and GetObject.
+impl LeaseStore for SdkS3 {
+    async fn create(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<String, WriteError> {
+        let output = self
+            .client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type("application/json")
+            .if_none_match("*")
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| WriteError::from_sdk("PutObject", e))?;
+        etag("PutObject", output.e_tag())
+    }
+
+    async fn replace(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        if_match: &str,
+    ) -> Result<String, WriteError> {
+        let output = self
+            .client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type("application/json")
+            .if_match(if_match)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| WriteError::from_sdk("PutObject", e))?;
+        etag("PutObject", output.e_tag())
+    }
+
+    async fn read(&self, bucket: &str, key: &str) -> Result<Option<StoredLease>, ApiError> {
+        let output = match self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(ApiError::from_sdk("GetObject", e)),
+        };
+        let etag = output
+            .e_tag()
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::new("GetObject returned no ETag"))?;
+        let last_modified_ms = output
+            .last_modified()
+            .and_then(|t| t.to_millis().ok())
+            .and_then(|ms| u64::try_from(ms).ok());
+        let body = output
+            .body
+            .collect()
+            .await
+            .map_err(|e| ApiError::new(format!("GetObject failed reading the body: {e}")))?;
+        Ok(Some(StoredLease {
+            body: body.into_bytes().to_vec(),
+            etag,
+            last_modified_ms,
+        }))
+    }
+
+    async fn delete(&self, bucket: &str, key: &str, if_match: &str) -> Result<(), WriteError> {
+        self.client
+            .delete_object()
+            .bucket(bucket)
+            .key(key)
+            .if_match(if_match)
+            .send()
+            .await
+            .map_err(|e| WriteError::from_sdk("DeleteObject", e))?;
+        Ok(())
     }
 }

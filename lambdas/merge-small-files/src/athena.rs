@@ -3,7 +3,9 @@
 
 use std::future::Future;
 
-pub use lambda_support::athena::{QueryState, QueryStatus, SdkAthena};
+pub use lambda_support::athena::{
+    AthenaErrorInfo, QueryState, QueryStatus, SdkAthena, StatusDetail,
+};
 pub use lambda_support::sdk::{ApiError, ApiErrorKind};
 
 /// The first page of a finished query's results, as GetQueryResults gives it: for a SELECT
@@ -37,6 +39,17 @@ pub trait Athena: Send + Sync {
         query_execution_id: &str,
     ) -> impl Future<Output = Result<QueryStatus, ApiError>> + Send;
 
+    /// GetQueryExecution with Athena's classification of a failure, which says whether the
+    /// query may be resubmitted. By default [`Self::query_status`] without it: a failure is
+    /// then never resubmitted. [`SdkAthena`] gives it.
+    fn query_status_detail(
+        &self,
+        query_execution_id: &str,
+    ) -> impl Future<Output = Result<StatusDetail, ApiError>> + Send {
+        let status = self.query_status(query_execution_id);
+        async move { status.await.map(StatusDetail::from) }
+    }
+
     /// StopQueryExecution.
     fn stop_query(
         &self,
@@ -64,6 +77,14 @@ impl Athena for SdkAthena {
         &self,
         query_execution_id: &str,
     ) -> impl Future<Output = Result<QueryStatus, ApiError>> + Send {
+        let detail = self.get_query_execution(query_execution_id);
+        async move { detail.await.map(|detail| detail.status) }
+    }
+
+    fn query_status_detail(
+        &self,
+        query_execution_id: &str,
+    ) -> impl Future<Output = Result<StatusDetail, ApiError>> + Send {
         self.get_query_execution(query_execution_id)
     }
 

@@ -2,12 +2,18 @@
 //!
 //! Every value that ends up inside an Athena query is validated here, so the
 //! query builders in [`crate::sql`] can splice them in without escaping.
+//!
+//! `LOCK_PREFIX` (`s3://bucket/prefix`, where the hours' leases live; Terraform sets
+//! `s3://<results bucket>/locks/compaction`) is optional to [`Config::from_lookup`], so that
+//! tests can run without a lock, but the function refuses to start without it (see
+//! `main.rs`).
 
 use std::collections::HashSet;
 use std::fmt;
 
 pub use lambda_support::env::EnvError;
 use lambda_support::env::{invalid, required};
+pub use lambda_support::lease::LockPrefix;
 
 /// Partition keys of both tables; a data column must not reuse one of them.
 pub const PARTITION_KEYS: [&str; 4] = ["year", "month", "day", "hour"];
@@ -23,6 +29,9 @@ pub const ENV_OUTPUT_PREFIX: &str = "OUTPUT_PREFIX";
 pub const ENV_STAGING_OUTPUT_PREFIX: &str = "STAGING_OUTPUT_PREFIX";
 pub const ENV_REGION_NAME: &str = "REGION_NAME";
 pub const ENV_COMPACTION_DELAY_MINUTES: &str = "COMPACTION_DELAY_MINUTES";
+/// Where the hours' leases live: `s3://bucket/prefix`, one object `<prefix>/YYYYMMDDHH` per
+/// hour being compacted.
+pub const ENV_LOCK_PREFIX: &str = "LOCK_PREFIX";
 
 /// Minutes after the end of an hour before its Firehose folder counts as complete, when
 /// `COMPACTION_DELAY_MINUTES` is not set.
@@ -165,6 +174,9 @@ pub struct Config {
     pub staging_output_prefix: S3Prefix,
     pub region_name: String,
     pub compaction_delay_minutes: u32,
+    /// `LOCK_PREFIX`: where the hours' leases live. Required by the function (`main.rs`);
+    /// `None` only in tests that run without a lock.
+    pub lock_prefix: Option<LockPrefix>,
 }
 
 impl Config {
@@ -214,6 +226,28 @@ impl Config {
                 .map_err(invalid(ENV_COMPACTION_DELAY_MINUTES))?,
         };
 
+        let lock_prefix = match lookup(ENV_LOCK_PREFIX) {
+            None => None,
+            Some(_) => {
+                let lock =
+                    LockPrefix::parse(&get(ENV_LOCK_PREFIX)?).map_err(invalid(ENV_LOCK_PREFIX))?;
+                // Athena reads every object under the tables' folders as data, and the job
+                // deletes the Parquet hour folders.
+                for (var, data) in [
+                    (ENV_OLD_TABLE_LOCATION_PREFIX, &old_table_location_prefix),
+                    (ENV_OUTPUT_PREFIX, &output_prefix),
+                ] {
+                    if lock.overlaps(data.bucket(), data.key()) {
+                        return Err(invalid(ENV_LOCK_PREFIX)(format!(
+                            "{lock} overlaps {var} {data}; Athena would read the leases as \
+                             data, so it must be a separate folder"
+                        )));
+                    }
+                }
+                Some(lock)
+            }
+        };
+
         Ok(Self {
             old_database,
             old_table_name,
@@ -226,6 +260,7 @@ impl Config {
             staging_output_prefix,
             region_name,
             compaction_delay_minutes,
+            lock_prefix,
         })
     }
 
@@ -528,6 +563,56 @@ mod tests {
             env.insert(ENV_OUTPUT_PREFIX, output.to_owned());
             assert!(load(&env).is_ok(), "{json} / {output}");
         }
+    }
+
+    #[test]
+    fn lock_prefix_is_optional_validated_and_kept_apart_from_the_data() {
+        assert_eq!(load(&sample_env()).unwrap().lock_prefix, None);
+        let mut env = sample_env();
+        env.insert(
+            ENV_LOCK_PREFIX,
+            " s3://results-bucket/locks/compaction/ ".to_owned(),
+        );
+        let lock = load(&env).unwrap().lock_prefix.unwrap();
+        assert_eq!(lock.to_string(), "s3://results-bucket/locks/compaction");
+        assert_eq!(lock.object_key("2026110105"), "locks/compaction/2026110105");
+
+        for value in [
+            "results-bucket/locks",
+            "s3://results-bucket/a//b",
+            "s3://x/a'b",
+        ] {
+            let mut env = sample_env();
+            env.insert(ENV_LOCK_PREFIX, value.to_owned());
+            assert!(
+                matches!(
+                    load(&env),
+                    Err(ConfigError::Invalid {
+                        var: ENV_LOCK_PREFIX,
+                        ..
+                    })
+                ),
+                "{value}"
+            );
+        }
+        for value in [
+            "s3://bucket/json-data/locks",
+            "s3://bucket/parquet-data",
+            "s3://bucket",
+        ] {
+            let mut env = sample_env();
+            env.insert(ENV_LOCK_PREFIX, value.to_owned());
+            match load(&env) {
+                Err(ConfigError::Invalid { var, problem }) => {
+                    assert_eq!(var, ENV_LOCK_PREFIX);
+                    assert!(problem.contains(" overlaps "), "{problem}");
+                }
+                other => panic!("{value}: {other:?}"),
+            }
+        }
+        let mut env = sample_env();
+        env.insert(ENV_LOCK_PREFIX, "".to_owned());
+        assert_eq!(load(&env).unwrap_err(), ConfigError::Empty(ENV_LOCK_PREFIX));
     }
 
     #[test]

@@ -6,13 +6,16 @@ use crate::athena::QueryResults;
 
 const ROWS_IN: &str = "rows_in";
 const ROWS_OUT: &str = "rows_out";
+const ROWS_MALFORMED: &str = "rows_malformed";
 
 /// Rows of an hour in the JSON files, and distinct request ids among them: the rows the
-/// Parquet files will hold.
+/// Parquet files will hold; and the lines that were no request (not valid JSON, or without a
+/// request id), which are left out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RowCounts {
     pub rows_in: u64,
     pub rows_out: u64,
+    pub rows_malformed: u64,
 }
 
 impl RowCounts {
@@ -50,9 +53,18 @@ impl RowCounts {
                 None => Err(format!("{name} is missing")),
             }
         };
+        // Named only: an answer without the column (an older query text) has none.
+        let malformed = results
+            .columns
+            .iter()
+            .position(|column| column.eq_ignore_ascii_case(ROWS_MALFORMED));
         Ok(Self {
             rows_in: number(rows_in, ROWS_IN)?,
             rows_out: number(rows_out, ROWS_OUT)?,
+            rows_malformed: match malformed {
+                Some(index) => number(index, ROWS_MALFORMED)?,
+                None => 0,
+            },
         })
     }
 }
@@ -84,7 +96,8 @@ mod tests {
             got,
             Ok(RowCounts {
                 rows_in: 120,
-                rows_out: 118
+                rows_out: 118,
+                rows_malformed: 0
             })
         );
     }
@@ -99,7 +112,8 @@ mod tests {
             got,
             Ok(RowCounts {
                 rows_in: 9,
-                rows_out: 7
+                rows_out: 7,
+                rows_malformed: 0
             })
         );
         let got = RowCounts::from_results(&results(&[], &[&[Some("0"), Some("0")]]));
@@ -107,9 +121,34 @@ mod tests {
             got,
             Ok(RowCounts {
                 rows_in: 0,
-                rows_out: 0
+                rows_out: 0,
+                rows_malformed: 0
             })
         );
+    }
+
+    #[test]
+    fn reads_the_malformed_lines_when_the_query_counts_them() {
+        let got = RowCounts::from_results(&results(
+            &["rows_in", "rows_out", "rows_malformed"],
+            &[
+                &[Some("rows_in"), Some("rows_out"), Some("rows_malformed")],
+                &[Some("120"), Some("118"), Some("2")],
+            ],
+        ));
+        assert_eq!(
+            got,
+            Ok(RowCounts {
+                rows_in: 120,
+                rows_out: 118,
+                rows_malformed: 2
+            })
+        );
+        let got = RowCounts::from_results(&results(
+            &["rows_in", "rows_out", "rows_malformed"],
+            &[&[Some("1"), Some("1"), None]],
+        ));
+        assert_eq!(got, Err("rows_malformed is missing".to_owned()));
     }
 
     #[test]

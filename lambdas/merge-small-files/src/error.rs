@@ -2,10 +2,13 @@
 
 use std::fmt;
 
+use lambda_support::lease::{AcquireError, Locked};
+
 use crate::athena::QueryState;
 use crate::event::EventError;
 use crate::folder::FolderError;
 use crate::hour::Hour;
+use crate::query::Earlier;
 use crate::sdk::ApiError;
 use crate::sql::Step;
 
@@ -43,28 +46,45 @@ pub enum HourError {
         folder: String,
         error: FolderError,
     },
-    #[error("hour {hour}: could not start the {step} query: {error}")]
+    /// Another run holds the hour's lease: nothing was done for it.
+    #[error("hour {hour}: locked by another run: {locked}; nothing was done for this hour")]
+    Locked { hour: Hour, locked: Locked },
+    /// The hour's lease could not be taken: nothing was done for it.
+    #[error("hour {hour}: could not take the lease {uri}: {error}")]
+    LockFailed {
+        hour: Hour,
+        uri: String,
+        error: ApiError,
+    },
+    #[error("hour {hour}: could not start the {step} query: {error}{earlier}")]
     Start {
         hour: Hour,
         step: Step,
         error: ApiError,
+        /// The attempts before it, which failed with a retryable error.
+        earlier: Earlier,
     },
-    #[error("hour {hour}: could not read the state of the {step} query (query execution id {query_execution_id}): {error}")]
+    #[error("hour {hour}: could not read the state of the {step} query (query execution id {query_execution_id}): {error}; {stop}{earlier}")]
     Status {
         hour: Hour,
         step: Step,
         query_execution_id: String,
         error: ApiError,
+        /// What happened to the best-effort StopQueryExecution.
+        stop: String,
+        earlier: Earlier,
     },
-    #[error("hour {hour}: the {step} query (query execution id {query_execution_id}) ended {state}: {reason}")]
+    #[error("hour {hour}: the {step} query (query execution id {query_execution_id}) ended {state}: {reason}{earlier}")]
     QueryEnded {
         hour: Hour,
         step: Step,
         query_execution_id: String,
         state: QueryState,
+        /// Athena's reason, and for a retryable failure why it was not resubmitted.
         reason: String,
+        earlier: Earlier,
     },
-    #[error("hour {hour}: the {step} query (query execution id {query_execution_id}) was still {last_state} at the deadline; {stop}")]
+    #[error("hour {hour}: the {step} query (query execution id {query_execution_id}) was still {last_state} at the deadline; {stop}{earlier}")]
     Deadline {
         hour: Hour,
         step: Step,
@@ -72,6 +92,7 @@ pub enum HourError {
         last_state: QueryState,
         /// What happened to the best-effort StopQueryExecution.
         stop: String,
+        earlier: Earlier,
     },
     #[error("hour {hour}: could not read the results of the {step} query (query execution id {query_execution_id}): {error}")]
     GetResults {
@@ -90,11 +111,21 @@ pub enum HourError {
 }
 
 impl HourError {
+    /// The error for an hour whose lease could not be taken.
+    pub fn lease(hour: Hour, error: AcquireError) -> Self {
+        match error {
+            AcquireError::Locked(locked) => Self::Locked { hour, locked },
+            AcquireError::Failed { uri, error } => Self::LockFailed { hour, uri, error },
+        }
+    }
+
     /// Short name for the Lambda error type and logs. A call that stayed throttled or timed
     /// out through the SDK's retries is named for that, whichever call it was.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::DeadlineBeforeStart { .. } => "DeadlineBeforeStart",
+            Self::Locked { .. } => "Locked",
+            Self::LockFailed { error, .. } => error.kind_name("LockFailed"),
             Self::ListJson { error, .. } => error.kind_name("S3ListFailed"),
             Self::ClearParquet { error, .. } => match error {
                 FolderError::List(error) => error.kind_name("S3ListFailed"),
@@ -208,6 +239,7 @@ mod tests {
                 query_execution_id: "q-7".to_owned(),
                 state: QueryState::Cancelled,
                 reason: "cancelled by user".to_owned(),
+                earlier: Earlier::default(),
             },
             done: hours(&["2026-11-01T05", "2026-11-01T06"]),
             left: left.clone(),
@@ -244,6 +276,7 @@ mod tests {
                 message: "StartQueryExecution failed".to_owned(),
                 kind,
             },
+            earlier: Earlier::default(),
         };
         assert_eq!(start(ApiErrorKind::Throttled).kind(), "Throttled");
         assert_eq!(start(ApiErrorKind::TimedOut).kind(), "ApiTimedOut");
@@ -264,6 +297,50 @@ mod tests {
         assert_eq!(
             clear(FolderError::Refused(vec![])).kind(),
             "S3DeleteRefused"
+        );
+    }
+
+    #[test]
+    fn lease_errors_name_the_hour_and_the_holder() {
+        use lambda_support::lease::{Busy, LeaseRecord};
+        let hour = hours(&["2026-11-01T05"])[0];
+        let locked = HourError::lease(
+            hour,
+            AcquireError::Locked(Locked {
+                uri: "s3://results/locks/compaction/2026110105".to_owned(),
+                busy: Busy::Held(LeaseRecord {
+                    holder: "req-0".to_owned(),
+                    token: "t-0".to_owned(),
+                    acquired_at_ms: 1_800_000_000_000,
+                    expires_at_ms: 1_800_000_930_000,
+                }),
+            }),
+        );
+        assert_eq!(locked.kind(), "Locked");
+        assert_eq!(
+            locked.to_string(),
+            "hour 2026-11-01T05: locked by another run: s3://results/locks/compaction/2026110105 \
+             is held by req-0 until 2027-01-15T08:15:30.000Z (acquired 2027-01-15T08:00:00.000Z); \
+             nothing was done for this hour"
+        );
+        let failed = |kind| {
+            HourError::lease(
+                hour,
+                AcquireError::Failed {
+                    uri: "s3://results/locks/compaction/2026110105".to_owned(),
+                    error: ApiError {
+                        message: "PutObject failed: SlowDown (HTTP 503)".to_owned(),
+                        kind,
+                    },
+                },
+            )
+        };
+        assert_eq!(failed(ApiErrorKind::Other).kind(), "LockFailed");
+        assert_eq!(failed(ApiErrorKind::Throttled).kind(), "Throttled");
+        assert_eq!(
+            failed(ApiErrorKind::Other).to_string(),
+            "hour 2026-11-01T05: could not take the lease \
+             s3://results/locks/compaction/2026110105: PutObject failed: SlowDown (HTTP 503)"
         );
     }
 }

@@ -1,25 +1,34 @@
 //! Compacting one hour:
 //!
+//! 0. take the hour's lease ([`lambda_support::lease`]), so that no other run works on the
+//!    hour at the same time; a live lease of another run fails the hour as `Locked`;
 //! 1. list the hour's JSON folder: nothing there, nothing to do;
 //! 2. count its rows and distinct request ids: no rows, nothing to do;
 //! 3. delete whatever an earlier run left in the hour's Parquet folder, since CTAS refuses a
 //!    folder that is not empty;
-//! 4. drop a leftover temporary table, CTAS, drop the temporary table.
+//! 4. drop a leftover temporary table, CTAS, drop the temporary table;
+//! 5. release the lease, whatever happened.
 //!
-//! Each step waits for the one before it, so running an hour again gives the same files.
+//! Each step waits for the one before it, so running an hour again gives the same files. A
+//! query that fails with a retryable error is resubmitted ([`lambda_support::query`]); a
+//! failed CTAS may have left part of its files and its temporary table behind, so its
+//! resubmission starts again from step 3.
 
+use std::future::Future;
 use std::time::Duration;
 
+use lambda_support::lease::{Holder, LeaseLock, LeaseStore};
+use lambda_support::query::QueryJob;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::athena::Athena;
+use crate::athena::{ApiError, Athena, StatusDetail};
 use crate::config::Config;
 use crate::counts::RowCounts;
 use crate::error::{HourError, Phase};
 use crate::folder;
 use crate::hour::Hour;
-use crate::query::{run_query, Backoff, QueryRecord};
+use crate::query::{run_simple_step, run_step, start_step, Attempt, QueryPolicy, QueryRecord};
 use crate::s3::S3;
 use crate::sql::{self, Step};
 
@@ -80,6 +89,10 @@ pub struct HourSummary {
     pub outcome: &'static str,
     pub rows_in: Option<u64>,
     pub rows_out: Option<u64>,
+    /// Lines of the hour that were no request (not valid JSON, or without a request id): left
+    /// out of the Parquet files, and shown only when there are any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows_malformed: Option<u64>,
     pub objects_deleted: u64,
     pub query_ids: QueryIds,
 }
@@ -93,13 +106,17 @@ struct LogFields<'a> {
     source: &'a str,
     destination: &'a str,
     elapsed_ms: u64,
+    /// Every query execution, when one was resubmitted: the ids of the failed attempts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queries: Option<&'a [QueryRecord]>,
 }
 
 impl HourReport {
+    /// The id of the last query execution of `step` (a resubmission's, if any).
     pub fn query_id(&self, step: Step) -> Option<&str> {
         self.queries
             .iter()
-            .find(|q| q.step == step)
+            .rfind(|q| q.step == step)
             .map(|q| q.query_execution_id.as_str())
     }
 
@@ -113,6 +130,7 @@ impl HourReport {
             },
             rows_in: self.counts.map(|c| c.rows_in),
             rows_out: self.counts.map(|c| c.rows_out),
+            rows_malformed: self.counts.map(|c| c.rows_malformed).filter(|&n| n > 0),
             objects_deleted: self.objects_deleted,
             query_ids: QueryIds {
                 count: id(Step::Count),
@@ -135,6 +153,11 @@ impl HourReport {
             source: &self.source,
             destination: &self.destination,
             elapsed_ms: u64::try_from(self.elapsed.as_millis()).unwrap_or(u64::MAX),
+            queries: self
+                .queries
+                .iter()
+                .any(|q| q.attempt > 1)
+                .then_some(self.queries.as_slice()),
         };
         let fields_json = serde_json::to_string(&fields).expect("log fields serialize");
         let fields_json = fields_json.as_str();
@@ -145,115 +168,259 @@ impl HourReport {
     }
 }
 
-/// Compacts `hour`, giving up at `deadline`. Never panics on AWS errors: the outcome is in
-/// the report.
-pub async fn compact_hour<A: Athena, S: S3>(
-    athena: &A,
+/// What compacting an hour needs.
+pub struct Compactor<'a, A, S, L> {
+    pub athena: &'a A,
+    pub s3: &'a S,
+    pub config: &'a Config,
+    pub policy: &'a QueryPolicy,
+    /// The hours' leases and who takes them; `None` runs without a lock (tests).
+    pub lock: Option<(&'a LeaseLock<L>, &'a Holder)>,
+}
+
+impl<A: Athena, S: S3, L: LeaseStore> Compactor<'_, A, S, L> {
+    /// Compacts `hour`, giving up at `deadline`. Never panics on AWS errors: the outcome is
+    /// in the report.
+    pub async fn compact_hour(&self, hour: Hour, deadline: Instant) -> HourReport {
+        let started = Instant::now();
+        let mut report = HourReport {
+            hour,
+            source: sql::json_location(self.config, &hour),
+            destination: sql::parquet_location(self.config, &hour),
+            counts: None,
+            objects_deleted: 0,
+            queries: Vec::with_capacity(4),
+            elapsed: Duration::ZERO,
+            outcome: Ok(Outcome::Compacted),
+        };
+        let outcome = match self.lock {
+            None => self.run(deadline, &mut report).await,
+            Some((lock, holder)) => self.run_locked(lock, holder, deadline, &mut report).await,
+        };
+        report.outcome = outcome;
+        report.elapsed = started.elapsed();
+        report
+    }
+
+    /// [`Self::run`] holding the hour's lease (named [`Hour::compact`], e.g. `2026110105`).
+    async fn run_locked(
+        &self,
+        lock: &LeaseLock<L>,
+        holder: &Holder,
+        deadline: Instant,
+        report: &mut HourReport,
+    ) -> Result<Outcome, HourError> {
+        let hour = report.hour;
+        before(hour, deadline, Phase::ListJson)?;
+        let lease = lock
+            .acquire(&hour.compact(), holder)
+            .await
+            .map_err(|error| HourError::lease(hour, error))?;
+        if let Some(previous) = &lease.took_over {
+            tracing::warn!(
+                hour = %hour,
+                lease = %lease.uri(),
+                previous_holder = %previous.holder,
+                previous_expires_at = previous.expires_at_ms,
+                "took over the expired lease of another run"
+            );
+        }
+        let outcome = self.run(deadline, report).await;
+        lock.release_logged(&lease).await;
+        outcome
+    }
+
+    async fn run(&self, deadline: Instant, report: &mut HourReport) -> Result<Outcome, HourError> {
+        let Self {
+            athena,
+            s3,
+            config,
+            policy,
+            ..
+        } = *self;
+        let hour = report.hour;
+
+        before(hour, deadline, Phase::ListJson)?;
+        let json = sql::json_folder(config, &hour);
+        let has_json =
+            folder::has_objects(s3, &json)
+                .await
+                .map_err(|error| HourError::ListJson {
+                    hour,
+                    folder: json.to_string(),
+                    error,
+                })?;
+        if !has_json {
+            return Ok(Outcome::NoObjects);
+        }
+
+        let step = Step::Count;
+        let records = &mut report.queries;
+        let id = run_simple_step(athena, config, hour, step, deadline, policy, records).await?;
+        let results = athena
+            .query_results(&id)
+            .await
+            .map_err(|error| HourError::GetResults {
+                hour,
+                step,
+                query_execution_id: id.clone(),
+                error,
+            })?;
+        let counts =
+            RowCounts::from_results(&results).map_err(|problem| HourError::BadResults {
+                hour,
+                step,
+                query_execution_id: id,
+                problem,
+            })?;
+        report.counts = Some(counts);
+        if counts.rows_malformed > 0 {
+            // Never silent: these lines cannot be billed. Their text is in the hour's folder.
+            tracing::warn!(
+                hour = %hour,
+                rows_malformed = counts.rows_malformed,
+                "lines of the hour are not valid JSON or have no requestId: left out of Parquet and billing"
+            );
+        }
+        if counts.rows_in == 0 {
+            return Ok(Outcome::NoRows);
+        }
+
+        clear_parquet(s3, config, hour, deadline, &mut report.objects_deleted).await?;
+        let records = &mut report.queries;
+        let step = Step::DropLeftover;
+        run_simple_step(athena, config, hour, step, deadline, policy, records).await?;
+        let mut ctas = CtasQuery {
+            athena,
+            s3,
+            config,
+            policy,
+            deadline,
+            hour,
+            report: &mut *report,
+        };
+        run_step(&mut ctas, hour, Step::Ctas, deadline, policy).await?;
+        let records = &mut report.queries;
+        let step = Step::DropTemp;
+        run_simple_step(athena, config, hour, step, deadline, policy, records).await?;
+        Ok(Outcome::Compacted)
+    }
+}
+
+fn before(hour: Hour, deadline: Instant, next: Phase) -> Result<(), HourError> {
+    if Instant::now() >= deadline {
+        Err(HourError::DeadlineBeforeStart { hour, next })
+    } else {
+        Ok(())
+    }
+}
+
+/// Step 3: deletes everything in the hour's Parquet folder, counting into `deleted`.
+async fn clear_parquet<S: S3>(
     s3: &S,
     config: &Config,
     hour: Hour,
     deadline: Instant,
-    backoff: &Backoff,
-) -> HourReport {
-    let started = Instant::now();
-    let mut report = HourReport {
-        hour,
-        source: sql::json_location(config, &hour),
-        destination: sql::parquet_location(config, &hour),
-        counts: None,
-        objects_deleted: 0,
-        queries: Vec::with_capacity(4),
-        elapsed: Duration::ZERO,
-        outcome: Ok(Outcome::Compacted),
-    };
-    let outcome = run(athena, s3, config, deadline, backoff, &mut report).await;
-    report.outcome = outcome;
-    report.elapsed = started.elapsed();
-    report
-}
-
-async fn run<A: Athena, S: S3>(
-    athena: &A,
-    s3: &S,
-    config: &Config,
-    deadline: Instant,
-    backoff: &Backoff,
-    report: &mut HourReport,
-) -> Result<Outcome, HourError> {
-    let hour = report.hour;
-    let before = |next: Phase| {
-        if Instant::now() >= deadline {
-            Err(HourError::DeadlineBeforeStart { hour, next })
-        } else {
-            Ok(())
-        }
-    };
-
-    before(Phase::ListJson)?;
-    let json = sql::json_folder(config, &hour);
-    let has_json = folder::has_objects(s3, &json)
-        .await
-        .map_err(|error| HourError::ListJson {
-            hour,
-            folder: json.to_string(),
-            error,
-        })?;
-    if !has_json {
-        return Ok(Outcome::NoObjects);
-    }
-
-    let step = Step::Count;
-    let id = run_query(
-        athena,
-        config,
-        hour,
-        step,
-        deadline,
-        backoff,
-        &mut report.queries,
-    )
-    .await?;
-    let results = athena
-        .query_results(&id)
-        .await
-        .map_err(|error| HourError::GetResults {
-            hour,
-            step,
-            query_execution_id: id.clone(),
-            error,
-        })?;
-    let counts = RowCounts::from_results(&results).map_err(|problem| HourError::BadResults {
-        hour,
-        step,
-        query_execution_id: id,
-        problem,
-    })?;
-    report.counts = Some(counts);
-    if counts.rows_in == 0 {
-        return Ok(Outcome::NoRows);
-    }
-
-    before(Phase::ClearParquet)?;
+    deleted: &mut u64,
+) -> Result<(), HourError> {
+    before(hour, deadline, Phase::ClearParquet)?;
     let parquet = sql::parquet_folder(config, &hour);
-    folder::empty_folder(s3, &parquet, &mut report.objects_deleted)
+    folder::empty_folder(s3, &parquet, deleted)
         .await
         .map_err(|error| HourError::ClearParquet {
             hour,
             folder: parquet.to_string(),
             error,
-        })?;
+        })
+}
 
-    for step in Step::COMPACTION {
-        run_query(
-            athena,
-            config,
-            hour,
-            step,
-            deadline,
-            backoff,
-            &mut report.queries,
-        )
-        .await?;
+/// The CTAS of an hour. A CTAS that failed may have written part of its files into the hour's
+/// Parquet folder and left its temporary table in the catalog, and CTAS refuses both; so a
+/// resubmission starts again from step 3: it empties the folder, drops the temporary table
+/// and only then submits the CTAS again, which then writes the hour whole, one row per
+/// request id.
+struct CtasQuery<'a, A, S> {
+    athena: &'a A,
+    s3: &'a S,
+    config: &'a Config,
+    policy: &'a QueryPolicy,
+    deadline: Instant,
+    hour: Hour,
+    report: &'a mut HourReport,
+}
+
+impl<A: Athena, S: S3> QueryJob for CtasQuery<'_, A, S> {
+    type StartError = HourError;
+
+    async fn start(&mut self, earlier: &[Attempt]) -> Result<String, HourError> {
+        let (athena, config, hour) = (self.athena, self.config, self.hour);
+        if !earlier.is_empty() {
+            let deleted = &mut self.report.objects_deleted;
+            clear_parquet(self.s3, config, hour, self.deadline, deleted).await?;
+            let (step, records) = (Step::DropLeftover, &mut self.report.queries);
+            run_simple_step(
+                athena,
+                config,
+                hour,
+                step,
+                self.deadline,
+                self.policy,
+                records,
+            )
+            .await?;
+        }
+        start_step(athena, config, hour, Step::Ctas, earlier).await
     }
-    Ok(Outcome::Compacted)
+
+    fn status(
+        &self,
+        query_execution_id: &str,
+    ) -> impl Future<Output = Result<StatusDetail, ApiError>> + Send {
+        self.athena.query_status_detail(query_execution_id)
+    }
+
+    fn stop(&self, query_execution_id: &str) -> impl Future<Output = Result<(), ApiError>> + Send {
+        self.athena.stop_query(query_execution_id)
+    }
+
+    fn ended(&mut self, attempt: &Attempt) {
+        self.report
+            .queries
+            .push(QueryRecord::new(Step::Ctas, attempt));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(rows_malformed: u64) -> HourReport {
+        HourReport {
+            hour: Hour::parse("2026-11-28T00").unwrap(),
+            source: "s3://bucket/json-data/".into(),
+            destination: "s3://bucket/parquet-data/".into(),
+            counts: Some(RowCounts {
+                rows_in: 10,
+                rows_out: 9,
+                rows_malformed,
+            }),
+            objects_deleted: 0,
+            queries: Vec::new(),
+            elapsed: Duration::ZERO,
+            outcome: Ok(Outcome::Compacted),
+        }
+    }
+
+    #[test]
+    fn malformed_lines_are_in_the_summary_when_there_are_any() {
+        let summary = report(2).summary();
+        assert_eq!(summary.rows_malformed, Some(2));
+        let json = serde_json::to_value(&summary).unwrap();
+        assert_eq!(json["rows_malformed"], 2);
+
+        let summary = report(0).summary();
+        assert_eq!(summary.rows_malformed, None);
+        let json = serde_json::to_value(&summary).unwrap();
+        assert!(json.get("rows_malformed").is_none(), "{json}");
+    }
 }

@@ -7,6 +7,15 @@
 //! Parquet table's folder for the hour, and the temporary table CTAS needs
 //! is dropped again (its files stay). Whatever an earlier run wrote there is
 //! deleted first, so an hour can be compacted again at any time.
+//!
+//! Two runs never work on the same hour at once: each holds the hour's lease in S3
+//! (`LOCK_PREFIX`, see [`lambda_support::lease`]) while it works on it, and a run that finds
+//! the hour leased by a live run fails with `MergeSmallFiles.Locked` (a backfill stops there,
+//! naming the hours done and left). This replaces reserved concurrency 1, which an account
+//! whose concurrency limit is still 10 cannot grant.
+//!
+//! A query that fails with a retryable Athena error is resubmitted (3 submissions in all, with
+//! backoff, never past the deadline); see [`job`] for what a resubmitted CTAS cleans up first.
 
 pub mod athena;
 pub mod config;
@@ -24,6 +33,7 @@ use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use lambda_support::lease::{now_epoch_ms, Holder, LeaseLock, LeaseStore};
 use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
@@ -32,13 +42,14 @@ pub use athena::{Athena, SdkAthena};
 pub use config::Config;
 pub use error::{HourError, JobError};
 pub use hour::Hour;
-pub use job::{HourReport, HourSummary, Outcome};
-pub use lambda_support::{logging, sdk, time_budget};
-pub use query::{Backoff, QueryRecord, DEFAULT_BACKOFF};
+pub use job::{Compactor, HourReport, HourSummary, Outcome};
+pub use lambda_support::{lease, logging, sdk, time_budget};
+pub use query::{Backoff, QueryPolicy, QueryRecord, Resubmit, DEFAULT_BACKOFF, DEFAULT_RESUBMIT};
 pub use s3::{SdkS3, S3};
 
-/// Time kept back from the Lambda deadline to stop a query and report: one API call may take
-/// up to [`sdk::OPERATION_TIMEOUT`] with its retries.
+/// Time kept back from the Lambda deadline to stop a query, release the hour's lease and
+/// report: one API call may take up to [`sdk::OPERATION_TIMEOUT`] with its retries (a lease
+/// not released in time expires [`lease::LEASE_MARGIN`] after the deadline anyway).
 pub const DEFAULT_SAFETY_MARGIN: Duration = Duration::from_secs(40);
 
 /// The function's response when every hour asked for was compacted or found empty.
@@ -56,13 +67,16 @@ impl From<JobError> for Diagnostic {
     }
 }
 
-pub struct App<A, S> {
+/// The function: its clients, configuration and timing, and the lease lock (see
+/// [`App::with_lock`]; `L` is the lock's S3 client).
+pub struct App<A, S, L = SdkS3> {
     athena: A,
     s3: S,
     config: Config,
-    backoff: Backoff,
+    policy: QueryPolicy,
     safety_margin: Duration,
     clock: fn() -> NaiveDateTime,
+    lock: Option<LeaseLock<L>>,
 }
 
 /// The wall clock in UTC.
@@ -71,19 +85,47 @@ pub fn utc_now() -> NaiveDateTime {
 }
 
 impl<A: Athena, S: S3> App<A, S> {
+    /// The function without a lock: runs of the same hour may overlap. The Lambda adds the
+    /// lock of `LOCK_PREFIX` with [`App::with_lock`].
     pub fn new(athena: A, s3: S, config: Config) -> Self {
         Self {
             athena,
             s3,
             config,
-            backoff: DEFAULT_BACKOFF,
+            policy: QueryPolicy {
+                poll: DEFAULT_BACKOFF,
+                resubmit: DEFAULT_RESUBMIT,
+            },
             safety_margin: DEFAULT_SAFETY_MARGIN,
             clock: utc_now,
+            lock: None,
+        }
+    }
+}
+
+impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
+    /// Each hour is compacted holding its lease in `lock` (named `YYYYMMDDHH`).
+    pub fn with_lock<M: LeaseStore>(self, lock: LeaseLock<M>) -> App<A, S, M> {
+        App {
+            athena: self.athena,
+            s3: self.s3,
+            config: self.config,
+            policy: self.policy,
+            safety_margin: self.safety_margin,
+            clock: self.clock,
+            lock: Some(lock),
         }
     }
 
+    /// The backoff between GetQueryExecution polls.
     pub fn with_backoff(mut self, backoff: Backoff) -> Self {
-        self.backoff = backoff;
+        self.policy.poll = backoff;
+        self
+    }
+
+    /// How a query that failed with a retryable error is resubmitted.
+    pub fn with_resubmit(mut self, resubmit: Resubmit) -> Self {
+        self.policy.resubmit = resubmit;
         self
     }
 
@@ -110,23 +152,51 @@ impl<A: Athena, S: S3> App<A, S> {
         &self.config
     }
 
-    /// The Lambda handler.
+    /// The Lambda handler. The leases it takes are held by the invocation's request id until
+    /// its deadline (plus [`lease::LEASE_MARGIN`]).
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Response, JobError> {
         let budget = time_budget(
             event.context.deadline,
             SystemTime::now(),
             self.safety_margin,
         );
-        self.run(&event.payload, Instant::now() + budget).await
+        let holder = Holder::invocation(&event.context.request_id, event.context.deadline);
+        self.run_as(&event.payload, Instant::now() + budget, &holder)
+            .await
     }
 
-    /// Compacts the hours named by `payload`, giving up at `deadline`.
+    /// Compacts the hours named by `payload`, giving up at `deadline`. Without a Lambda
+    /// context, the leases are held by `local-<epoch ms>` until `deadline` plus the safety
+    /// margin (plus [`lease::LEASE_MARGIN`]).
     pub async fn run(&self, payload: &Value, deadline: Instant) -> Result<Response, JobError> {
+        let now = now_epoch_ms();
+        let left = deadline.saturating_duration_since(Instant::now()) + self.safety_margin;
+        let holder = Holder::invocation(
+            &format!("local-{now}"),
+            now.saturating_add(u64::try_from(left.as_millis()).unwrap_or(u64::MAX)),
+        );
+        self.run_as(payload, deadline, &holder).await
+    }
+
+    /// Compacts the hours named by `payload` as `holder`, giving up at `deadline`.
+    pub async fn run_as(
+        &self,
+        payload: &Value,
+        deadline: Instant,
+        holder: &Holder,
+    ) -> Result<Response, JobError> {
         let now = (self.clock)();
         let hours = event::hours_from_event(payload, now, self.config.compaction_delay_minutes)
             .inspect_err(|error| {
                 tracing::error!(outcome = "invalid_event", error = %error, event = %payload, "event rejected");
             })?;
+        let compactor = Compactor {
+            athena: &self.athena,
+            s3: &self.s3,
+            config: &self.config,
+            policy: &self.policy,
+            lock: self.lock.as_ref().map(|lock| (lock, holder)),
+        };
         let mut summaries = Vec::with_capacity(hours.len());
         let mut longest = Duration::ZERO;
         for (index, &hour) in hours.iter().enumerate() {
@@ -144,18 +214,12 @@ impl<A: Athena, S: S3> App<A, S> {
             }
             // Boxed: the SDK futures nest so deep that the handler's future type otherwise
             // exceeds the compiler's recursion limit.
-            let report = Box::pin(job::compact_hour(
-                &self.athena,
-                &self.s3,
-                &self.config,
-                hour,
-                deadline,
-                &self.backoff,
-            ))
-            .await;
+            let report = Box::pin(compactor.compact_hour(hour, deadline)).await;
             report.log();
             longest = longest.max(report.elapsed);
             let summary = report.summary();
+            // A failed hour, a locked one included, stops the invocation there: the error
+            // names the hours done and those left to invoke again.
             if let Err(error) = report.outcome {
                 return Err(JobError::Hour {
                     error,

@@ -1,4 +1,6 @@
 use lambda_runtime::{service_fn, LambdaEvent};
+use merge_small_files::config::{ConfigError, ENV_LOCK_PREFIX};
+use merge_small_files::lease::LeaseLock;
 use merge_small_files::{logging, sdk, App, Config, SdkAthena, SdkS3};
 use serde_json::Value;
 
@@ -8,10 +10,18 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env().inspect_err(|error| {
         tracing::error!(error = %error, "invalid configuration");
     })?;
+    // Without the lease lock two runs of one hour could overlap: refuse to start.
+    let lock_prefix = config
+        .lock_prefix
+        .clone()
+        .ok_or(ConfigError::Missing(ENV_LOCK_PREFIX))
+        .inspect_err(|error| tracing::error!(error = %error, "invalid configuration"))?;
     // Throttling, 5xx and timeouts are retried by the SDK itself (standard mode, exponential
     // backoff with jitter), as `sdk` configures it; a call still failing fails the hour.
     let endpoint = std::env::var("AWS_ENDPOINT_URL").ok();
     let (athena, s3) = sdk::clients(&config.region_name, endpoint.as_deref());
-    let app = App::new(SdkAthena::new(athena), SdkS3::new(s3), config);
+    let s3 = SdkS3::new(s3);
+    let app = App::new(SdkAthena::new(athena), s3.clone(), config)
+        .with_lock(LeaseLock::new(s3, lock_prefix));
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| app.handle(event))).await
 }

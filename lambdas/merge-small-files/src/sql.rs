@@ -63,10 +63,14 @@ pub fn drop_temp_table(config: &Config, hour: &Hour) -> String {
     )
 }
 
-/// Rows of the hour in the JSON table, and how many remain once de-duplicated.
+/// Rows of the hour in the JSON table, how many remain once de-duplicated, and the lines that
+/// are not requests: the table reads a line that is not valid JSON as a row of NULLs
+/// (`ignore.malformed.json`, "OpenX JSON SerDe" in the Athena User Guide), and API Gateway
+/// writes a request id into every record, so a row without one is such a line.
 pub fn count_rows(config: &Config, hour: &Hour) -> String {
     format!(
-        "SELECT count(*) AS \"rows_in\", count(DISTINCT \"{REQUEST_ID}\") AS \"rows_out\" \
+        "SELECT count(\"{REQUEST_ID}\") AS \"rows_in\", count(DISTINCT \"{REQUEST_ID}\") AS \"rows_out\", \
+         count(*) - count(\"{REQUEST_ID}\") AS \"rows_malformed\" \
          FROM {table} WHERE {predicate}",
         table = json_table(config),
         predicate = partition_predicate(hour),
@@ -88,7 +92,8 @@ pub fn create_parquet_table(config: &Config, hour: &Hour) -> String {
          format = 'PARQUET', write_compression = 'SNAPPY') \
          AS SELECT {columns} FROM (SELECT {columns}, row_number() OVER \
          (PARTITION BY \"{REQUEST_ID}\" ORDER BY \"{REQUEST_TIME}\") AS \"{RANK_COLUMN}\" \
-         FROM {table} WHERE {predicate}) AS ranked WHERE \"{RANK_COLUMN}\" = 1",
+         FROM {table} WHERE {predicate} AND \"{REQUEST_ID}\" IS NOT NULL) AS ranked \
+         WHERE \"{RANK_COLUMN}\" = 1",
         new_db = config.new_database,
         temp = temp_table_name(config, hour),
         location = parquet_location(config, hour),
@@ -101,7 +106,7 @@ pub fn create_parquet_table(config: &Config, hour: &Hour) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
-    /// Rows in and distinct request ids of the hour.
+    /// Rows in, distinct request ids and malformed lines of the hour.
     Count,
     /// Drop a temporary table left by an earlier failed run of the same hour.
     DropLeftover,
@@ -179,7 +184,8 @@ mod tests {
         let hour = Hour::parse("2026-11-28T00").unwrap();
         assert_eq!(
             count_rows(&config(), &hour),
-            "SELECT count(*) AS \"rows_in\", count(DISTINCT \"requestid\") AS \"rows_out\" \
+            "SELECT count(\"requestid\") AS \"rows_in\", count(DISTINCT \"requestid\") AS \"rows_out\", \
+             count(*) - count(\"requestid\") AS \"rows_malformed\" \
              FROM \"metering_db\".\"api_access_json\" \
              WHERE year = 2026 AND month = 11 AND day = 28 AND hour = 0"
         );
@@ -199,8 +205,8 @@ mod tests {
                  AS SELECT {columns} FROM (SELECT {columns}, row_number() OVER \
                  (PARTITION BY \"requestid\" ORDER BY \"requesttime\") AS \"dedup_rank\" \
                  FROM \"metering_db\".\"api_access_json\" \
-                 WHERE year = 2026 AND month = 11 AND day = 28 AND hour = 0) AS ranked \
-                 WHERE \"dedup_rank\" = 1"
+                 WHERE year = 2026 AND month = 11 AND day = 28 AND hour = 0 \
+                 AND \"requestid\" IS NOT NULL) AS ranked WHERE \"dedup_rank\" = 1"
             )
         );
     }
@@ -223,12 +229,13 @@ mod tests {
              AS SELECT \"ip\", \"status\" FROM (SELECT \"ip\", \"status\", row_number() OVER \
              (PARTITION BY \"requestid\" ORDER BY \"requesttime\") AS \"dedup_rank\" \
              FROM \"raw\".\"api_access_json\" \
-             WHERE year = 2027 AND month = 1 AND day = 5 AND hour = 9) AS ranked \
-             WHERE \"dedup_rank\" = 1"
+             WHERE year = 2027 AND month = 1 AND day = 5 AND hour = 9 \
+             AND \"requestid\" IS NOT NULL) AS ranked WHERE \"dedup_rank\" = 1"
         );
         assert_eq!(
             count_rows(&config, &hour),
-            "SELECT count(*) AS \"rows_in\", count(DISTINCT \"requestid\") AS \"rows_out\" \
+            "SELECT count(\"requestid\") AS \"rows_in\", count(DISTINCT \"requestid\") AS \"rows_out\", \
+             count(*) - count(\"requestid\") AS \"rows_malformed\" \
              FROM \"raw\".\"api_access_json\" WHERE year = 2027 AND month = 1 AND day = 5 AND hour = 9"
         );
         assert_eq!(

@@ -1,4 +1,9 @@
-//! The real SDK clients against moto's S3 and Athena server, over HTTP on loopback.
+//! The real SDK clients against moto's S3 and Athena server, over HTTP on loopback, with
+//! moto's IAM access control on: the job runs as a role whose policy is the one the generated
+//! compaction module declares (rendered from `terraform/modules/compaction/main.tf`), with the
+//! environment that module gives it, so a call the policy does not allow fails the test. What
+//! moto checks, and what not, is in [`lambda_support::moto`]: S3 calls by action and
+//! resource, Athena calls by action only, nothing Athena does on the job's behalf.
 //!
 //! Needs moto 5 with its server extra for the Python in `METERING_PYTHON`
 //! (default `python3`). If moto cannot be started the tests fail.
@@ -17,7 +22,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_athena::config::interceptors::{
     AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef,
 };
-use aws_sdk_athena::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_athena::config::{ConfigBag, Credentials, Intercept, RuntimeComponents};
 use aws_sdk_athena::error::BoxError;
 use aws_sdk_athena::operation::get_query_execution::GetQueryExecutionOutput;
 use aws_sdk_athena::operation::get_query_results::GetQueryResultsInput;
@@ -30,32 +35,27 @@ use aws_sdk_s3::operation::delete_objects::DeleteObjectsInput;
 use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Input;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
-use common::moto::{count_result, no_result};
-use common::{
-    config_with, fast_backoff, hours, scheduled_event, test_clock, Locations, ALL_COLUMNS,
+use common::moto::{
+    count_result, function_config, function_policy, no_result, BUCKET, FUNCTION_NAME,
+    RESULTS_BUCKET, WORK_GROUP,
 };
-use lambda_support::moto::{athena_client, query_executions, s3_client, MotoServer};
+use common::{fast_backoff, hours, scheduled_event, test_clock};
+use lambda_support::moto::iam_policy::Policy;
+use lambda_support::moto::{
+    athena_client, athena_client_as, query_executions, s3_client, s3_client_as, MotoServer,
+};
 use lambda_support::testing::lambda_event;
+use merge_small_files::lease::LeaseLock;
 use merge_small_files::sql::{self, Step};
 use merge_small_files::{App, Config, HourError, JobError, Response, SdkAthena, SdkS3};
 use serde_json::json;
 
-const WORK_GROUP: &str = "metering-wg";
-const BUCKET: &str = "usage-bucket";
-const RESULTS_BUCKET: &str = "athena-results";
 const JSON_PREFIX: &str = "json-data/year=2026/month=11/day=28/hour=00/";
 const PARQUET_PREFIX: &str = "parquet-data/year=2026/month=11/day=28/hour=00/";
 
+/// The job's configuration: the environment the compaction module gives it.
 fn config() -> Config {
-    config_with(
-        &Locations {
-            json: "s3://usage-bucket/json-data",
-            parquet: "s3://usage-bucket/parquet-data",
-            staging: "s3://athena-results/tmp",
-            work_group: WORK_GROUP,
-        },
-        ALL_COLUMNS,
-    )
+    function_config()
 }
 
 /// What the SDK clients sent and received, in order.
@@ -162,17 +162,24 @@ impl Intercept for Recorder {
     }
 }
 
-/// moto with the work group and the versioned data bucket, and clients for checking what
-/// the job did.
+/// moto with the work group and the versioned data bucket, the admin's clients for setting
+/// up and checking what the job did, and the credentials of the job's role.
 struct World {
     server: MotoServer,
     athena: aws_sdk_athena::Client,
     s3: aws_sdk_s3::Client,
+    function: Credentials,
 }
 
 impl World {
+    /// The job's role with the policy the compaction module declares.
     async fn new() -> Self {
+        Self::with_policy(&function_policy()).await
+    }
+
+    async fn with_policy(policy: &Policy) -> Self {
         let server = MotoServer::start();
+        let function = server.role_credentials(FUNCTION_NAME, policy.json());
         let athena = athena_client(&server, None::<Recorder>).await;
         let s3 = s3_client(&server, None::<Recorder>).await;
         athena
@@ -194,7 +201,12 @@ impl World {
             .send()
             .await
             .unwrap();
-        Self { server, athena, s3 }
+        Self {
+            server,
+            athena,
+            s3,
+            function,
+        }
     }
 
     async fn put(&self, key: &str) {
@@ -224,13 +236,21 @@ impl World {
             .collect()
     }
 
-    /// The app with recording clients.
-    async fn app(&self, recorder: &Recorder) -> App<SdkAthena, SdkS3> {
+    /// The app with recording clients, as the job's role, holding each hour's lease as the
+    /// Lambda does (so the lease's S3 calls are checked against the role's policy too).
+    async fn app(&self, recorder: &Recorder) -> App<SdkAthena, SdkS3, SdkS3> {
+        let s3 =
+            SdkS3::new(s3_client_as(&self.server, &self.function, Some(recorder.clone())).await);
+        let config = config();
+        let lock_prefix = config.lock_prefix.clone().expect("LOCK_PREFIX");
         App::new(
-            SdkAthena::new(athena_client(&self.server, Some(recorder.clone())).await),
-            SdkS3::new(s3_client(&self.server, Some(recorder.clone())).await),
-            config(),
+            SdkAthena::new(
+                athena_client_as(&self.server, &self.function, Some(recorder.clone())).await,
+            ),
+            s3.clone(),
+            config,
         )
+        .with_lock(LeaseLock::new(s3, lock_prefix))
         .with_backoff(fast_backoff())
         .with_clock(test_clock)
     }
@@ -240,10 +260,19 @@ impl World {
         query_executions(&self.athena).await
     }
 
-    async fn run(&self, recorder: &Recorder, payload: serde_json::Value) -> Response {
+    async fn try_run(
+        &self,
+        recorder: &Recorder,
+        payload: serde_json::Value,
+    ) -> Result<Response, JobError> {
         self.app(recorder)
             .await
             .handle(lambda_event(payload, Duration::from_secs(120)))
+            .await
+    }
+
+    async fn run(&self, recorder: &Recorder, payload: serde_json::Value) -> Response {
+        self.try_run(recorder, payload)
             .await
             .unwrap_or_else(|e| panic!("handler failed: {e}\n{}", self.server.log_tail()))
     }
@@ -475,6 +504,7 @@ async fn empty_hour_deletes_nothing_and_starts_no_query() {
 #[tokio::test]
 async fn missing_work_group_fails_naming_the_hour_and_step() {
     let server = MotoServer::start();
+    let function = server.role_credentials(FUNCTION_NAME, function_policy().json());
     let s3 = s3_client(&server, None::<Recorder>).await;
     s3.create_bucket().bucket(BUCKET).send().await.unwrap();
     s3.put_object()
@@ -486,8 +516,8 @@ async fn missing_work_group_fails_naming_the_hour_and_step() {
         .unwrap();
     let recorder = Recorder::default();
     let app = App::new(
-        SdkAthena::new(athena_client(&server, Some(recorder.clone())).await),
-        SdkS3::new(s3_client(&server, Some(recorder.clone())).await),
+        SdkAthena::new(athena_client_as(&server, &function, Some(recorder.clone())).await),
+        SdkS3::new(s3_client_as(&server, &function, Some(recorder.clone())).await),
         config(),
     )
     .with_backoff(fast_backoff());
@@ -589,4 +619,85 @@ async fn query_stuck_in_moto_is_stopped_at_the_deadline() {
         Some(&QueryExecutionState::Cancelled),
         "StopQueryExecution reached moto"
     );
+}
+
+/// The rendered policy without the statement `sid`: what the job's role gets in a test
+/// proving that a call needs it.
+fn policy_without(sid: &str) -> Policy {
+    function_policy()
+        .without_statement(sid)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Access control is on: the job's DeleteObjects of an earlier run's Parquet files needs the
+/// module's `WriteParquet` statement (s3:DeleteObject on the Parquet folder), and without it
+/// moto refuses every key, so the files stay and the CTAS query is never started.
+#[tokio::test]
+async fn without_write_parquet_the_old_parquet_files_cannot_be_deleted() {
+    let world = World::with_policy(&policy_without("WriteParquet")).await;
+    world.put(&format!("{JSON_PREFIX}firehose-1.json")).await;
+    let earlier = format!("{PARQUET_PREFIX}20261128_000000_00001_abc");
+    world.put(&earlier).await;
+    world
+        .server
+        .queue_athena_results(vec![count_result(1, 1), no_result(), no_result()]);
+
+    let recorder = Recorder::default();
+    let err = world
+        .try_run(&recorder, json!({"hour": "2026-11-28T00"}))
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "S3DeleteRefused", "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!("{earlier} (AccessDenied: Access Denied)")),
+        "{message}"
+    );
+    assert_eq!(world.keys(PARQUET_PREFIX).await, [earlier]);
+    let queries: Vec<String> = world
+        .executions()
+        .await
+        .into_iter()
+        .map(|(q, _)| q)
+        .collect();
+    assert_eq!(queries, [sql::count_rows(&config(), &common::hour())]);
+}
+
+/// Athena calls are checked by action: without the module's `RunQueries` statement the count
+/// query cannot be started.
+#[tokio::test]
+async fn without_run_queries_no_query_can_be_started() {
+    let world = World::with_policy(&policy_without("RunQueries")).await;
+    world.put(&format!("{JSON_PREFIX}firehose-1.json")).await;
+
+    let recorder = Recorder::default();
+    let err = world
+        .try_run(&recorder, json!({"hour": "2026-11-28T00"}))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(
+            &err,
+            JobError::Hour {
+                error: HourError::Start {
+                    step: Step::Count,
+                    ..
+                },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("AccessDenied")
+            && message.contains(&format!(
+                "assumed-role/{FUNCTION_NAME}/{FUNCTION_NAME} is not authorized to perform: \
+                 athena:StartQueryExecution"
+            )),
+        "{message}"
+    );
+    assert!(world.executions().await.is_empty(), "no query started");
 }

@@ -455,3 +455,246 @@ async fn list_objects_error_fails_the_hour_with_s3s_code_and_message() {
         )
     );
 }
+
+/// GetQueryExecution: FAILED with an AthenaError that says whether a resubmission may succeed.
+fn failed_with(id: &'static str, reason: &'static str, retryable: bool) -> Rule {
+    mock!(Athena::get_query_execution)
+        .match_requests(move |r| r.query_execution_id() == Some(id))
+        .then_output(move || {
+            GetQueryExecutionOutput::builder()
+                .query_execution(
+                    QueryExecution::builder()
+                        .query_execution_id(id)
+                        .status(
+                            QueryExecutionStatus::builder()
+                                .state(QueryExecutionState::Failed)
+                                .state_change_reason(reason)
+                                .athena_error(
+                                    AthenaError::builder()
+                                        .error_category(1)
+                                        .error_type(401)
+                                        .retryable(retryable)
+                                        .error_message(reason)
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        })
+}
+
+/// StartQueryExecution of the hour's CTAS.
+fn start_ctas(id: &'static str) -> Rule {
+    mock!(Athena::start_query_execution)
+        .match_requests(|r| {
+            r.query_string()
+                .is_some_and(|sql| sql.starts_with("CREATE TABLE"))
+        })
+        .then_output(move || {
+            StartQueryExecutionOutput::builder()
+                .query_execution_id(id)
+                .build()
+        })
+}
+
+/// StartQueryExecution of the DROP TABLE IF EXISTS of the hour's temporary table.
+fn start_drop(id: &'static str) -> Rule {
+    mock!(Athena::start_query_execution)
+        .match_requests(|r| {
+            r.query_string()
+                .is_some_and(|sql| sql.starts_with("DROP TABLE IF EXISTS"))
+        })
+        .then_output(move || {
+            StartQueryExecutionOutput::builder()
+                .query_execution_id(id)
+                .build()
+        })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_ctas_failing_with_a_retryable_error_is_redone_from_an_emptied_folder() {
+    let reason = "HIVE_CANNOT_OPEN_SPLIT: Error opening Hive split: SlowDown";
+    let rules = [
+        start("q-count"),
+        succeeded("q-count"),
+        counts(4, 3),
+        start_drop("q-drop"),
+        succeeded("q-drop"),
+        start_ctas("q-ctas-1"),
+        state("q-ctas-1", QueryExecutionState::Running),
+        failed_with("q-ctas-1", reason, true),
+        // The resubmission starts from a clean state: the partial files are deleted and the
+        // temporary table dropped before the CTAS runs again.
+        start_drop("q-drop-2"),
+        succeeded("q-drop-2"),
+        start_ctas("q-ctas-2"),
+        succeeded("q-ctas-2"),
+        start_drop("q-drop-temp"),
+        succeeded("q-drop-temp"),
+    ];
+    // The Parquet folder: empty before the first CTAS, a partial file after it failed.
+    let parquet = mock!(S3::list_objects_v2)
+        .match_requests(|r| r.prefix() == Some(PARQUET_PREFIX))
+        .sequence()
+        .output(|| ListObjectsV2Output::builder().is_truncated(false).build())
+        .output(|| {
+            ListObjectsV2Output::builder()
+                .contents(
+                    Object::builder()
+                        .key(format!("{PARQUET_PREFIX}partial-1"))
+                        .build(),
+                )
+                .is_truncated(false)
+                .build()
+        })
+        .build();
+    let delete = mock!(S3::delete_objects)
+        .match_requests(|r| {
+            let keys: Vec<&str> = r
+                .delete()
+                .map(|d| d.objects().iter().map(|o| o.key()).collect())
+                .unwrap_or_default();
+            keys == [format!("{PARQUET_PREFIX}partial-1")]
+        })
+        .then_output(|| DeleteObjectsOutput::builder().build());
+    let json = json_files();
+    let app = app(
+        &rules.iter().collect::<Vec<_>>(),
+        &[&json, &parquet, &delete],
+    );
+
+    let response = app.run(&scheduled_event(), far_deadline()).await.unwrap();
+
+    let hour = &response.hours[0];
+    assert_eq!(hour.outcome, "compacted");
+    assert_eq!(hour.objects_deleted, 1, "the failed CTAS's partial file");
+    assert_eq!(hour.query_ids.ctas.as_deref(), Some("q-ctas-2"));
+    assert_eq!(hour.query_ids.drop_leftover.as_deref(), Some("q-drop-2"));
+    assert_eq!(hour.query_ids.drop_temp.as_deref(), Some("q-drop-temp"));
+    assert_eq!((parquet.num_calls(), delete.num_calls()), (2, 1));
+    assert!(
+        rules.iter().all(|r| r.num_calls() == 1),
+        "every answer used once, in order"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_query_that_keeps_failing_with_a_retryable_error_names_every_query_id() {
+    let reason = "GENERIC_INTERNAL_ERROR: internal error";
+    let rules = [
+        start("q-1"),
+        failed_with("q-1", reason, true),
+        start("q-2"),
+        failed_with("q-2", reason, true),
+        start("q-3"),
+        failed_with("q-3", reason, true),
+    ];
+    let json = json_files();
+    let app = app(&rules.iter().collect::<Vec<_>>(), &[&json]);
+    let begin = Instant::now();
+
+    let err = app
+        .run(&scheduled_event(), far_deadline())
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "QueryFailed");
+    let attempt = |id| format!("{id} (FAILED, retryable system error, ErrorType 401: {reason})");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "hour 2026-11-28T00: the count query (query execution id q-3) ended FAILED: \
+             {reason}; retryable, but not resubmitted: 3 attempts made; resubmitted after {}, {}",
+            attempt("q-1"),
+            attempt("q-2")
+        )
+    );
+    // 5 s, then 10 s before the resubmissions.
+    assert_eq!(Instant::now() - begin, Duration::from_secs(15));
+    assert!(rules.iter().all(|r| r.num_calls() == 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_athena_does_not_call_retryable_is_not_resubmitted() {
+    let reason = "SYNTAX_ERROR: line 1:8: Column 'x' cannot be resolved";
+    // Sequential: a second StartQueryExecution would panic.
+    let rules = [start("q-1"), failed_with("q-1", reason, false)];
+    let json = json_files();
+    let app = app(&rules.iter().collect::<Vec<_>>(), &[&json]);
+
+    let err = app
+        .run(&scheduled_event(), far_deadline())
+        .await
+        .unwrap_err();
+
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "hour 2026-11-28T00: the count query (query execution id q-1) ended FAILED: {reason}"
+        )
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_query_whose_state_cannot_be_read_is_stopped_before_giving_up() {
+    // GetQueryExecution fails through all of the SDK's tries.
+    let unreadable = mock!(Athena::get_query_execution)
+        .sequence()
+        .http_status(
+            500,
+            Some(athena_error("InternalServerException", "Internal error")),
+        )
+        .times(MAX_ATTEMPTS as usize)
+        .build();
+    let stop = mock!(Athena::stop_query_execution)
+        .match_requests(|r| r.query_execution_id() == Some("q-count"))
+        .then_output(|| StopQueryExecutionOutput::builder().build());
+    let started = start("q-count");
+    let json = json_files();
+    let first = app(&[&started, &unreadable, &stop], &[&json]);
+
+    let err = first
+        .run(&scheduled_event(), far_deadline())
+        .await
+        .unwrap_err();
+
+    assert_eq!(unreadable.num_calls(), MAX_ATTEMPTS as usize);
+    assert_eq!(stop.num_calls(), 1, "StopQueryExecution before giving up");
+    assert_eq!(err.kind(), "GetQueryStateFailed");
+    assert_eq!(
+        err.to_string(),
+        "hour 2026-11-28T00: could not read the state of the count query (query execution id \
+         q-count): GetQueryExecution failed: InternalServerException: Internal error (HTTP 500); \
+         StopQueryExecution requested"
+    );
+
+    // A stop that fails too is named.
+    let unreadable = mock!(Athena::get_query_execution)
+        .sequence()
+        .http_status(
+            400,
+            Some(athena_error("AccessDeniedException", "not authorized")),
+        )
+        .build();
+    let stop = mock!(Athena::stop_query_execution)
+        .sequence()
+        .http_status(
+            400,
+            Some(athena_error("AccessDeniedException", "not authorized")),
+        )
+        .build();
+    let started = start("q-count");
+    let err = app(&[&started, &unreadable, &stop], &[&json])
+        .run(&scheduled_event(), far_deadline())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().ends_with(
+            "; StopQueryExecution also failed: StopQueryExecution failed: AccessDeniedException: \
+             not authorized (HTTP 400)"
+        ),
+        "{err}"
+    );
+}

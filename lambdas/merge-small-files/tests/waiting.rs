@@ -370,6 +370,7 @@ async fn query_that_never_finishes_hits_the_deadline_and_is_stopped() {
             query_execution_id: "qid-3".to_owned(),
             last_state: QueryState::Running,
             stop: "StopQueryExecution requested".to_owned(),
+            earlier: Default::default(),
         }
     );
     assert_eq!(err.kind(), "QueryTimedOut");

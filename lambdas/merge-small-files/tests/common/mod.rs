@@ -310,7 +310,7 @@ impl Athena for FakeAws {
             .unwrap_or_else(|| vec![succeeded()])
             .into();
         let last = script.back().cloned().expect("a script is never empty");
-        let results = if request.sql.starts_with("SELECT count(*)") {
+        let results = if request.sql.starts_with("SELECT count(\"requestid\")") {
             state
                 .results
                 .pop_front()
