@@ -109,6 +109,10 @@ def load_context(path):
 def duckdb_sql(logs, month, late_arrival_hours):
     """The usage query's rules (lambdas/metering/src/sql.rs) for the figures compared."""
     start, end, (y, m), (ny, nm) = month_bounds(month)
+    # The previous month's last hour folder (metering::PREVIOUS_MONTH_HOURS): Firehose files a
+    # buffer that straddles midnight under the hour of its oldest record.
+    last = datetime.datetime.fromtimestamp(start / 1000, datetime.timezone.utc) \
+        - datetime.timedelta(hours=1)
     files = os.path.join(logs, "*", "*", "*", "*", "*").replace("'", "''")
     columns = ("{'requestId': 'VARCHAR', 'ip': 'VARCHAR', 'user': 'VARCHAR', "
                "'requestTime': 'BIGINT', 'httpMethod': 'VARCHAR', 'resourcePath': 'VARCHAR', "
@@ -126,7 +130,8 @@ WITH scanned AS (
   WHERE requestid IS NOT NULL AND requestid NOT IN ('', '-')
     AND requesttime IS NOT NULL
     AND (responselength IS NULL OR responselength >= 0)
-    AND ((year = {y} AND month = {m})
+    AND ((year = {last.year} AND month = {last.month} AND day = {last.day} AND hour = {last.hour})
+      OR (year = {y} AND month = {m})
       OR (year = {ny} AND month = {nm} AND day = 1 AND hour <= {late_arrival_hours - 1}))
 ),
 requests AS (

@@ -60,7 +60,8 @@ enum Cmd {
         logs: LogsArgs,
     },
     /// Write a month of synthetic access logs in Firehose's layout, with the defects real
-    /// deliveries have (duplicates, late files, malformed lines), for demos and benchmarks.
+    /// deliveries have (duplicates, late files, a file straddling the month's start,
+    /// malformed lines), for demos and benchmarks.
     Simulate {
         /// Number of tenants (`tenant-0001` …).
         #[arg(long, default_value_t = 20)]
@@ -155,7 +156,7 @@ fn run(command: Cmd) -> Result<ExitCode, Error> {
             };
             let summary = simulate::simulate(&options, &out)?;
             println!(
-                "{}: {} files, {} lines ({} bytes): {} requests of {} tenants, {} duplicate lines, {} malformed lines; what was written: {}",
+                "{}: {} files, {} lines ({} bytes): {} requests of {} tenants, {} duplicate lines, {} malformed lines, {} lines of the previous month (in {} file straddling the month's start), {} late files; what was written: {}",
                 out.join(&folder).display(),
                 summary.files,
                 summary.lines,
@@ -164,6 +165,9 @@ fn run(command: Cmd) -> Result<ExitCode, Error> {
                 summary.tenants.len(),
                 summary.duplicate_lines,
                 summary.malformed_lines,
+                summary.previous_month_lines,
+                summary.straddling_files.len(),
+                summary.late_files.len(),
                 out.join(simulate::SUMMARY_FILE).display()
             );
             Ok(ExitCode::SUCCESS)

@@ -355,6 +355,27 @@ fn parquet_folder_equal_to_json_folder() {
 }
 
 #[test]
+fn table_folders_stay_apart_from_the_stacks_own() {
+    rejects(
+        |c| {
+            c["merge_small_files_lambda_env"]["NEW_TABLE_S3_FOLDER_NAME"] =
+                json!("invoices/parquet")
+        },
+        &[
+            "at `merge_small_files_lambda_env.NEW_TABLE_S3_FOLDER_NAME`",
+            "may not be, contain or lie in `invoices/`",
+        ],
+    );
+    rejects(
+        |c| c["firehose"]["s3_output_folder"] = json!("compaction-manifests"),
+        &[
+            "at `firehose.s3_output_folder`",
+            "may not be, contain or lie in `compaction-manifests/`",
+        ],
+    );
+}
+
+#[test]
 fn invalid_workgroup_name() {
     rejects(
         |c| c["athena"]["work_group_name"] = json!("SaaS Metering"),

@@ -391,3 +391,211 @@ fn a_context_without_plans_cannot_bill() {
     let stderr = String::from_utf8_lossy(&bad_month.get_output().stderr).to_string();
     assert!(stderr.contains("`2026-13` is not a month"), "{stderr}");
 }
+
+/// The invoice of `tenant` for `month` (`YYYY-MM`) under `dir/invoices`.
+fn invoice_of(dir: &Path, month: &str, tenant: &str) -> Value {
+    let (year, number) = month.split_once('-').unwrap();
+    let path = dir.join(format!(
+        "invoices/year={year}/month={number}/tenants/{tenant}.json"
+    ));
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Firehose names an object after its oldest record's arrival: a buffer opened at 23:57 on
+/// 30 September holding a request of 00:00:30 on 1 October is filed under September's last
+/// hour. October's bill reads that folder and bills the request once; September's does not.
+#[test]
+fn a_buffer_filed_under_the_previous_months_last_hour_is_billed_to_its_requests_month() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("ctx.json"), context().to_string()).unwrap();
+    let logs = dir.path().join("logs");
+    let sep_2357 = OCT - 180_000;
+    write(
+        &logs,
+        "year=2026/month=09/day=30/hour=23",
+        "amazon-apigateway-random-gen-1-2026-09-30-23-57-00-0c6b7f36-7d1e-4d7c-9a53-1f2b3c4d5e6f",
+        &[
+            record(
+                "r-sep",
+                sep_2357,
+                "globex",
+                "g1",
+                "/random/strings",
+                200,
+                100,
+            ),
+            record(
+                "r-oct",
+                OCT + 30_000,
+                "globex",
+                "g2",
+                "/random/strings",
+                200,
+                1_000_000,
+            ),
+        ],
+    );
+
+    let out = run(
+        dir.path(),
+        &[
+            "bill",
+            "--logs",
+            "logs",
+            "--month",
+            "2026-10",
+            "--context",
+            "ctx.json",
+        ],
+    )
+    .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("read 1 files, 2 lines"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "2 records, 0 duplicates counted once, 1 outside the month, 1 requests billed"
+        ),
+        "{stderr}"
+    );
+    let globex = invoice_of(dir.path(), "2026-10", "globex");
+    assert_eq!(globex["usage"][0]["raw"], 1, "{globex}");
+    assert_eq!(globex["usage"][1]["raw"], 1_000_000);
+    assert_eq!(globex["usage"][2]["raw"], 1);
+
+    // September: its own request of 23:57, not October's.
+    run(
+        dir.path(),
+        &[
+            "bill",
+            "--logs",
+            "logs",
+            "--month",
+            "2026-09",
+            "--context",
+            "ctx.json",
+        ],
+    )
+    .success();
+    let globex = invoice_of(dir.path(), "2026-09", "globex");
+    assert_eq!(globex["usage"][0]["raw"], 1, "{globex}");
+    assert_eq!(globex["usage"][1]["raw"], 100);
+
+    // `usage` agrees.
+    let out = run(
+        dir.path(),
+        &[
+            "usage",
+            "--logs",
+            "logs",
+            "--month",
+            "2026-10",
+            "--context",
+            "ctx.json",
+        ],
+    )
+    .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows, [["globex", "1", "0.001", "1"]], "{stdout}");
+}
+
+#[test]
+fn reading_reports_the_windows_folders_and_the_hours_without_files() {
+    // The hand-written month: files in 4 of the window's 748 hours.
+    let dir = setup();
+    let out = run_on_logs(dir.path(), "usage", &[]).success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains(
+            "window 2026-09-30T23..2026-11-01T02 (748 hours: 2026-09's last, 2026-10, \
+             2026-11's first 3): 4 hours with files, 744 without\n"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "  hours without files: 2026-09-30T23, 2026-10-01T01..2026-10-15T11, \
+             2026-10-15T14..2026-10-31T23, 2026-11-01T01..2026-11-01T02\n"
+        ),
+        "{stderr}"
+    );
+
+    // A file in every hour of the window but seven: five ranges shown, two counted.
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("ctx.json"), context().to_string()).unwrap();
+    let logs = dir.path().join("logs");
+    let start = chrono::DateTime::from_timestamp_millis(OCT)
+        .unwrap()
+        .naive_utc()
+        - chrono::Duration::hours(1);
+    let missing = [
+        "2026-10-02T05",
+        "2026-10-02T06",
+        "2026-10-02T07",
+        "2026-10-09T00",
+    ];
+    let mut gaps = 0;
+    for h in 0..748 {
+        let t = start + chrono::Duration::hours(h);
+        let hour = t.format("%Y-%m-%dT%H").to_string();
+        // Single hours on the 20th to the 24th at noon, and the ones listed.
+        let noon_gap = t.format("%H").to_string() == "12"
+            && ["20", "21", "22", "23", "24"].contains(&t.format("%d").to_string().as_str())
+            && t.format("%m").to_string() == "10";
+        if missing.contains(&hour.as_str()) || noon_gap {
+            gaps += 1;
+            continue;
+        }
+        write(
+            &logs,
+            &t.format("year=%Y/month=%m/day=%d/hour=%H").to_string(),
+            "f",
+            &[],
+        );
+    }
+    assert_eq!(gaps, 9);
+    let out = run_on_logs(dir.path(), "usage", &[]).success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("): 739 hours with files, 9 without\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "  hours without files: 2026-10-02T05..2026-10-02T07, 2026-10-09T00, \
+             2026-10-20T12, 2026-10-21T12, 2026-10-22T12, and 2 more ranges\n"
+        ),
+        "{stderr}"
+    );
+
+    // Every hour: nothing to list.
+    for day in 20..=24 {
+        write(
+            &logs,
+            &format!("year=2026/month=10/day={day}/hour=12"),
+            "f",
+            &[],
+        );
+    }
+    for hour in missing {
+        let (day, h) = (&hour[8..10], &hour[11..13]);
+        write(
+            &logs,
+            &format!("year=2026/month=10/day={day}/hour={h}"),
+            "f",
+            &[],
+        );
+    }
+    let out = run_on_logs(dir.path(), "usage", &[]).success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("): 748 hours with files, 0 without\n"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hours without files"), "{stderr}");
+}

@@ -955,3 +955,72 @@ fn no_function_reserves_concurrency_and_leases_keep_runs_apart() {
         }
     });
 }
+
+/// A `locals` string of `modules/<module>/main.tf`.
+fn module_local(tree: &Tree, module: &str, name: &str) -> Option<String> {
+    let body = tree.body(&format!("modules/{module}/main.tf"))?;
+    let locals = body.blocks().find(|b| b.identifier() == "locals")?;
+    match attr(locals.body(), name)? {
+        Expression::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+// Athena reads every object under a table's location as data (Athena User Guide, "Table
+// location in Amazon S3": "Athena reads all data stored in the Amazon S3 folder that you
+// specify"), and the compaction empties the Parquet hour folders. So the folders the stack keeps
+// for itself in the access-log bucket (the compaction's manifests, the invoices) lie outside
+// both tables' folders, and they are the ones `metering-gen` keeps the context's folders away
+// from (`STACK_FOLDERS`). Billing reads the manifests the compaction writes, by reference.
+#[test]
+fn the_stacks_own_folders_lie_outside_the_tables_folders() {
+    use metering_gen::model::rules::STACK_FOLDERS;
+    let nests = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/"));
+    over_every_tree(|tree, problems| {
+        let root = tree.body("main.tf").expect("main.tf");
+        let tables: Vec<String> = ["json_table", "parquet_table"]
+            .iter()
+            .filter_map(|t| root_literal(&root, "compaction", &[t, "folder"]))
+            .collect();
+        assert_eq!(tables.len(), 2, "{}: the tables' folders", tree.name);
+        let mut own = vec![module_local(tree, "compaction", "manifest_folder")
+            .expect("the compaction's manifest folder")];
+        if let Some(invoices) = module_local(tree, "billing", "invoices_prefix") {
+            own.push(invoices.trim_end_matches('/').to_owned());
+            let call = root
+                .blocks()
+                .find(|b| b.identifier() == "module" && b.labels()[0].as_str() == "billing")
+                .expect("the billing module");
+            if attr_text(call.body(), "manifest_folder").as_deref()
+                != Some("module.compaction.manifest_folder")
+            {
+                problems.push(format!(
+                    "{}: billing does not read the compaction's manifests",
+                    tree.name
+                ));
+            }
+            if root_literal(&root, "billing", &["json_folder"]).as_ref() != tables.first() {
+                problems.push(format!(
+                    "{}: billing checks another JSON folder than the compaction's",
+                    tree.name
+                ));
+            }
+        }
+        for folder in &own {
+            if !STACK_FOLDERS.contains(&folder.as_str()) {
+                problems.push(format!(
+                    "{}: `{folder}` is not in STACK_FOLDERS, so the context's folders are not kept away from it",
+                    tree.name
+                ));
+            }
+            for table in &tables {
+                if nests(table, folder) || nests(folder, table) {
+                    problems.push(format!(
+                        "{}: `{folder}` and the table folder `{table}` nest",
+                        tree.name
+                    ));
+                }
+            }
+        }
+    });
+}

@@ -1,5 +1,7 @@
 //! `offline::simulate`: synthetic access logs, checked by re-reading every file it wrote.
 
+mod common;
+
 use metering::{FolderHour, Month, Request, UNASSIGNED};
 use metering_gen::offline::simulate::{simulate, SimulateOptions, SimulateSummary, TenantTruth};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -9,6 +11,7 @@ use std::path::{Path, PathBuf};
 const FOLDER: &str = "json-data";
 const STREAM: &str = "amazon-apigateway-random-gen";
 const HOUR_MS: i64 = 3_600_000;
+const MINUTE_MS: i64 = 60_000;
 
 fn options(month: &str, tenants: u32, requests: u64, seed: u64) -> SimulateOptions {
     SimulateOptions {
@@ -157,9 +160,13 @@ struct Rescan {
     malformed: u64,
     duplicates: u64,
     tenants: BTreeMap<String, TenantTruth>,
-    /// By requestId: the distinct requests.
+    /// By requestId: the distinct requests of the month.
     copies: HashMap<String, Copies>,
     times: Vec<i64>,
+    /// Records of the previous month (in the file that straddles the month's start).
+    previous_month: u64,
+    /// Files holding a record of the previous month.
+    previous_month_files: BTreeSet<PathBuf>,
 }
 
 fn rescan(out: &Path, month: Month) -> Rescan {
@@ -213,15 +220,27 @@ fn rescan(out: &Path, month: Month) -> Rescan {
                 };
                 assert!(user.starts_with(&expected_prefix), "{v}");
             }
-            // Inside the month; arrived at or after the request's hour, at most one later.
+            // The previous month's last minutes, only in its last hour's folder (the file
+            // that straddles the month's start), each once.
             let t = req.request_time;
-            assert!(
-                (month.start_ms()..month.end_ms()).contains(&t),
-                "{t} outside {month}"
-            );
+            if t < month.start_ms() {
+                assert!(
+                    t >= month.start_ms() - 4 * MINUTE_MS,
+                    "{t}: before the previous month's last minutes"
+                );
+                assert_eq!(folder_start_ms(folder), month.start_ms() - HOUR_MS);
+                r.previous_month += 1;
+                r.previous_month_files.insert(file.path.clone());
+                continue;
+            }
+            // Inside the month; arrived at or after the request's hour, at most one later, or
+            // (the month's first minute) filed under the previous hour with the buffer that
+            // the previous month's last records opened.
+            assert!(t < month.end_ms(), "{t} outside {month}");
             let lateness = folder_start_ms(folder) - t.div_euclid(HOUR_MS) * HOUR_MS;
+            let straddling = lateness == -HOUR_MS && t < month.start_ms() + MINUTE_MS;
             assert!(
-                lateness == 0 || lateness == HOUR_MS,
+                lateness == 0 || lateness == HOUR_MS || straddling,
                 "request at {t} in folder {folder:?}"
             );
 
@@ -286,7 +305,7 @@ fn a_small_tree_is_pinned() {
     }
     assert_eq!(
         metering_gen::artifacts::sha256_hex(&all),
-        "a4f213f91fa8f5a0526fbd1bca7a8c2f942fbeeb1fc7fffdba0f132cf89942fc",
+        "4956789e6eb189bb016a6bed77c037bb06f0b68cbe2beee904bc84cd919dbc31",
         "the simulated tree changed"
     );
 }
@@ -305,7 +324,8 @@ fn every_line_is_an_access_log_record_of_the_month_in_its_arrival_folder() {
         .values()
         .find(|(line, _)| Request::parse(line).unwrap().request_time == month.start_ms());
     let (_, places) = first.expect("a request at 00:00:00.000 on the 1st");
-    assert_eq!(places[0].0, FolderHour::new(2026, 12, 1, 0).unwrap());
+    // In the buffer that November's last records opened.
+    assert_eq!(places[0].0, FolderHour::new(2026, 11, 30, 23).unwrap());
     let last = r
         .copies
         .values()
@@ -329,7 +349,8 @@ fn every_line_is_an_access_log_record_of_the_month_in_its_arrival_folder() {
     // Several files per folder.
     let folders: BTreeSet<FolderHour> = scan(out.path()).iter().map(|f| f.folder()).collect();
     assert!(summary.files as usize > 2 * folders.len());
-    assert_eq!(folders.len(), 31 * 24 + 1);
+    // November's last hour, December's, January's first.
+    assert_eq!(folders.len(), 1 + 31 * 24 + 1);
 }
 
 #[test]
@@ -342,9 +363,13 @@ fn the_summary_is_the_truth_of_the_files() {
     assert_eq!(r.duplicates, summary.duplicate_lines);
     assert_eq!(r.malformed, summary.malformed_lines);
     assert_eq!(r.lines, summary.lines);
+    assert_eq!(r.previous_month, summary.previous_month_lines);
     assert_eq!(
         summary.lines,
-        summary.requests + summary.duplicate_lines + summary.malformed_lines
+        summary.requests
+            + summary.duplicate_lines
+            + summary.malformed_lines
+            + summary.previous_month_lines
     );
     assert_eq!(r.files, summary.files);
     assert_eq!(r.bytes, summary.bytes);
@@ -454,7 +479,13 @@ fn traffic_looks_like_a_saas_api() {
             same_folder += 1;
         } else {
             next_folder += 1;
-            assert_eq!(folder_start_ms(*f1) - folder_start_ms(*f0), HOUR_MS);
+            // The next hour's folder; from the straddling file, up to two hours on.
+            let gap = folder_start_ms(*f1) - folder_start_ms(*f0);
+            let straddling = folder_start_ms(*f0) < month.start_ms();
+            assert!(
+                gap == HOUR_MS || (straddling && gap == 2 * HOUR_MS),
+                "{f0:?} {f1:?}"
+            );
         }
     }
     assert!(same_file > 0 && same_folder > 0 && next_folder > 0);
@@ -480,9 +511,17 @@ fn gzip_holds_the_same_lines() {
         assert!(a.text == b.text, "{} differs", b.path.display());
     }
     assert!(gs.bytes < gs.line_bytes, "{gs:?}");
+    let plain_names = |files: &[String]| -> Vec<String> {
+        files
+            .iter()
+            .map(|f| f.strip_suffix(".gz").expect("a .gz name").to_string())
+            .collect()
+    };
     assert_eq!(
         SimulateSummary {
             bytes: ps.bytes,
+            late_files: plain_names(&gs.late_files),
+            straddling_files: plain_names(&gs.straddling_files),
             ..gs.clone()
         },
         ps
@@ -504,6 +543,7 @@ fn small_months() {
     let r = rescan(out.path(), month);
     assert_eq!(r.times, [month.end_ms() - 1]);
     assert_eq!((s.requests, s.malformed_lines), (1, 0));
+    assert!(s.straddling_files.is_empty() && s.previous_month_lines == 0);
     assert!(scan(out.path())[0]
         .path
         .starts_with("json-data/year=2026/month=11/day=01/hour=00"));
@@ -539,11 +579,22 @@ fn other_folders_and_stream_names() {
     let files = tree(out.path());
     assert!(files.contains_key(Path::new("simulation.json")));
     for path in files.keys().filter(|p| *p != Path::new("simulation.json")) {
+        // October and November, and September's last hour (the straddling file).
         let text = path.to_str().unwrap();
-        assert!(text.starts_with("logs/raw/year=2026/month=1"), "{text}");
+        assert!(
+            text.starts_with("logs/raw/year=2026/month=1")
+                || text.starts_with("logs/raw/year=2026/month=09/day=30/hour=23/"),
+            "{text}"
+        );
         let name = path.file_name().unwrap().to_str().unwrap();
-        assert!(name.starts_with("my-stream-1-2026-1"), "{name}");
+        assert!(
+            name.starts_with("my-stream-1-2026-1")
+                || name.starts_with("my-stream-1-2026-09-30-23-"),
+            "{name}"
+        );
     }
+    assert_eq!(s.straddling_files.len(), 1);
+    assert!(s.straddling_files[0].starts_with("logs/raw/year=2026/month=09/day=30/hour=23/"));
     assert_eq!(files.len() as u64, s.files + 1);
 }
 
@@ -589,4 +640,130 @@ fn bad_options_and_used_folders_are_refused() {
     let err = simulate(&good, out.path()).unwrap_err();
     assert!(err.to_string().contains("not empty"), "{err}");
     assert_eq!(tree(out.path()), before);
+}
+
+/// The `YYYY-MM-DD-HH-MM-SS` of a file name `<stream>-1-<time>-<uuid>[.gz]`.
+fn name_time(path: &Path) -> String {
+    let name = path.file_name().unwrap().to_str().unwrap();
+    name[STREAM.len() + 3..STREAM.len() + 3 + 19].to_string()
+}
+
+#[test]
+fn the_month_start_straddles_a_file_and_late_deliveries_are_billed() {
+    let month: Month = "2026-12".parse().unwrap();
+    let (out, summary) = run(&options("2026-12", 40, 10_000, 3));
+    let r = rescan(out.path(), month);
+    let files = scan(out.path());
+    let file = |path: &str| {
+        files
+            .iter()
+            .find(|f| f.path == Path::new(path))
+            .unwrap_or_else(|| panic!("{path} is not written"))
+    };
+    let requests = |f: &LogFile| -> Vec<(String, i64)> {
+        f.lines()
+            .filter_map(|l| Request::parse(l).ok())
+            .map(|r| (r.request_id.to_string(), r.request_time))
+            .collect()
+    };
+
+    // (a) One file in November's last hour folder, named after its oldest record (23:56 or
+    // 23:57): November's last records, then every request of December's first minute.
+    assert_eq!(summary.straddling_files.len(), 1, "{summary:?}");
+    let straddling = file(&summary.straddling_files[0]);
+    assert_eq!(
+        straddling.folder(),
+        FolderHour::new(2026, 11, 30, 23).unwrap()
+    );
+    assert!(name_time(&straddling.path).starts_with("2026-11-30-23-5"));
+    let in_file = requests(straddling);
+    let (november, december): (Vec<_>, Vec<_>) =
+        in_file.iter().partition(|(_, t)| *t < month.start_ms());
+    assert_eq!(november.len() as u64, summary.previous_month_lines);
+    assert_eq!(summary.previous_month_lines, 2);
+    assert_eq!(r.previous_month, 2);
+    assert_eq!(
+        r.previous_month_files,
+        BTreeSet::from([straddling.path.clone()])
+    );
+    assert!(november
+        .iter()
+        .all(
+            |(_, t)| (month.start_ms() - 4 * MINUTE_MS..month.start_ms() - 2 * MINUTE_MS)
+                .contains(t)
+        ));
+    let december: BTreeSet<&(String, i64)> = december.into_iter().collect();
+    let first_minute = r
+        .times
+        .iter()
+        .filter(|t| **t < month.start_ms() + MINUTE_MS)
+        .count();
+    assert!(first_minute >= 1);
+    assert_eq!(december.len(), first_minute);
+    assert!(december.iter().any(|(_, t)| *t == month.start_ms()));
+    // The only file of that folder.
+    assert_eq!(
+        files
+            .iter()
+            .filter(|f| f.folder() == straddling.folder())
+            .count(),
+        1
+    );
+
+    // (b) A late object in 10 December's 14:00 folder, which has other files: the latest
+    // name there, holding requests of that hour.
+    assert_eq!(summary.late_files.len(), 2, "{summary:?}");
+    let late = file(&summary.late_files[0]);
+    assert_eq!(late.folder(), FolderHour::new(2026, 12, 10, 14).unwrap());
+    let others: Vec<&LogFile> = files
+        .iter()
+        .filter(|f| f.folder() == late.folder() && f.path != late.path)
+        .collect();
+    assert!(others.len() >= 2, "{} other files", others.len());
+    assert!(others
+        .iter()
+        .all(|f| name_time(&f.path) < name_time(&late.path)));
+    let hour = folder_start_ms(late.folder());
+    let in_late = requests(late);
+    assert!(!in_late.is_empty());
+    assert!(in_late
+        .iter()
+        .all(|(_, t)| (hour..hour + HOUR_MS).contains(t)));
+
+    // (c) 20 December's 11:00 folder: its only file is a late delivery.
+    let only = file(&summary.late_files[1]);
+    assert_eq!(only.folder(), FolderHour::new(2026, 12, 20, 11).unwrap());
+    assert_eq!(
+        files.iter().filter(|f| f.folder() == only.folder()).count(),
+        1
+    );
+    let in_only = requests(only);
+    assert!(!in_only.is_empty());
+
+    // Their requests are the month's, in the truth.
+    for (id, _) in december.iter().copied().chain(&in_late).chain(&in_only) {
+        assert!(r.copies.contains_key(id), "{id} is not in the truth");
+    }
+
+    // `bill` reads them all: every request of the truth once, November's records outside.
+    let config = metering_gen::offline::bill::load_config(
+        &common::workspace().join("examples/metering.json"),
+    )
+    .unwrap();
+    let (usage, report) =
+        metering_gen::offline::bill::measure(&config, &out.path().join(FOLDER), month).unwrap();
+    assert_eq!(report.counts.billed_requests, summary.requests);
+    assert_eq!(report.counts.outside_month, summary.previous_month_lines);
+    assert_eq!(report.counts.duplicates, summary.duplicate_lines);
+    assert_eq!(report.malformed, summary.malformed_lines);
+    assert_eq!(
+        usage.tenants.keys().collect::<Vec<_>>(),
+        summary.tenants.keys().collect::<Vec<_>>()
+    );
+    for (tenant, truth) in &summary.tenants {
+        assert_eq!(
+            usage.tenants[tenant]["active_users"], truth.subs,
+            "{tenant}"
+        );
+    }
 }

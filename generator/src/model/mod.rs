@@ -315,7 +315,8 @@ fn access_logs(f: &context::Firehose, c: &mut Checker) -> AccessLogs {
     c.check("firehose.s3_bucket", rules::bucket_name(&bucket));
     c.check(
         "firehose.s3_output_folder",
-        rules::folder(&f.s3_output_folder),
+        rules::folder(&f.s3_output_folder)
+            .and_then(|()| rules::apart_from_stack_folders(&f.s3_output_folder)),
     );
 
     let folder_slash = format!("{}/", f.s3_output_folder);
@@ -395,7 +396,9 @@ fn catalog(
     }
     let parquet_folder = &env.new_table_s3_folder_name;
     let path = format!("{ENV}.NEW_TABLE_S3_FOLDER_NAME");
-    match rules::folder(parquet_folder) {
+    match rules::folder(parquet_folder)
+        .and_then(|()| rules::apart_from_stack_folders(parquet_folder))
+    {
         Err(e) => c.fail(&path, e),
         Ok(()) if *parquet_folder == logs.folder => c.fail(
             &path,

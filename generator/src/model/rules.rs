@@ -97,6 +97,26 @@ pub fn glue_name(name: &str, max: usize) -> Rule {
 }
 
 /// An S3 folder (key prefix without slashes at either end), safe inside HCL and SQL strings.
+/// The folders the stack keeps in the access-log bucket beside the tables' (the compaction
+/// module's `manifest_folder`, the billing module's `invoices_prefix`). A table's folder must
+/// neither be one of them nor nest with one: Athena reads every object under a table's
+/// location as data, and the compaction empties the Parquet hour folders.
+pub const STACK_FOLDERS: [&str; 2] = ["compaction-manifests", "invoices"];
+
+/// A table's data folder apart from [`STACK_FOLDERS`].
+pub fn apart_from_stack_folders(name: &str) -> Rule {
+    let nests = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/"));
+    match STACK_FOLDERS
+        .iter()
+        .find(|own| nests(name, own) || nests(own, name))
+    {
+        Some(own) => Err(format!(
+            "may not be, contain or lie in `{own}/`, which the stack keeps for itself in the same bucket"
+        )),
+        None => Ok(()),
+    }
+}
+
 pub fn folder(name: &str) -> Rule {
     if name.is_empty() {
         return Err("a folder name may not be empty".into());

@@ -5,7 +5,7 @@ use super::logs::{self, ReadReport};
 use crate::diagnostic::Diagnostics;
 use crate::{context, Error};
 use anyhow::Context as _;
-use metering::{Aggregator, Month, MonthInvoices, Usage, ValidConfig};
+use metering::{Aggregator, FolderHour, Month, MonthInvoices, Usage, ValidConfig, Window};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -67,13 +67,20 @@ pub fn write_invoices(
     Ok(result)
 }
 
-/// What was read, for the terminal: counts, then malformed lines with file and line.
+/// Runs of hours without files shown by [`describe_reading`]; the rest are counted.
+pub const SHOWN_GAPS: usize = 5;
+
+/// What was read, for the terminal: counts, the window's folders and the hours without files,
+/// then malformed lines with file and line.
 pub fn describe_reading(report: &ReadReport) -> String {
     let c = &report.counts;
     let mut out = format!(
         "read {} files, {} lines ({} bytes): {} records, {} duplicates counted once, {} outside the month, {} requests billed\n",
         report.files_read, report.lines, report.bytes, c.records, c.duplicates, c.outside_month, c.billed_requests
     );
+    if let Some(window) = report.window {
+        out.push_str(&describe_window(window, &report.hours_with_files));
+    }
     if report.files_outside_window > 0 {
         let _ = writeln!(
             out,
@@ -89,6 +96,58 @@ pub fn describe_reading(report: &ReadReport) -> String {
             report.files_not_in_layout[0].display()
         );
     }
+    out
+}
+
+/// The folders the month's window reads (the previous month's last hour to the next month's
+/// last late-arrival hour), how many of those hours have files, and the runs of hours that
+/// have none: `2026-10-03T04..2026-10-03T06` (first and last, inclusive), at most
+/// [`SHOWN_GAPS`] of them.
+pub fn describe_window(window: Window, hours_with_files: &BTreeSet<FolderHour>) -> String {
+    let mut gaps: Vec<(FolderHour, FolderHour)> = Vec::new();
+    let (mut hours, mut without) = (0u64, 0u64);
+    let mut previous_had_files = true;
+    for hour in window.folders() {
+        hours += 1;
+        let has_files = hours_with_files.contains(&hour);
+        if !has_files {
+            without += 1;
+            match gaps.last_mut() {
+                Some((_, last)) if !previous_had_files => *last = hour,
+                _ => gaps.push((hour, hour)),
+            }
+        }
+        previous_had_files = has_files;
+    }
+    let mut out = format!(
+        "window {}..{} ({hours} hours: {}'s last, {}, {}'s first {}): {} hours with files, {without} without\n",
+        window.first_folder(),
+        window.last_folder(),
+        window.month.previous(),
+        window.month,
+        window.month.next(),
+        window.late_arrival_hours,
+        hours - without,
+    );
+    if gaps.is_empty() {
+        return out;
+    }
+    let shown: Vec<String> = gaps
+        .iter()
+        .take(SHOWN_GAPS)
+        .map(|(first, last)| {
+            if first == last {
+                first.to_string()
+            } else {
+                format!("{first}..{last}")
+            }
+        })
+        .collect();
+    let _ = write!(out, "  hours without files: {}", shown.join(", "));
+    if gaps.len() > SHOWN_GAPS {
+        let _ = write!(out, ", and {} more ranges", gaps.len() - SHOWN_GAPS);
+    }
+    out.push('\n');
     out
 }
 

@@ -1,7 +1,8 @@
 //! Reading access-log files in Firehose's folder layout into an [`Aggregator`].
 
 use anyhow::Context as _;
-use metering::{AddError, Aggregator, Counts, FolderHour, Usage};
+use metering::{AddError, Aggregator, Counts, FolderHour, Usage, Window};
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -21,6 +22,10 @@ pub struct Malformed {
 /// What reading a folder found.
 #[derive(Debug, Default)]
 pub struct ReadReport {
+    /// The folders the month needs (`None` until [`read`] has looked).
+    pub window: Option<Window>,
+    /// The hours of the window that have at least one file.
+    pub hours_with_files: BTreeSet<FolderHour>,
     /// Files read: those whose path has `year=/month=/day=/hour=` within the month's window.
     pub files_read: u64,
     /// Files of other hours, not needed for the month.
@@ -42,7 +47,10 @@ pub fn read(logs: &Path, mut aggregator: Aggregator) -> anyhow::Result<(Usage, R
         anyhow::bail!("{}: not a folder of access logs", logs.display());
     }
     let window = aggregator.window();
-    let mut report = ReadReport::default();
+    let mut report = ReadReport {
+        window: Some(window),
+        ..ReadReport::default()
+    };
     for entry in walkdir::WalkDir::new(logs).sort_by_file_name() {
         let entry = entry.with_context(|| format!("reading {}", logs.display()))?;
         if !entry.file_type().is_file() {
@@ -52,9 +60,10 @@ pub fn read(logs: &Path, mut aggregator: Aggregator) -> anyhow::Result<(Usage, R
         match FolderHour::from_path(relative) {
             None => report.files_not_in_layout.push(entry.path().to_path_buf()),
             Some(hour) if !window.reads_folder(hour) => report.files_outside_window += 1,
-            Some(_) => {
+            Some(hour) => {
                 read_file(entry.path(), &mut aggregator, &mut report)?;
                 report.files_read += 1;
+                report.hours_with_files.insert(hour);
             }
         }
     }

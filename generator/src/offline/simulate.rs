@@ -25,7 +25,20 @@
 //!   the month's last requests in the next month's `day=01/hour=00`; a buffer that reaches
 //!   5 MiB is written out early, as Firehose does;
 //! - a file is named after the arrival time of its earliest record (to the second) and a
-//!   UUID drawn from the seed;
+//!   UUID drawn from the seed, as Firehose names objects ("the approximate arrival timestamp
+//!   of the oldest record", Firehose Developer Guide, "Custom prefixes for Amazon S3
+//!   objects"), and filed in the folder of that hour;
+//! - the buffer open at midnight straddles the month's start (when `requests >= 2`): it was
+//!   opened by [`PREVIOUS_MONTH_RECORDS`] records of the previous month's last minutes
+//!   (23:56–23:58, not the month's: they are counted apart, in `previous_month_lines`) and
+//!   takes every record of the month's first minute (the request at 00:00:00.000 included), so
+//!   its file is in the previous month's last hour folder (`straddling_files`);
+//! - late deliveries (`late_files`): the records that arrive in the last quarter of
+//!   [`LATE_OBJECT_HOUR`] go to a second object of that hour's folder, named after its own
+//!   oldest record and so later than every other file there (the shape of a delivery made
+//!   after the hour was compacted); and [`LATE_ONLY_HOUR`] has no file but one such object
+//!   that holds every record arriving in that hour (as if the hour had been delivered late
+//!   in one piece; a second one past 5 MiB);
 //! - tenants `tenant-0001`… have Zipf-distributed (s = 1, ranks shuffled) request counts and
 //!   1–50 users each (skewed), each user with a stable name `user-TTTT-UUUU`, `sub` (a UUID)
 //!   and source IP (mostly; some requests come from elsewhere). When `requests >= tenants`
@@ -97,17 +110,28 @@ pub struct SimulateSummary {
     /// Second copies of records (each duplicated record is written exactly twice).
     pub duplicate_lines: u64,
     pub files: u64,
+    /// Files written as late deliveries (paths below `out`, `/`-separated): the second object
+    /// of [`LATE_OBJECT_HOUR`] and the only one of [`LATE_ONLY_HOUR`], when those hours have
+    /// records. Their requests are among `requests`.
+    pub late_files: Vec<String>,
     /// Bytes of the lines, newlines included (uncompressed).
     pub line_bytes: u64,
-    /// Lines written: requests + duplicate lines + malformed lines.
+    /// Lines written: requests + duplicate lines + malformed lines + previous month lines.
     pub lines: u64,
     /// Lines that are not a usable record.
     pub malformed_lines: u64,
     /// `YYYY-MM`.
     pub month: String,
+    /// Records of the previous month's last minutes in the straddling file: not the month's
+    /// requests (a bill of the month counts them outside it), each written once.
+    pub previous_month_lines: u64,
     /// Distinct requests, all inside the month.
     pub requests: u64,
     pub seed: u64,
+    /// The file that straddles the month's start (a path below `out`): in the previous
+    /// month's last hour folder, with the previous month's last records and the month's
+    /// first minute's. Empty when `requests < 2`.
+    pub straddling_files: Vec<String>,
     /// Per tenant with at least one request; requests without a tenant (`"tenant": "-"`,
     /// 401s included) under [`metering::UNASSIGNED`].
     pub tenants: BTreeMap<String, TenantTruth>,
@@ -129,6 +153,15 @@ const MAX_DELAY_MS: u64 = 300_000;
 const MAX_RETRY_MS: u64 = 900_000;
 const MAX_USERS: u64 = 50;
 const UNASSIGNED_USERS: u32 = 20;
+/// Records of the previous month (23:56–23:58 on its last day) that open the buffer that
+/// straddles the month's start.
+pub const PREVIOUS_MONTH_RECORDS: u64 = 2;
+/// (day of the month, hour), UTC: the hour whose records arriving in its last
+/// [`LATE_OBJECT_MS`] go to a second, later object of its folder.
+pub const LATE_OBJECT_HOUR: (u32, u32) = (10, 14);
+const LATE_OBJECT_MS: i64 = 15 * MINUTE_MS;
+/// (day of the month, hour), UTC: the hour whose only file is a late delivery.
+pub const LATE_ONLY_HOUR: (u32, u32) = (20, 11);
 
 // Rates in parts per million.
 const PPM: u64 = 1_000_000;
@@ -409,16 +442,52 @@ impl Population {
     }
 }
 
-/// One 5-minute buffer of an hour folder.
+/// What a buffer's file is, for the summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Regular,
+    /// Opened by the previous month's last records, with the month's first minute's.
+    Straddling,
+    /// A late delivery: [`LATE_OBJECT_HOUR`]'s second object or [`LATE_ONLY_HOUR`]'s only one.
+    Late,
+}
+
+/// Where a record goes: the buffer's key (its 5-minute interval, and 1 for a late buffer),
+/// when the buffer is written and what its file is.
+#[derive(Debug, Clone, Copy)]
+struct Destination {
+    key: (i64, u8),
+    closes_at: i64,
+    kind: Kind,
+}
+
+impl Destination {
+    /// The buffer of the Firehose interval that `arrival` falls in.
+    fn regular(arrival: i64) -> Destination {
+        let interval = arrival.div_euclid(FILE_SPAN_MS);
+        Destination {
+            key: (interval, 0),
+            closes_at: (interval + 1) * FILE_SPAN_MS,
+            kind: Kind::Regular,
+        }
+    }
+}
+
+/// One buffer of an hour folder.
 struct Buffer {
     lines: Vec<u8>,
     /// Arrival time of the earliest record in `lines` (names the file).
     first_arrival: i64,
+    /// Written once no record made at this time or later can go to it.
+    closes_at: i64,
+    kind: Kind,
 }
 
 /// Writes buffers as files.
 struct Sink {
     root: PathBuf,
+    /// `root` below `out`, for the paths in the summary.
+    folder: String,
     stream_name: String,
     gzip: bool,
     names: Dice,
@@ -430,14 +499,14 @@ struct Sink {
 }
 
 impl Sink {
-    fn write(&mut self, lines: &[u8], first_arrival: i64) -> Result<()> {
+    /// Writes a file; its path below `out`.
+    fn write(&mut self, lines: &[u8], first_arrival: i64) -> Result<String> {
         let hour = first_arrival.div_euclid(HOUR_MS);
         let time = DateTime::from_timestamp_millis(first_arrival)
             .context("arrival time out of range")?
             .naive_utc();
-        let dir = self
-            .root
-            .join(time.format("year=%Y/month=%m/day=%d/hour=%H").to_string());
+        let hour_folder = time.format("year=%Y/month=%m/day=%d/hour=%H").to_string();
+        let dir = self.root.join(&hour_folder);
         if self.made_dirs.insert(hour) {
             fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         }
@@ -458,7 +527,7 @@ impl Sink {
         } else {
             lines
         };
-        let path = dir.join(name);
+        let path = dir.join(&name);
         let mut file =
             fs::File::create_new(&path).with_context(|| format!("creating {}", path.display()))?;
         file.write_all(data)
@@ -466,47 +535,65 @@ impl Sink {
         self.files += 1;
         self.bytes += data.len() as u64;
         self.line_bytes += lines.len() as u64;
-        Ok(())
+        Ok(format!("{}/{hour_folder}/{name}", self.folder))
     }
 }
 
-/// Open buffers by interval (arrival time / 5 minutes), and the sink they are written to.
+/// Open buffers by key, and the sink they are written to.
 struct Buffers {
-    open: BTreeMap<i64, Buffer>,
+    open: BTreeMap<(i64, u8), Buffer>,
     spare: Vec<Vec<u8>>,
     sink: Sink,
+    late_files: Vec<String>,
+    straddling_files: Vec<String>,
 }
 
 impl Buffers {
-    fn push(&mut self, arrival: i64, line: &[u8]) -> Result<()> {
+    fn push(&mut self, to: Destination, arrival: i64, line: &[u8]) -> Result<()> {
         let spare = &mut self.spare;
-        let buffer = self
-            .open
-            .entry(arrival.div_euclid(FILE_SPAN_MS))
-            .or_insert_with(|| Buffer {
-                lines: spare.pop().unwrap_or_default(),
-                first_arrival: i64::MAX,
-            });
+        let buffer = self.open.entry(to.key).or_insert_with(|| Buffer {
+            lines: spare.pop().unwrap_or_default(),
+            first_arrival: i64::MAX,
+            closes_at: to.closes_at,
+            kind: to.kind,
+        });
         buffer.lines.extend_from_slice(line);
         buffer.first_arrival = buffer.first_arrival.min(arrival);
         if buffer.lines.len() >= FILE_MAX_BYTES {
-            self.sink.write(&buffer.lines, buffer.first_arrival)?;
+            let (lines, first, kind) = (&buffer.lines, buffer.first_arrival, buffer.kind);
+            let path = self.sink.write(lines, first)?;
+            match kind {
+                Kind::Regular => {}
+                Kind::Straddling => self.straddling_files.push(path),
+                Kind::Late => self.late_files.push(path),
+            }
             buffer.lines.clear();
             buffer.first_arrival = i64::MAX;
         }
         Ok(())
     }
 
-    /// Writes the buffers of intervals that end at or before `time`: no record made at `time`
-    /// or later can arrive in them.
+    /// Writes, in key order, the buffers that close at or before `time`: no record made at
+    /// `time` or later can go to them.
     fn close_before(&mut self, time: i64) -> Result<()> {
-        while let Some(entry) = self.open.first_entry() {
-            if (entry.key() + 1) * FILE_SPAN_MS > time {
-                break;
-            }
-            let buffer = entry.remove();
+        if !self.open.values().any(|b| b.closes_at <= time) {
+            return Ok(());
+        }
+        let ready: Vec<(i64, u8)> = self
+            .open
+            .iter()
+            .filter(|(_, b)| b.closes_at <= time)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in ready {
+            let buffer = self.open.remove(&key).expect("listed");
             if !buffer.lines.is_empty() {
-                self.sink.write(&buffer.lines, buffer.first_arrival)?;
+                let path = self.sink.write(&buffer.lines, buffer.first_arrival)?;
+                match buffer.kind {
+                    Kind::Regular => {}
+                    Kind::Straddling => self.straddling_files.push(path),
+                    Kind::Late => self.late_files.push(path),
+                }
             }
             let mut lines = buffer.lines;
             lines.clear();
@@ -514,6 +601,15 @@ impl Buffers {
         }
         Ok(())
     }
+}
+
+/// The start of `(day, hour)` of `month`, in epoch milliseconds.
+fn hour_of_month(month: metering::Month, (day, hour): (u32, u32)) -> i64 {
+    NaiveDate::from_ymd_opt(month.year(), month.month(), day)
+        .and_then(|d| d.and_hms_opt(hour, 0, 0))
+        .expect("days 1 to 28 exist in every month")
+        .and_utc()
+        .timestamp_millis()
 }
 
 #[derive(Default)]
@@ -537,6 +633,12 @@ struct Simulation<'a> {
     broken: Vec<u8>,
     /// Index of the next request in time order.
     index: u64,
+    /// The month's first minute goes to the buffer that straddles its start.
+    straddling: bool,
+    /// The starts of [`LATE_OBJECT_HOUR`] and [`LATE_ONLY_HOUR`] in the month (epoch ms).
+    late_object_hour: i64,
+    late_only_hour: i64,
+    previous_month_lines: u64,
     /// The next tenant given a request of its own (when `requests >= tenants`).
     next_forced: u64,
     duplicates: u64,
@@ -555,8 +657,11 @@ impl<'a> Simulation<'a> {
             buffers: Buffers {
                 open: BTreeMap::new(),
                 spare: Vec::new(),
+                late_files: Vec::new(),
+                straddling_files: Vec::new(),
                 sink: Sink {
                     root,
+                    folder: options.folder.clone(),
                     stream_name: options.stream_name.clone(),
                     gzip: options.gzip,
                     names: Dice::new(options.seed, 1),
@@ -572,6 +677,10 @@ impl<'a> Simulation<'a> {
             line: Vec::with_capacity(512),
             broken: Vec::with_capacity(512),
             index: 0,
+            straddling: false,
+            late_object_hour: hour_of_month(options.month, LATE_OBJECT_HOUR),
+            late_only_hour: hour_of_month(options.month, LATE_ONLY_HOUR),
+            previous_month_lines: 0,
             next_forced: 0,
             duplicates: 0,
             malformed: 0,
@@ -611,6 +720,9 @@ impl<'a> Simulation<'a> {
         let mut cumulative = 0u128;
         let mut placed = 0u64;
         let mut offsets: Vec<u64> = Vec::new();
+        if n >= 2 {
+            self.previous_month_tail()?;
+        }
         for minute in 0..minutes {
             cumulative += u128::from(weights[(minute / 60) as usize]);
             let upto = (spread * cumulative / total) as u64;
@@ -633,15 +745,138 @@ impl<'a> Simulation<'a> {
         self.buffers.close_before(i64::MAX)
     }
 
+    /// The records of the previous month's last minutes that open the buffer straddling the
+    /// month's start: written there, counted apart, not part of the month's truth.
+    fn previous_month_tail(&mut self) -> Result<()> {
+        let start = self.options.month.start_ms();
+        let straddle = self.straddling_buffer();
+        for i in 0..PREVIOUS_MONTH_RECORDS as i64 {
+            // 23:56, 23:57, …: one a minute, the last before 23:58.
+            let time =
+                start - 4 * MINUTE_MS + i * MINUTE_MS + self.dice.below(MINUTE_MS as u64) as i64;
+            self.compose(time, false);
+            // Arrived before 23:58:30, in the previous month's last interval.
+            let arrival = time + self.dice.skewed(MIN_DELAY_MS, 30_000) as i64;
+            self.buffers.push(straddle, arrival, &self.line)?;
+            self.previous_month_lines += 1;
+        }
+        self.straddling = true;
+        Ok(())
+    }
+
+    /// The buffer of the previous month's last 5-minute interval, which straddles the month's
+    /// start: open until the month's first minute is over.
+    fn straddling_buffer(&self) -> Destination {
+        let start = self.options.month.start_ms();
+        Destination {
+            key: ((start - 1).div_euclid(FILE_SPAN_MS), 0),
+            closes_at: start + MINUTE_MS,
+            kind: Kind::Straddling,
+        }
+    }
+
+    /// Where a record arriving at `arrival` goes (but for the straddling buffer, which the
+    /// caller chooses): a late object, or the buffer of its Firehose interval.
+    fn destination(&self, arrival: i64) -> Destination {
+        let late_object_end = self.late_object_hour + HOUR_MS;
+        let late_object_start = late_object_end - LATE_OBJECT_MS;
+        if (late_object_start..late_object_end).contains(&arrival) {
+            return Destination {
+                key: (late_object_start.div_euclid(FILE_SPAN_MS), 1),
+                closes_at: late_object_end,
+                kind: Kind::Late,
+            };
+        }
+        let late_only = self.late_only_hour;
+        if (late_only..late_only + HOUR_MS).contains(&arrival) {
+            return Destination {
+                key: (late_only.div_euclid(FILE_SPAN_MS), 1),
+                closes_at: late_only + HOUR_MS,
+                kind: Kind::Late,
+            };
+        }
+        Destination::regular(arrival)
+    }
+
     /// Generates, writes and counts the request made at `time` (in time order).
     fn request(&mut self, time: i64) -> Result<()> {
         self.buffers.close_before(time)?;
+        let (tenant, user, status, length) = self.compose(time, true);
+        let n = self.options.requests;
+
+        // Where and how often it is written.
+        let arrival = time + self.dice.skewed(MIN_DELAY_MS, MAX_DELAY_MS) as i64;
+        // The month's first minute is in the buffer that the previous month's last records
+        // opened; other records in their own interval's (or a late object).
+        let to = if self.straddling && time < self.options.month.start_ms() + MINUTE_MS {
+            self.straddling_buffer()
+        } else {
+            self.destination(arrival)
+        };
+        let dice = &mut self.dice;
+        let line = &self.line;
+        let malformed = if n >= 1000 && self.index == n / 2 {
+            true
+        } else {
+            dice.ppm(MALFORMED_PPM)
+        };
+        if malformed {
+            let broken = &mut self.broken;
+            broken.clear();
+            if dice.below(2) == 0 {
+                // A write cut short (then retried whole): never valid JSON without its `}`.
+                let cut = dice.between(1, line.len() as u64 - 3) as usize;
+                broken.extend_from_slice(&line[..cut]);
+            } else {
+                broken.extend_from_slice(
+                    NOT_JSON[dice.below(NOT_JSON.len() as u64) as usize].as_bytes(),
+                );
+            }
+            broken.push(b'\n');
+            self.buffers.push(to, arrival, broken)?;
+            self.malformed += 1;
+        }
+        self.buffers.push(to, arrival, line)?;
+        if dice.ppm(DUPLICATE_PPM) {
+            // A retry: the same file, a later one, or the next hour's folder, never later than
+            // the end of the hour after the request's.
+            let latest = (time.div_euclid(HOUR_MS) + 2) * HOUR_MS - 1;
+            let (again, to) = if dice.below(100) < 40 {
+                (arrival, to)
+            } else {
+                let again = (arrival + dice.between(1_000, MAX_RETRY_MS) as i64).min(latest);
+                (again, self.destination(again))
+            };
+            self.buffers.push(to, again, line)?;
+            self.duplicates += 1;
+        }
+
+        // The truth.
+        let truth = &mut self.truth[tenant];
+        truth.requests += 1;
+        truth.bytes += length;
+        truth.status_2xx += u64::from((200..300).contains(&status));
+        if let Some(u) = user {
+            if !self.seen[u] {
+                self.seen[u] = true;
+                self.truth[tenant].subs += 1;
+            }
+        }
+        self.index += 1;
+        Ok(())
+    }
+
+    /// Writes the record of a request made at `time` into `self.line`: its tenant (0: none),
+    /// user, status and response length. `may_force`: the month's requests, which give
+    /// every tenant one when `requests >= tenants`.
+    fn compose(&mut self, time: i64, may_force: bool) -> (usize, Option<usize>, u16, u64) {
         let dice = &mut self.dice;
         let tenants = u64::from(self.options.tenants);
         let n = self.options.requests;
 
         // Who: a tenant's user, a user without a tenant, or nobody (401).
-        let forced = n >= tenants
+        let forced = may_force
+            && n >= tenants
             && self.next_forced < tenants
             && u128::from(self.index)
                 == u128::from(self.next_forced) * u128::from(n) / u128::from(tenants);
@@ -750,57 +985,7 @@ impl<'a> Simulation<'a> {
             None => line.push(b'-'),
         }
         line.extend_from_slice(b"\"}\n");
-
-        // Where and how often it is written.
-        let arrival = time + dice.skewed(MIN_DELAY_MS, MAX_DELAY_MS) as i64;
-        let malformed = if n >= 1000 && self.index == n / 2 {
-            true
-        } else {
-            dice.ppm(MALFORMED_PPM)
-        };
-        if malformed {
-            let broken = &mut self.broken;
-            broken.clear();
-            if dice.below(2) == 0 {
-                // A write cut short (then retried whole): never valid JSON without its `}`.
-                let cut = dice.between(1, line.len() as u64 - 3) as usize;
-                broken.extend_from_slice(&line[..cut]);
-            } else {
-                broken.extend_from_slice(
-                    NOT_JSON[dice.below(NOT_JSON.len() as u64) as usize].as_bytes(),
-                );
-            }
-            broken.push(b'\n');
-            self.buffers.push(arrival, broken)?;
-            self.malformed += 1;
-        }
-        self.buffers.push(arrival, line)?;
-        if dice.ppm(DUPLICATE_PPM) {
-            // A retry: the same file, a later one, or the next hour's folder, never later than
-            // the end of the hour after the request's.
-            let latest = (time.div_euclid(HOUR_MS) + 2) * HOUR_MS - 1;
-            let again = if dice.below(100) < 40 {
-                arrival
-            } else {
-                (arrival + dice.between(1_000, MAX_RETRY_MS) as i64).min(latest)
-            };
-            self.buffers.push(again, line)?;
-            self.duplicates += 1;
-        }
-
-        // The truth.
-        let truth = &mut self.truth[tenant];
-        truth.requests += 1;
-        truth.bytes += length;
-        truth.status_2xx += u64::from((200..300).contains(&status));
-        if let Some(u) = user {
-            if !self.seen[u] {
-                self.seen[u] = true;
-                self.truth[tenant].subs += 1;
-            }
-        }
-        self.index += 1;
-        Ok(())
+        (tenant, user, status, length)
     }
 
     fn summary(&self) -> SimulateSummary {
@@ -829,12 +1014,15 @@ impl<'a> Simulation<'a> {
             bytes: sink.bytes,
             duplicate_lines: self.duplicates,
             files: sink.files,
+            late_files: self.buffers.late_files.clone(),
             line_bytes: sink.line_bytes,
-            lines: self.index + self.duplicates + self.malformed,
+            lines: self.index + self.duplicates + self.malformed + self.previous_month_lines,
             malformed_lines: self.malformed,
             month: self.options.month.to_string(),
+            previous_month_lines: self.previous_month_lines,
             requests: self.index,
             seed: self.options.seed,
+            straddling_files: self.buffers.straddling_files.clone(),
             tenants,
         }
     }

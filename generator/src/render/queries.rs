@@ -48,6 +48,13 @@ pub fn named_queries(model: &Model) -> Vec<NamedQuery> {
             ),
         },
         NamedQuery {
+            key: "json_and_parquet_per_hour".into(),
+            name: "Requests per hour, JSON against Parquet".into(),
+            description: "Per arrival hour this month: distinct request ids in the raw JSON table, rows in the compacted Parquet table and the difference; an hour whose Parquet is missing or short shows a gap".into(),
+            database: json.database.clone(),
+            sql: json_and_parquet_per_hour(json, parquet),
+        },
+        NamedQuery {
             key: "row_count".into(),
             name: "Row count this month".into(),
             description: "Access-log rows delivered this month (raw JSON table), and the lines that were not valid JSON".into(),
@@ -85,6 +92,41 @@ pub fn named_queries(model: &Model) -> Vec<NamedQuery> {
     queries.extend(usage_per_tenant(parquet, json));
     queries.sort_by(|a, b| a.key.cmp(&b.key));
     queries
+}
+
+/// Hour by hour this month, the JSON table's requests (each request id once, as compaction
+/// keeps them; malformed lines, read as rows without a request id, left out) next to the
+/// Parquet table's rows, joined on the four partition columns with a FULL OUTER JOIN so that
+/// an hour present in one table only shows too; `missing_in_parquet` is their difference.
+fn json_and_parquet_per_hour(json: &Table, parquet: &Table) -> String {
+    format!(
+        "WITH json_hours AS (\n\
+         \x20 SELECT year, month, day, hour, count(DISTINCT requestid) AS json_requests\n\
+         \x20 FROM {json}\n\
+         \x20 WHERE {THIS_MONTH} AND requestid IS NOT NULL\n\
+         \x20 GROUP BY 1, 2, 3, 4\n\
+         ),\n\
+         parquet_hours AS (\n\
+         \x20 SELECT year, month, day, hour, count(*) AS parquet_rows\n\
+         \x20 FROM {parquet}\n\
+         \x20 WHERE {THIS_MONTH}\n\
+         \x20 GROUP BY 1, 2, 3, 4\n\
+         )\n\
+         SELECT\n\
+         \x20 coalesce(j.year, p.year) AS year,\n\
+         \x20 coalesce(j.month, p.month) AS month,\n\
+         \x20 coalesce(j.day, p.day) AS day,\n\
+         \x20 coalesce(j.hour, p.hour) AS hour,\n\
+         \x20 coalesce(j.json_requests, 0) AS json_requests,\n\
+         \x20 coalesce(p.parquet_rows, 0) AS parquet_rows,\n\
+         \x20 coalesce(j.json_requests, 0) - coalesce(p.parquet_rows, 0) AS missing_in_parquet\n\
+         FROM json_hours j\n\
+         FULL OUTER JOIN parquet_hours p\n\
+         \x20 ON j.year = p.year AND j.month = p.month AND j.day = p.day AND j.hour = p.hour\n\
+         ORDER BY 1, 2, 3, 4;\n",
+        json = qualified(json),
+        parquet = qualified(parquet),
+    )
 }
 
 /// De-duplicated requests by tenant, bucketed by the request's own time: the billing rules

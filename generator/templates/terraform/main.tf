@@ -198,6 +198,9 @@ module "billing" {
     folder   = {{ m.catalog.parquet_table.folder|hcl }}
   }
 
+  json_folder     = {{ m.catalog.json_table.folder|hcl }}
+  manifest_folder = module.compaction.manifest_folder
+
   invoices_table = {
     database = module.data_catalog.tables["parquet"].database
     name     = {{ b.invoices_table|hcl }}

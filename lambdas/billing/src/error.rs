@@ -34,6 +34,26 @@ pub enum BillingError {
         uri: String,
         error: ApiError,
     },
+    /// Hours of the month's window whose Parquet files miss JSON objects: billing them now
+    /// would under-bill. Nothing was written; the hourly compaction repairs recent hours by
+    /// itself, older ones need a backfill.
+    #[error("month {month}: {} of the month's window not complete in the Parquet table, so the month is not billed: {}; compact {} again (the compaction function's event {}), then bill the month again", plural(.hours.len()), incomplete(.hours), if .hours.len() == 1 { "it" } else { "them" }, backfill(.hours))]
+    IncompleteMonth {
+        month: Month,
+        /// (`YYYY-MM-DDTHH`, what is wrong with it)
+        hours: Vec<(String, String)>,
+    },
+    /// An hour's manifest changed while the usage query ran: a compaction rewrote the hour's
+    /// Parquet files meanwhile, so the query may have read them half-written.
+    #[error("month {month}: {} re-compacted while the usage query ran ({}); nothing was written, bill the month again", plural(.hours.len()), .hours.join(", "))]
+    ChangedWhileBilled { month: Month, hours: Vec<String> },
+    #[error("month {month}: could not tell whether every hour of the month is compacted: could not {action} {uri}: {error}")]
+    Completeness {
+        month: Month,
+        action: &'static str,
+        uri: String,
+        error: ApiError,
+    },
     #[error("month {month}: the Lambda deadline came before the usage query could start")]
     DeadlineBeforeStart { month: Month },
     #[error("month {month}: could not start the usage query: {error}{earlier}")]
@@ -113,6 +133,45 @@ pub enum BillingError {
     },
 }
 
+/// Most hours named in an error message.
+const HOURS_SHOWN: usize = 24;
+
+fn plural(hours: usize) -> String {
+    if hours == 1 {
+        "1 hour".to_owned()
+    } else {
+        format!("{hours} hours")
+    }
+}
+
+fn incomplete(hours: &[(String, String)]) -> String {
+    let mut text = hours
+        .iter()
+        .take(HOURS_SHOWN)
+        .map(|(hour, state)| format!("{hour} {state}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if hours.len() > HOURS_SHOWN {
+        text.push_str(&format!(" and {} more", hours.len() - HOURS_SHOWN));
+    }
+    text
+}
+
+fn backfill(hours: &[(String, String)]) -> String {
+    match hours {
+        [(hour, _)] => format!("{{\"hour\": \"{hour}\"}}"),
+        _ => format!(
+            "{{\"hours\": [{}]}}",
+            hours
+                .iter()
+                .take(HOURS_SHOWN)
+                .map(|(hour, _)| format!("\"{hour}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 fn list(errors: &[ConfigError]) -> String {
     errors
         .iter()
@@ -148,6 +207,9 @@ impl BillingError {
             Self::ConfigParse { .. } | Self::ConfigInvalid { .. } => "InvalidConfig",
             Self::Locked { .. } => "Locked",
             Self::LockFailed { error, .. } => error.kind_name("LockFailed"),
+            Self::IncompleteMonth { .. } => "IncompleteMonth",
+            Self::ChangedWhileBilled { .. } => "ChangedWhileBilled",
+            Self::Completeness { error, .. } => error.kind_name("CompletenessCheckFailed"),
             Self::DeadlineBeforeStart { .. } => "DeadlineBeforeStart",
             Self::Start { error, .. } => error.kind_name("StartQueryFailed"),
             Self::Status { error, .. } => error.kind_name("GetQueryStateFailed"),
@@ -180,6 +242,9 @@ impl BillingError {
             Self::Locked { month, .. }
             | Self::LockFailed { month, .. }
             | Self::DeadlineBeforeStart { month }
+            | Self::IncompleteMonth { month, .. }
+            | Self::ChangedWhileBilled { month, .. }
+            | Self::Completeness { month, .. }
             | Self::Start { month, .. }
             | Self::Status { month, .. }
             | Self::QueryEnded { month, .. }

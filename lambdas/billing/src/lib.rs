@@ -12,6 +12,8 @@
 //! | `INVOICES_BUCKET` | the bucket the invoice files go to |
 //! | `INVOICES_PREFIX` | optional, default `invoices/`: the key prefix of the invoice files (a `/` is added if missing; empty for the bucket's root) |
 //! | `BILLING_DELAY_MINUTES` | optional, default 60 ([`settings::DEFAULT_BILLING_DELAY_MINUTES`], which says why): minutes after a month's late-arrival window before it may be billed |
+//! | `JSON_LOCATION_PREFIX` | `s3://bucket/folder` of the JSON table (Firehose's hourly folders) |
+//! | `MANIFEST_PREFIX` | `s3://bucket/prefix` of the compaction's manifests, one per compacted hour |
 //! | `LOCK_PREFIX` | `s3://bucket/prefix` where the months' leases live (`<prefix>/YYYY-MM`); required: the function does not start without it |
 //! | `AWS_REGION` | set by Lambda |
 //! | `AWS_ENDPOINT_URL` | optional: another endpoint for Athena and S3 (an emulator); S3 then goes path-style |
@@ -32,19 +34,23 @@
 //!    as `Billing.Locked`, so two runs never write one month's invoices at once (this replaces
 //!    reserved concurrency 1, which an account whose concurrency limit is still 10 cannot
 //!    grant); the lease is released at the end, whatever happened;
-//! 4. runs [`metering::usage_query`] in Athena and waits for it within the Lambda's time,
+//! 4. checks that every hour of the month's window has all its JSON objects in Parquet
+//!    ([`completeness`]), or fails with `Billing.IncompleteMonth` naming the hours;
+//! 5. runs [`metering::usage_query`] in Athena and waits for it within the Lambda's time,
 //!    resubmitting it if it fails with a retryable error (3 submissions in all, with backoff);
-//! 5. reads every page of the results, prices them ([`metering::MonthInvoices`]);
-//! 6. PUTs `<INVOICES_PREFIX>year=YYYY/month=MM/tenants/<tenant>.json` for every tenant and
+//! 6. reads every page of the results, checks that no hour was compacted again meanwhile
+//!    (`Billing.ChangedWhileBilled`), prices them ([`metering::MonthInvoices`]);
+//! 7. PUTs `<INVOICES_PREFIX>year=YYYY/month=MM/tenants/<tenant>.json` for every tenant and
 //!    then `…/summary.csv`, and deletes whatever else is in that month's folder (see
 //!    [`plan`]): a month can be billed again at any time and ends up with exactly the files
 //!    of its last run;
-//! 7. returns (and logs as one JSON line) a [`Summary`].
+//! 8. returns (and logs as one JSON line) a [`Summary`].
 //!
 //! Each step logs one JSON line; a failure logs one line with `error` and `error_kind`, and
 //! the Lambda error type is `Billing.<error_kind>`.
 
 pub mod athena;
+pub mod completeness;
 pub mod error;
 pub mod event;
 pub mod plan;
@@ -66,7 +72,7 @@ use tokio::time::Instant;
 
 pub use athena::{Athena, SdkAthena};
 pub use error::BillingError;
-pub use lambda_support::{lease, logging, sdk, time_budget};
+pub use lambda_support::{lease, logging, manifest, sdk, time_budget};
 pub use plan::WritePlan;
 pub use query::{Backoff, QueryPolicy, Resubmit, DEFAULT_BACKOFF, DEFAULT_RESUBMIT};
 pub use s3::{SdkS3, S3};
@@ -311,6 +317,7 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
         deadline: Instant,
     ) -> Result<Summary, BillingError> {
         let started = Instant::now();
+        let before = self.check_complete(month, config).await?;
         let sql =
             metering::usage_query(config, month, &self.settings.database, &self.settings.table);
         let query = query::run_query_in(
@@ -353,6 +360,17 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
                 "tenants_with_usage": usage.tenants.len(),
             }),
         );
+
+        // A compaction that rewrote an hour while the query ran changed its manifest: the
+        // query may have read the hour half-written.
+        let after = self.snapshot(month, config).await?;
+        let changed = after.changed_since(&before);
+        if !changed.is_empty() {
+            return Err(BillingError::ChangedWhileBilled {
+                month,
+                hours: changed,
+            });
+        }
 
         let invoices = MonthInvoices::price(config, &usage).map_err(|e| BillingError::Price {
             month,
@@ -399,6 +417,48 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
     }
 
     /// Reads, parses and validates the metering config.
+    /// Every hour of the month's window with JSON objects, and its state.
+    async fn snapshot(
+        &self,
+        month: Month,
+        config: &ValidConfig,
+    ) -> Result<completeness::Snapshot, BillingError> {
+        completeness::check(
+            &self.s3,
+            month,
+            &config.window(month),
+            &self.settings.json_location,
+            &self.settings.manifest_prefix,
+        )
+        .await
+    }
+
+    /// [`Self::snapshot`], refusing the month when an hour is not complete; logged as one
+    /// line.
+    async fn check_complete(
+        &self,
+        month: Month,
+        config: &ValidConfig,
+    ) -> Result<completeness::Snapshot, BillingError> {
+        let snapshot = self.snapshot(month, config).await?;
+        let hours = snapshot.incomplete();
+        if !hours.is_empty() {
+            return Err(BillingError::IncompleteMonth { month, hours });
+        }
+        let window = config.window(month);
+        log_step(
+            "every hour of the month is compacted",
+            json!({
+                "step": "completeness",
+                "month": month.to_string(),
+                "first_folder": window.first_folder().to_string(),
+                "last_folder": window.last_folder().to_string(),
+                "hours_with_objects": snapshot.hours_with_objects(),
+            }),
+        );
+        Ok(snapshot)
+    }
+
     async fn read_config(&self, month: Month) -> Result<ValidConfig, BillingError> {
         let object = &self.settings.config_object;
         let uri = object.to_string();

@@ -3,7 +3,6 @@
 
 use std::future::Future;
 
-use aws_sdk_s3::primitives::ByteStream;
 pub use lambda_support::s3::{DeleteFailure, ObjectPage, SdkS3, MAX_DELETE_BATCH};
 
 use crate::sdk::ApiError;
@@ -41,43 +40,24 @@ pub trait S3: Send + Sync {
     ) -> impl Future<Output = Result<Vec<DeleteFailure>, ApiError>> + Send;
 }
 
-/// [`S3`] over the AWS SDK client: GetObject and PutObject here, listing and deleting are
-/// the shared client's futures as they are.
+/// [`S3`] over the AWS SDK client: the shared client's futures as they are.
 impl S3 for SdkS3 {
-    async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, ApiError> {
-        let output = self
-            .client()
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| ApiError::from_sdk("GetObject", e))?;
-        let body = output
-            .body
-            .collect()
-            .await
-            .map_err(|e| ApiError::new(format!("GetObject failed reading the body: {e}")))?;
-        Ok(body.into_bytes().to_vec())
+    fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send {
+        self.get_object_bytes(bucket, key)
     }
 
-    async fn put_object(
+    fn put_object(
         &self,
         bucket: &str,
         key: &str,
         content_type: &str,
         body: Vec<u8>,
-    ) -> Result<(), ApiError> {
-        self.client()
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .content_type(content_type)
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .map_err(|e| ApiError::from_sdk("PutObject", e))?;
-        Ok(())
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        self.put_object_bytes(bucket, key, content_type, body)
     }
 
     fn list_objects(

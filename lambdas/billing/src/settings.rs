@@ -5,6 +5,7 @@ use std::fmt;
 pub use lambda_support::env::EnvError;
 use lambda_support::env::{invalid, required};
 pub use lambda_support::lease::LockPrefix;
+pub use lambda_support::location::S3Location;
 
 pub const ENV_ATHENA_WORK_GROUP: &str = "ATHENA_WORK_GROUP";
 pub const ENV_USAGE_DATABASE: &str = "USAGE_DATABASE";
@@ -13,6 +14,11 @@ pub const ENV_METERING_CONFIG_URI: &str = "METERING_CONFIG_URI";
 pub const ENV_INVOICES_BUCKET: &str = "INVOICES_BUCKET";
 pub const ENV_INVOICES_PREFIX: &str = "INVOICES_PREFIX";
 pub const ENV_BILLING_DELAY_MINUTES: &str = "BILLING_DELAY_MINUTES";
+/// `s3://bucket/folder` of the JSON table: the Firehose folders whose objects every hour of
+/// the month must have in Parquet before the month is billed.
+pub const ENV_JSON_LOCATION_PREFIX: &str = "JSON_LOCATION_PREFIX";
+/// `s3://bucket/prefix` of the compaction's manifests ([`lambda_support::manifest`]).
+pub const ENV_MANIFEST_PREFIX: &str = "MANIFEST_PREFIX";
 /// Where the months' leases live: `s3://bucket/prefix`, one object `<prefix>/YYYY-MM` per
 /// month being billed (Terraform sets `s3://<results bucket>/locks/billing`). Optional to
 /// [`Settings::from_lookup`], so that tests can run without a lock; the function refuses to
@@ -22,12 +28,14 @@ pub const ENV_LOCK_PREFIX: &str = "LOCK_PREFIX";
 pub const ENV_AWS_REGION: &str = "AWS_REGION";
 
 /// The variables that must be set, in the order they are checked.
-pub const REQUIRED: [&str; 6] = [
+pub const REQUIRED: [&str; 8] = [
     ENV_ATHENA_WORK_GROUP,
     ENV_USAGE_DATABASE,
     ENV_USAGE_TABLE,
     ENV_METERING_CONFIG_URI,
     ENV_INVOICES_BUCKET,
+    ENV_JSON_LOCATION_PREFIX,
+    ENV_MANIFEST_PREFIX,
     ENV_AWS_REGION,
 ];
 
@@ -94,6 +102,10 @@ pub struct Settings {
     /// Empty (the bucket's root) or ending in `/`.
     pub invoices_prefix: String,
     pub billing_delay_minutes: u32,
+    /// `JSON_LOCATION_PREFIX`: the JSON table's folder.
+    pub json_location: S3Location,
+    /// `MANIFEST_PREFIX`: the compaction's manifests.
+    pub manifest_prefix: S3Location,
     pub region: String,
     /// `LOCK_PREFIX`: where the months' leases live. Required by the function (`main.rs`);
     /// `None` only in tests that run without a lock.
@@ -145,6 +157,10 @@ impl Settings {
                 }
             }
         };
+        let json_location = S3Location::parse(&get(ENV_JSON_LOCATION_PREFIX)?)
+            .map_err(invalid(ENV_JSON_LOCATION_PREFIX))?;
+        let manifest_prefix =
+            S3Location::parse(&get(ENV_MANIFEST_PREFIX)?).map_err(invalid(ENV_MANIFEST_PREFIX))?;
         let region = get(ENV_AWS_REGION)?;
         let lock_prefix = match lookup(ENV_LOCK_PREFIX) {
             None => None,
@@ -170,6 +186,8 @@ impl Settings {
             invoices_bucket,
             invoices_prefix,
             billing_delay_minutes,
+            json_location,
+            manifest_prefix,
             region,
             lock_prefix,
         })
@@ -258,6 +276,11 @@ mod tests {
                 "s3://deploy-bucket/billing/metering.json".to_owned(),
             ),
             (ENV_INVOICES_BUCKET, "invoices-bucket".to_owned()),
+            (ENV_JSON_LOCATION_PREFIX, "s3://data/json-data".to_owned()),
+            (
+                ENV_MANIFEST_PREFIX,
+                "s3://data/compaction-manifests".to_owned(),
+            ),
             (ENV_AWS_REGION, "eu-west-1".to_owned()),
         ])
     }

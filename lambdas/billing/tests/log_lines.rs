@@ -116,7 +116,7 @@ async fn one_json_line_per_step_and_one_for_the_outcome() {
         .unwrap();
 
     let mut lines = logs.take();
-    let elapsed = lines[1].as_object_mut().unwrap().remove("elapsed_ms");
+    let elapsed = lines[2].as_object_mut().unwrap().remove("elapsed_ms");
     assert!(elapsed.is_some_and(|e| e.is_u64()));
     let location = "s3://metering-invoices/invoices/year=2026/month=10/";
     assert_eq!(
@@ -125,6 +125,9 @@ async fn one_json_line_per_step_and_one_for_the_outcome() {
             json!({"level": "INFO", "message": "metering config read", "step": "config",
                    "month": "2026-10", "config": "s3://metering-deploy/billing/metering.json",
                    "meters": ["requests", "transfer"], "late_arrival_hours": 3}),
+            json!({"level": "INFO", "message": "every hour of the month is compacted",
+                   "step": "completeness", "month": "2026-10", "first_folder": "2026-09-30T23",
+                   "last_folder": "2026-11-01T02", "hours_with_objects": 0}),
             json!({"level": "INFO", "message": "usage query succeeded", "step": "query",
                    "month": "2026-10", "query_execution_id": "q-1", "polls": 1}),
             json!({"level": "INFO", "message": "usage read", "step": "results",

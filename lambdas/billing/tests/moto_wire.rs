@@ -23,8 +23,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use billing::lease::LeaseLock;
 use billing::{App, BillingError, SdkAthena, SdkS3, Settings, Summary};
 use common::moto::{
-    athena_client, athena_client_as, function_policy, function_settings, query_result, s3_client,
-    s3_client_as, FUNCTION_NAME,
+    self as moto, athena_client, athena_client_as, function_policy, function_settings,
+    query_result, s3_client, s3_client_as, FUNCTION_NAME,
 };
 use common::*;
 use lambda_support::moto::iam_policy::Policy;
@@ -448,4 +448,105 @@ async fn the_month_lease_is_taken_and_released_under_the_role() {
     let leases = world.leases().await;
     assert_eq!(leases.len(), 1, "{leases:?}");
     assert!(leases[0].ends_with("/2026-10"), "{leases:?}");
+}
+
+// ---- completeness, under the function's role ----
+
+const HOUR_03: &str = "year=2026/month=10/day=05/hour=03";
+const HOUR_07: &str = "year=2026/month=10/day=05/hour=07";
+
+impl World {
+    /// A JSON object of `hour` (`year=…/hour=HH`) named `name`.
+    async fn put_json(&self, hour: &str, name: &str) -> String {
+        let key = format!("{JSON_FOLDER}/{hour}/{name}");
+        self.put(moto::BUCKET, &key, b"{}\n".to_vec()).await;
+        key
+    }
+
+    /// The compaction's manifest of `hour`, listing `json_objects`.
+    async fn put_manifest(&self, hour: &str, json_objects: &[String]) {
+        let manifest = billing::manifest::Manifest {
+            hour: hour.to_owned(),
+            json_objects: json_objects.to_vec(),
+            rows_in: 1,
+            rows_out: 1,
+            rows_malformed: 0,
+            compacted_at_ms: 1,
+        };
+        let key = format!("{MANIFEST_FOLDER}/{hour}/manifest.json");
+        self.put(moto::BUCKET, &key, manifest.to_bytes()).await;
+    }
+}
+
+/// A stale hour (an object Firehose delivered after the compaction) and a missing one (its
+/// compaction never finished): the month is refused before the usage query, nothing written.
+#[tokio::test]
+async fn a_month_with_a_stale_and_a_missing_hour_is_not_billed() {
+    let world = World::new().await;
+    let a = world.put_json(HOUR_03, "a.json").await;
+    world.put_json(HOUR_03, "b-late.json").await;
+    world.put_manifest(HOUR_03, &[a]).await;
+    world.put_json(HOUR_07, "c.json").await;
+
+    let err = world
+        .try_bill(json!({"month": "2026-10"}))
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "IncompleteMonth", "{err}");
+    let BillingError::IncompleteMonth { hours, .. } = &err else {
+        panic!("{err:?}")
+    };
+    let named: Vec<&str> = hours.iter().map(|(h, _)| h.as_str()).collect();
+    assert_eq!(named, ["2026-10-05T03", "2026-10-05T07"]);
+    assert!(hours[0].1.starts_with("stale"), "{hours:?}");
+    assert!(hours[1].1.starts_with("not compacted"), "{hours:?}");
+    assert!(world.executions().await.is_empty(), "no usage query");
+    assert!(world.invoices().await.is_empty(), "nothing written");
+}
+
+/// Every hour with JSON objects has a manifest listing them all (an expired object missing
+/// from the folder is fine): the month is billed.
+#[tokio::test]
+async fn a_month_whose_hours_are_all_compacted_is_billed() {
+    let world = World::new().await;
+    let a = world.put_json(HOUR_03, "a.json").await;
+    world
+        .put_manifest(
+            HOUR_03,
+            &[a, format!("{JSON_FOLDER}/{HOUR_03}/expired.json")],
+        )
+        .await;
+    // The previous month's last hour is in October's window too.
+    let b = world
+        .put_json("year=2026/month=09/day=30/hour=23", "b.json")
+        .await;
+    world
+        .put_manifest("year=2026/month=09/day=30/hour=23", &[b])
+        .await;
+    world
+        .server
+        .queue_athena_results(vec![query_result(&usage_rows())]);
+
+    let summary = world.bill(json!({"month": "2026-10"})).await;
+
+    assert_eq!(summary.tenants_invoiced, 2);
+}
+
+/// Without the module's `ReadManifests` statement the manifests cannot be read, and the month
+/// is not billed: a check that cannot be made never passes.
+#[tokio::test]
+async fn without_read_manifests_the_month_is_not_billed() {
+    let world = World::with_policy(&policy_without("ReadManifests")).await;
+    let a = world.put_json(HOUR_03, "a.json").await;
+    world.put_manifest(HOUR_03, &[a]).await;
+
+    let err = world
+        .try_bill(json!({"month": "2026-10"}))
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "CompletenessCheckFailed", "{err}");
+    assert!(err.to_string().contains("AccessDenied"), "{err}");
+    assert!(world.executions().await.is_empty(), "no usage query");
 }

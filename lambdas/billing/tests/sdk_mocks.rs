@@ -40,10 +40,24 @@ fn app(athena_rules: &[&Rule], s3_rules: &[&Rule]) -> App<SdkAthena, SdkS3> {
 
 fn app_with(mode: RuleMode, athena_rules: &[&Rule], s3_rules: &[&Rule]) -> App<SdkAthena, SdkS3> {
     let athena = mock_client!(aws_sdk_athena, mode, athena_rules, athena_config);
-    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, s3_rules, s3_config);
+    let no_data = no_data();
+    let mut rules = s3_rules.to_vec();
+    rules.push(&no_data);
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &rules, s3_config);
     App::new(SdkAthena::new(athena), SdkS3::new(s3), settings())
         .with_backoff(fast_backoff())
         .with_clock(mid_november)
+}
+
+/// After a test's own rules: the data bucket's JSON and manifest folders are empty, so every
+/// hour of the month is complete.
+fn no_data() -> Rule {
+    mock!(S3::list_objects_v2)
+        .match_requests(|r| r.bucket() == Some(DATA_BUCKET))
+        .sequence()
+        .output(|| ListObjectsV2Output::builder().is_truncated(false).build())
+        .repeatedly()
+        .build()
 }
 
 // ---- Athena answers ----
@@ -601,10 +615,13 @@ fn locked_app(athena_rules: &[&Rule], s3_rules: &[&Rule]) -> App<SdkAthena, SdkS
         athena_rules,
         athena_config
     );
+    let no_data = no_data();
+    let mut rules = s3_rules.to_vec();
+    rules.push(&no_data);
     let s3 = SdkS3::new(mock_client!(
         aws_sdk_s3,
         RuleMode::MatchAny,
-        s3_rules,
+        &rules,
         s3_config
     ));
     let prefix = LockPrefix::parse("s3://results-bucket/locks/billing").unwrap();
@@ -739,4 +756,149 @@ async fn a_month_is_billed_holding_its_lease_and_released_after() {
     let record = LeaseRecord::parse(&bodies.lock().unwrap()[0]).unwrap();
     assert!(record.holder.starts_with("local-"), "{record:?}");
     assert!(record.expires_at_ms > now_epoch_ms());
+}
+
+// ---- completeness ----
+
+const DAY_5_JSON: &str = "json-data/year=2026/month=10/day=05/";
+const DAY_5_MANIFESTS: &str = "compaction-manifests/year=2026/month=10/day=05/";
+const MANIFEST_03: &str = "compaction-manifests/year=2026/month=10/day=05/hour=03/manifest.json";
+
+/// A listing of `prefix` in the data bucket.
+fn data_listing(prefix: &'static str, keys: &'static [&'static str]) -> Rule {
+    mock!(S3::list_objects_v2)
+        .match_requests(move |r| r.bucket() == Some(DATA_BUCKET) && r.prefix() == Some(prefix))
+        .sequence()
+        .output(move || {
+            ListObjectsV2Output::builder()
+                .set_contents(Some(
+                    keys.iter()
+                        .map(|k| Object::builder().key(*k).build())
+                        .collect(),
+                ))
+                .is_truncated(false)
+                .build()
+        })
+        .repeatedly()
+        .build()
+}
+
+fn manifest_body(json_objects: &[&str], compacted_at_ms: u64) -> Vec<u8> {
+    billing::manifest::Manifest {
+        hour: "2026-10-05T03".into(),
+        json_objects: json_objects.iter().map(|k| k.to_string()).collect(),
+        rows_in: 1,
+        rows_out: 1,
+        rows_malformed: 0,
+        compacted_at_ms,
+    }
+    .to_bytes()
+}
+
+/// Hour 03 of October 5th was compacted from `a.json`, then `b.json` arrived; hour 07's
+/// compaction never wrote its manifest. Billing now would leave out their requests.
+#[tokio::test(start_paused = true)]
+async fn a_month_with_a_stale_and_a_missing_hour_is_refused_before_any_query() {
+    let json = data_listing(
+        DAY_5_JSON,
+        &[
+            "json-data/year=2026/month=10/day=05/hour=03/a.json",
+            "json-data/year=2026/month=10/day=05/hour=03/b.json",
+            "json-data/year=2026/month=10/day=05/hour=07/c.json",
+        ],
+    );
+    let manifests = data_listing(DAY_5_MANIFESTS, &[MANIFEST_03]);
+    let manifest = mock!(S3::get_object)
+        .match_requests(|r| r.bucket() == Some(DATA_BUCKET) && r.key() == Some(MANIFEST_03))
+        .then_output(|| {
+            GetObjectOutput::builder()
+                .body(ByteStream::from(manifest_body(
+                    &["json-data/year=2026/month=10/day=05/hour=03/a.json"],
+                    1,
+                )))
+                .build()
+        });
+    let config = config_object(config_bytes());
+    // No Athena rule and no PUT rule: a query or an invoice would panic.
+    let app = app(&[], &[&config, &json, &manifests, &manifest]);
+
+    let err = app
+        .run(&json!({"month": "2026-10"}), far_deadline())
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "IncompleteMonth");
+    assert_eq!(
+        err.to_string(),
+        "month 2026-10: 2 hours of the month's window not complete in the Parquet table, so the \
+         month is not billed: 2026-10-05T03 stale (1 JSON objects arrived after its compaction), \
+         2026-10-05T07 not compacted (1 JSON objects, no manifest); compact them again (the \
+         compaction function's event {\"hours\": [\"2026-10-05T03\", \"2026-10-05T07\"]}), then \
+         bill the month again"
+    );
+    assert_eq!(
+        manifest.num_calls(),
+        1,
+        "only hour 03 has a manifest to read"
+    );
+    let diagnostic = lambda_runtime::Diagnostic::from(err);
+    assert_eq!(diagnostic.error_type, "Billing.IncompleteMonth");
+}
+
+/// A compaction that rewrites an hour while the usage query runs changes its manifest: the
+/// query may have read the hour half-written, so nothing is written and the run fails.
+#[tokio::test(start_paused = true)]
+async fn an_hour_compacted_again_during_the_query_fails_the_run_before_any_invoice() {
+    let athena = [
+        start("q-3"),
+        state("q-3", QueryExecutionState::Succeeded),
+        page(
+            "q-3",
+            None,
+            vec![
+                vec!["tenant", "requests", "transfer"],
+                vec!["acme", "1", "1"],
+            ],
+            None,
+        ),
+    ];
+    let json = data_listing(
+        DAY_5_JSON,
+        &["json-data/year=2026/month=10/day=05/hour=03/a.json"],
+    );
+    let manifests = data_listing(DAY_5_MANIFESTS, &[MANIFEST_03]);
+    let a = ["json-data/year=2026/month=10/day=05/hour=03/a.json"];
+    let manifest = mock!(S3::get_object)
+        .match_requests(|r| r.key() == Some(MANIFEST_03))
+        .sequence()
+        .output(move || {
+            GetObjectOutput::builder()
+                .body(ByteStream::from(manifest_body(&a, 1)))
+                .build()
+        })
+        .output(move || {
+            GetObjectOutput::builder()
+                .body(ByteStream::from(manifest_body(&a, 2)))
+                .build()
+        })
+        .build();
+    let config = config_object(config_bytes());
+    // No PUT rule: an invoice would panic.
+    let app = app(
+        &athena.iter().collect::<Vec<_>>(),
+        &[&config, &json, &manifests, &manifest],
+    );
+
+    let err = app
+        .run(&json!({"month": "2026-10"}), far_deadline())
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "ChangedWhileBilled");
+    assert_eq!(
+        err.to_string(),
+        "month 2026-10: 1 hour re-compacted while the usage query ran (2026-10-05T03); nothing \
+         was written, bill the month again"
+    );
+    assert_eq!(manifest.num_calls(), 2, "read before and after the query");
 }

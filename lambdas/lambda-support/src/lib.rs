@@ -12,6 +12,8 @@
 //!   retryable failure, stop it at the deadline or when its state cannot be read;
 //! - [`lease`]: a lease lock in S3 (conditional writes), so that two runs never work on the
 //!   same hour or month at once;
+//! - [`manifest`]: which JSON objects an hour's Parquet files were made from, and whether an
+//!   hour is complete, stale or not compacted;
 //! - [`s3`]: [`s3::SdkS3`], listing and deleting objects, and the lease's conditional calls,
 //!   over the SDK;
 //! - [`env`](mod@env): reading required environment variables and naming the one at fault;
@@ -28,7 +30,9 @@
 pub mod athena;
 pub mod env;
 pub mod lease;
+pub mod location;
 pub mod logging;
+pub mod manifest;
 pub mod query;
 pub mod s3;
 pub mod sdk;

@@ -1,5 +1,5 @@
-//! [`SdkS3`]: the S3 calls both functions make (listing a folder, deleting objects, the
-//! conditional writes of [`crate::lease`]) over the SDK.
+//! [`SdkS3`]: the S3 calls both functions make (listing a folder, reading, writing and deleting
+//! objects, the conditional writes of [`crate::lease`]) over the SDK.
 //!
 //! Each function declares its own `S3` trait and implements it for [`SdkS3`] with these
 //! calls, and with [`SdkS3::client`] for the calls only it makes.
@@ -81,6 +81,44 @@ impl SdkS3 {
                 .filter(|_| output.is_truncated() == Some(true))
                 .map(str::to_owned),
         })
+    }
+
+    /// GetObject, the whole body.
+    pub async fn get_object_bytes(&self, bucket: &str, key: &str) -> Result<Vec<u8>, ApiError> {
+        let output = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("GetObject", e))?;
+        let body = output
+            .body
+            .collect()
+            .await
+            .map_err(|e| ApiError::new(format!("GetObject failed reading the body: {e}")))?;
+        Ok(body.into_bytes().to_vec())
+    }
+
+    /// PutObject of `body`.
+    pub async fn put_object_bytes(
+        &self,
+        bucket: &str,
+        key: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<(), ApiError> {
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("PutObject", e))?;
+        Ok(())
     }
 
     /// DeleteObjects (quiet) of at most [`MAX_DELETE_BATCH`] keys; returns the keys S3

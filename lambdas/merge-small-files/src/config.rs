@@ -14,6 +14,7 @@ use std::fmt;
 pub use lambda_support::env::EnvError;
 use lambda_support::env::{invalid, required};
 pub use lambda_support::lease::LockPrefix;
+pub use lambda_support::location::S3Location;
 
 /// Partition keys of both tables; a data column must not reuse one of them.
 pub const PARTITION_KEYS: [&str; 4] = ["year", "month", "day", "hour"];
@@ -29,6 +30,10 @@ pub const ENV_OUTPUT_PREFIX: &str = "OUTPUT_PREFIX";
 pub const ENV_STAGING_OUTPUT_PREFIX: &str = "STAGING_OUTPUT_PREFIX";
 pub const ENV_REGION_NAME: &str = "REGION_NAME";
 pub const ENV_COMPACTION_DELAY_MINUTES: &str = "COMPACTION_DELAY_MINUTES";
+/// Where the hours' manifests live: `s3://bucket/prefix`, one object
+/// `<prefix>/year=YYYY/month=MM/day=DD/hour=HH/manifest.json` per compacted hour
+/// ([`lambda_support::manifest`]).
+pub const ENV_MANIFEST_PREFIX: &str = "MANIFEST_PREFIX";
 /// Where the hours' leases live: `s3://bucket/prefix`, one object `<prefix>/YYYYMMDDHH` per
 /// hour being compacted.
 pub const ENV_LOCK_PREFIX: &str = "LOCK_PREFIX";
@@ -42,7 +47,7 @@ const MAX_COMPACTION_DELAY_MINUTES: u32 = 59;
 pub const RANK_COLUMN: &str = "dedup_rank";
 
 /// The variables that must be set, in the order they are checked.
-pub const ENV_VARS: [&str; 10] = [
+pub const ENV_VARS: [&str; 11] = [
     ENV_OLD_DATABASE,
     ENV_OLD_TABLE_NAME,
     ENV_NEW_DATABASE,
@@ -53,6 +58,7 @@ pub const ENV_VARS: [&str; 10] = [
     ENV_OUTPUT_PREFIX,
     ENV_STAGING_OUTPUT_PREFIX,
     ENV_REGION_NAME,
+    ENV_MANIFEST_PREFIX,
 ];
 
 /// Glue and Athena limit database, table and column names to 255 characters.
@@ -174,6 +180,8 @@ pub struct Config {
     pub staging_output_prefix: S3Prefix,
     pub region_name: String,
     pub compaction_delay_minutes: u32,
+    /// `MANIFEST_PREFIX`: where each compacted hour's manifest lives.
+    pub manifest_prefix: S3Location,
     /// `LOCK_PREFIX`: where the hours' leases live. Required by the function (`main.rs`);
     /// `None` only in tests that run without a lock.
     pub lock_prefix: Option<LockPrefix>,
@@ -226,24 +234,31 @@ impl Config {
                 .map_err(invalid(ENV_COMPACTION_DELAY_MINUTES))?,
         };
 
+        // Athena reads every object under the tables' folders as data, and the job deletes
+        // the Parquet hour folders: the manifests and leases live elsewhere.
+        let apart = |var: &'static str, location: &S3Location, what: &str| {
+            for (data_var, data) in [
+                (ENV_OLD_TABLE_LOCATION_PREFIX, &old_table_location_prefix),
+                (ENV_OUTPUT_PREFIX, &output_prefix),
+            ] {
+                if location.overlaps(data.bucket(), data.key()) {
+                    return Err(invalid(var)(format!(
+                        "{location} overlaps {data_var} {data}; Athena would read the {what} \
+                         as data, so it must be a separate folder"
+                    )));
+                }
+            }
+            Ok(())
+        };
+        let manifest_prefix =
+            S3Location::parse(&get(ENV_MANIFEST_PREFIX)?).map_err(invalid(ENV_MANIFEST_PREFIX))?;
+        apart(ENV_MANIFEST_PREFIX, &manifest_prefix, "manifests")?;
         let lock_prefix = match lookup(ENV_LOCK_PREFIX) {
             None => None,
             Some(_) => {
                 let lock =
                     LockPrefix::parse(&get(ENV_LOCK_PREFIX)?).map_err(invalid(ENV_LOCK_PREFIX))?;
-                // Athena reads every object under the tables' folders as data, and the job
-                // deletes the Parquet hour folders.
-                for (var, data) in [
-                    (ENV_OLD_TABLE_LOCATION_PREFIX, &old_table_location_prefix),
-                    (ENV_OUTPUT_PREFIX, &output_prefix),
-                ] {
-                    if lock.overlaps(data.bucket(), data.key()) {
-                        return Err(invalid(ENV_LOCK_PREFIX)(format!(
-                            "{lock} overlaps {var} {data}; Athena would read the leases as \
-                             data, so it must be a separate folder"
-                        )));
-                    }
-                }
+                apart(ENV_LOCK_PREFIX, &lock, "leases")?;
                 Some(lock)
             }
         };
@@ -260,6 +275,7 @@ impl Config {
             staging_output_prefix,
             region_name,
             compaction_delay_minutes,
+            manifest_prefix,
             lock_prefix,
         })
     }
@@ -359,6 +375,10 @@ mod tests {
             (ENV_OUTPUT_PREFIX, "s3://bucket/parquet-data/".to_owned()),
             (ENV_STAGING_OUTPUT_PREFIX, "s3://results-bucket/tmp".to_owned()),
             (ENV_REGION_NAME, "eu-west-1".to_owned()),
+            (
+                ENV_MANIFEST_PREFIX,
+                "s3://bucket/compaction-manifests".to_owned(),
+            ),
         ])
     }
 
@@ -430,6 +450,7 @@ mod tests {
             (ENV_OUTPUT_PREFIX, "s3://bucket/x', format = 'JSON"),
             (ENV_STAGING_OUTPUT_PREFIX, "https://bucket/tmp"),
             (ENV_REGION_NAME, "us-east-1; rm"),
+            (ENV_MANIFEST_PREFIX, "s3://bucket/manifests'x"),
         ];
         for (var, value) in cases {
             let mut env = sample_env();
@@ -613,6 +634,30 @@ mod tests {
         let mut env = sample_env();
         env.insert(ENV_LOCK_PREFIX, "".to_owned());
         assert_eq!(load(&env).unwrap_err(), ConfigError::Empty(ENV_LOCK_PREFIX));
+    }
+
+    #[test]
+    fn manifests_are_kept_apart_from_the_data() {
+        let config = load(&sample_env()).unwrap();
+        assert_eq!(
+            config.manifest_prefix.to_string(),
+            "s3://bucket/compaction-manifests"
+        );
+        for value in [
+            "s3://bucket/json-data/manifests",
+            "s3://bucket/parquet-data",
+            "s3://bucket",
+        ] {
+            let mut env = sample_env();
+            env.insert(ENV_MANIFEST_PREFIX, value.to_owned());
+            match load(&env) {
+                Err(ConfigError::Invalid { var, problem }) => {
+                    assert_eq!(var, ENV_MANIFEST_PREFIX);
+                    assert!(problem.contains(" overlaps "), "{problem}");
+                }
+                other => panic!("{value}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::hour::Hour;
 use crate::query::Earlier;
 use crate::sdk::ApiError;
 use crate::sql::Step;
+use crate::survey::SurveyError;
 
 /// The part of an hour's work that did not start because the deadline had come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +19,7 @@ pub enum Phase {
     ListJson,
     ClearParquet,
     Query(Step),
+    WriteManifest,
 }
 
 impl fmt::Display for Phase {
@@ -26,7 +28,24 @@ impl fmt::Display for Phase {
             Phase::ListJson => f.write_str("listing the JSON folder"),
             Phase::ClearParquet => f.write_str("emptying the Parquet folder"),
             Phase::Query(step) => write!(f, "starting the {step} query"),
+            Phase::WriteManifest => f.write_str("writing the hour's manifest"),
         }
+    }
+}
+
+/// What was done to an hour's manifest when it failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManifestAction {
+    Delete,
+    Write,
+}
+
+impl fmt::Display for ManifestAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ManifestAction::Delete => "delete",
+            ManifestAction::Write => "write",
+        })
     }
 }
 
@@ -45,6 +64,16 @@ pub enum HourError {
         hour: Hour,
         folder: String,
         error: FolderError,
+    },
+    /// The manifest of the hour could not be deleted before its Parquet files were rewritten
+    /// (`Delete`) or written after (`Write`): the hour stays without one, so the next
+    /// scheduled run compacts it again and billing refuses the month until then.
+    #[error("hour {hour}: could not {action} the manifest {uri}: {error}")]
+    Manifest {
+        hour: Hour,
+        action: ManifestAction,
+        uri: String,
+        error: ApiError,
     },
     /// Another run holds the hour's lease: nothing was done for it.
     #[error("hour {hour}: locked by another run: {locked}; nothing was done for this hour")]
@@ -127,6 +156,16 @@ impl HourError {
             Self::Locked { .. } => "Locked",
             Self::LockFailed { error, .. } => error.kind_name("LockFailed"),
             Self::ListJson { error, .. } => error.kind_name("S3ListFailed"),
+            Self::Manifest {
+                action: ManifestAction::Delete,
+                error,
+                ..
+            } => error.kind_name("S3DeleteFailed"),
+            Self::Manifest {
+                action: ManifestAction::Write,
+                error,
+                ..
+            } => error.kind_name("S3PutFailed"),
             Self::ClearParquet { error, .. } => match error {
                 FolderError::List(error) => error.kind_name("S3ListFailed"),
                 FolderError::Delete(error) => error.kind_name("S3DeleteFailed"),
@@ -151,6 +190,9 @@ impl HourError {
 pub enum JobError {
     #[error(transparent)]
     Event(#[from] EventError),
+    /// The scheduled run could not tell which hours need compacting; none was compacted.
+    #[error("{0}; no hour was compacted")]
+    Survey(#[from] SurveyError),
     /// An hour failed; the hours after it were not started.
     #[error("{error}{}", progress(.done, .left))]
     Hour {
@@ -170,6 +212,7 @@ impl JobError {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Event(_) => "InvalidEvent",
+            Self::Survey(error) => error.error.kind_name("SurveyFailed"),
             Self::Hour { error, .. } => error.kind(),
             Self::OutOfTime { .. } => "OutOfTime",
         }

@@ -1,6 +1,7 @@
 //! Which hours an invocation compacts.
 //!
-//! - an EventBridge scheduled event (`"time"`): the latest complete hour at that time;
+//! - an EventBridge scheduled event (`"time"`): the latest complete hour at that time, and
+//!   every recent hour that needs compacting again ([`crate::survey`]);
 //! - `{"hour": "2026-11-01T05"}`: that hour;
 //! - `{"hours": ["2026-11-01T05", …]}`: those hours, de-duplicated and in order;
 //! - `{"from": "2026-11-01T05", "to": "2026-11-01T09"}`: every hour of the range, both ends
@@ -66,13 +67,35 @@ pub enum EventError {
     },
 }
 
-/// The hours `event` asks for, oldest first. `now` (UTC) and `delay_minutes` decide which
-/// hours are complete.
+/// What an event asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// A scheduled run: the hour that has just ended, and every recent hour that needs
+    /// compacting again ([`crate::survey`]).
+    Scheduled(Hour),
+    /// These hours, compacted whatever their state (a backfill).
+    Named(Vec<Hour>),
+}
+
+/// The hours `event` asks for, oldest first; for a scheduled event, the hour that has just
+/// ended. `now` (UTC) and `delay_minutes` decide which hours are complete.
 pub fn hours_from_event(
     event: &Value,
     now: NaiveDateTime,
     delay_minutes: u32,
 ) -> Result<Vec<Hour>, EventError> {
+    Ok(match selection(event, now, delay_minutes)? {
+        Selection::Scheduled(hour) => vec![hour],
+        Selection::Named(hours) => hours,
+    })
+}
+
+/// What `event` asks for. `now` (UTC) and `delay_minutes` decide which hours are complete.
+pub fn selection(
+    event: &Value,
+    now: NaiveDateTime,
+    delay_minutes: u32,
+) -> Result<Selection, EventError> {
     let object = event.as_object().ok_or(EventError::NotAnObject)?;
     let hours = match selector(object)? {
         Some(Selector::Hour) => vec![hour_field(object, "hour")?],
@@ -86,7 +109,10 @@ pub fn hours_from_event(
             let at = DateTime::parse_from_rfc3339(time).map_err(|_| EventError::BadTime {
                 value: time.to_owned(),
             })?;
-            return Ok(vec![Hour::latest_complete(at.naive_utc(), delay_minutes)]);
+            return Ok(Selection::Scheduled(Hour::latest_complete(
+                at.naive_utc(),
+                delay_minutes,
+            )));
         }
     };
     let latest = Hour::latest_complete(now, delay_minutes);
@@ -97,7 +123,7 @@ pub fn hours_from_event(
             delay_minutes,
         });
     }
-    Ok(hours)
+    Ok(Selection::Named(hours))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

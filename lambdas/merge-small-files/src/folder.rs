@@ -1,8 +1,8 @@
-//! An hour's folder in S3: is there anything in it, and emptying it.
+//! An hour's folder in S3: what is in it, and emptying it.
 
 use std::fmt;
 
-use crate::config::S3Prefix;
+use crate::config::{S3Location, S3Prefix};
 use crate::s3::{DeleteFailure, ListRequest, MAX_DELETE_BATCH, S3};
 use crate::sdk::ApiError;
 
@@ -26,6 +26,14 @@ impl S3Folder {
         Self {
             bucket: base.bucket().to_owned(),
             prefix,
+        }
+    }
+
+    /// The folder `path` under a location of the function's own (`MANIFEST_PREFIX`).
+    pub fn new_in(base: &S3Location, path: &str) -> Self {
+        Self {
+            bucket: base.bucket().to_owned(),
+            prefix: format!("{}/", base.object_key(path)),
         }
     }
 
@@ -68,10 +76,18 @@ fn describe(failures: &[DeleteFailure]) -> String {
     text
 }
 
-/// Whether the folder holds at least one object (ListObjectsV2 with MaxKeys 1).
-pub async fn has_objects<S: S3>(s3: &S, folder: &S3Folder) -> Result<bool, ApiError> {
-    let page = s3.list_objects(folder.list(Some(1), None)).await?;
-    Ok(!page.keys.is_empty())
+/// Every key in the folder, in S3's order, page by page.
+pub async fn list_keys<S: S3>(s3: &S, folder: &S3Folder) -> Result<Vec<String>, ApiError> {
+    let mut keys = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = s3.list_objects(folder.list(None, token.as_deref())).await?;
+        keys.extend(page.keys);
+        match page.next_continuation_token {
+            Some(next) => token = Some(next),
+            None => return Ok(keys),
+        }
+    }
 }
 
 /// Deletes every object in the folder, [`MAX_DELETE_BATCH`] keys per DeleteObjects call, and
@@ -82,19 +98,7 @@ pub async fn empty_folder<S: S3>(
     folder: &S3Folder,
     deleted: &mut u64,
 ) -> Result<(), FolderError> {
-    let mut keys = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = s3
-            .list_objects(folder.list(None, token.as_deref()))
-            .await
-            .map_err(FolderError::List)?;
-        keys.extend(page.keys);
-        match page.next_continuation_token {
-            Some(next) => token = Some(next),
-            None => break,
-        }
-    }
+    let keys = list_keys(s3, folder).await.map_err(FolderError::List)?;
     for batch in keys.chunks(MAX_DELETE_BATCH) {
         let failures = s3
             .delete_objects(&folder.bucket, batch)

@@ -3,11 +3,13 @@
 //! 0. take the hour's lease ([`lambda_support::lease`]), so that no other run works on the
 //!    hour at the same time; a live lease of another run fails the hour as `Locked`;
 //! 1. list the hour's JSON folder: nothing there, nothing to do;
-//! 2. count its rows and distinct request ids: no rows, nothing to do;
-//! 3. delete whatever an earlier run left in the hour's Parquet folder, since CTAS refuses a
-//!    folder that is not empty;
+//! 2. count its rows and distinct request ids: no rows, only the manifest is written (step 5);
+//! 3. delete the hour's manifest, then whatever an earlier run left in the hour's Parquet
+//!    folder, since CTAS refuses a folder that is not empty;
 //! 4. drop a leftover temporary table, CTAS, drop the temporary table;
-//! 5. release the lease, whatever happened.
+//! 5. write the hour's manifest ([`lambda_support::manifest`]): the JSON objects listed in
+//!    step 1, whose requests the Parquet files now hold;
+//! 6. release the lease, whatever happened.
 //!
 //! Each step waits for the one before it, so running an hour again gives the same files. A
 //! query that fails with a retryable error is resubmitted ([`lambda_support::query`]); a
@@ -17,7 +19,8 @@
 use std::future::Future;
 use std::time::Duration;
 
-use lambda_support::lease::{Holder, LeaseLock, LeaseStore};
+use lambda_support::lease::{now_epoch_ms, Holder, LeaseLock, LeaseStore};
+use lambda_support::manifest::{manifest_key, Manifest};
 use lambda_support::query::QueryJob;
 use serde::Serialize;
 use tokio::time::Instant;
@@ -25,7 +28,7 @@ use tokio::time::Instant;
 use crate::athena::{ApiError, Athena, StatusDetail};
 use crate::config::Config;
 use crate::counts::RowCounts;
-use crate::error::{HourError, Phase};
+use crate::error::{HourError, ManifestAction, Phase};
 use crate::folder;
 use crate::hour::Hour;
 use crate::query::{run_simple_step, run_step, start_step, Attempt, QueryPolicy, QueryRecord};
@@ -242,15 +245,15 @@ impl<A: Athena, S: S3, L: LeaseStore> Compactor<'_, A, S, L> {
 
         before(hour, deadline, Phase::ListJson)?;
         let json = sql::json_folder(config, &hour);
-        let has_json =
-            folder::has_objects(s3, &json)
+        let json_objects =
+            folder::list_keys(s3, &json)
                 .await
                 .map_err(|error| HourError::ListJson {
                     hour,
                     folder: json.to_string(),
                     error,
                 })?;
-        if !has_json {
+        if json_objects.is_empty() {
             return Ok(Outcome::NoObjects);
         }
 
@@ -282,10 +285,16 @@ impl<A: Athena, S: S3, L: LeaseStore> Compactor<'_, A, S, L> {
                 "lines of the hour are not valid JSON or have no requestId: left out of Parquet and billing"
             );
         }
+        let manifest = HourManifest::new(config, hour);
         if counts.rows_in == 0 {
+            manifest.write(s3, json_objects, counts, deadline).await?;
             return Ok(Outcome::NoRows);
         }
 
+        // From here until the new manifest is written the hour's Parquet files are being
+        // replaced: without a manifest, billing refuses the month and the next scheduled run
+        // compacts the hour again if this one stops half-way.
+        manifest.delete(s3).await?;
         clear_parquet(s3, config, hour, deadline, &mut report.objects_deleted).await?;
         let records = &mut report.queries;
         let step = Step::DropLeftover;
@@ -303,7 +312,74 @@ impl<A: Athena, S: S3, L: LeaseStore> Compactor<'_, A, S, L> {
         let records = &mut report.queries;
         let step = Step::DropTemp;
         run_simple_step(athena, config, hour, step, deadline, policy, records).await?;
+        manifest.write(s3, json_objects, counts, deadline).await?;
         Ok(Outcome::Compacted)
+    }
+}
+
+/// The manifest of one hour ([`lambda_support::manifest`]): deleted before the hour's Parquet
+/// files are touched, written once they are complete, listing the JSON objects they were made
+/// from.
+struct HourManifest {
+    hour: Hour,
+    bucket: String,
+    key: String,
+}
+
+impl HourManifest {
+    fn new(config: &Config, hour: Hour) -> Self {
+        Self {
+            hour,
+            bucket: config.manifest_prefix.bucket().to_owned(),
+            key: manifest_key(&config.manifest_prefix, &hour.partition_path()),
+        }
+    }
+
+    fn error(&self, action: ManifestAction, error: ApiError) -> HourError {
+        HourError::Manifest {
+            hour: self.hour,
+            action,
+            uri: format!("s3://{}/{}", self.bucket, self.key),
+            error,
+        }
+    }
+
+    async fn delete<S: S3>(&self, s3: &S) -> Result<(), HourError> {
+        let refused = s3
+            .delete_objects(&self.bucket, std::slice::from_ref(&self.key))
+            .await
+            .map_err(|error| self.error(ManifestAction::Delete, error))?;
+        match refused.first() {
+            None => Ok(()),
+            Some(failure) => Err(self.error(
+                ManifestAction::Delete,
+                ApiError::new(format!("{}: {}", failure.code, failure.message)),
+            )),
+        }
+    }
+
+    /// Writes the manifest of `json_objects`, unless the deadline has come: a manifest written
+    /// then could outlive a run that is being cut short.
+    async fn write<S: S3>(
+        &self,
+        s3: &S,
+        mut json_objects: Vec<String>,
+        counts: RowCounts,
+        deadline: Instant,
+    ) -> Result<(), HourError> {
+        before(self.hour, deadline, Phase::WriteManifest)?;
+        json_objects.sort();
+        let manifest = Manifest {
+            hour: self.hour.to_string(),
+            json_objects,
+            rows_in: counts.rows_in,
+            rows_out: counts.rows_out,
+            rows_malformed: counts.rows_malformed,
+            compacted_at_ms: now_epoch_ms(),
+        };
+        s3.put_json(&self.bucket, &self.key, manifest.to_bytes())
+            .await
+            .map_err(|error| self.error(ManifestAction::Write, error))
     }
 }
 

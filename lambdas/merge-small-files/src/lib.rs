@@ -28,6 +28,7 @@ pub mod job;
 pub mod query;
 pub mod s3;
 pub mod sql;
+pub mod survey;
 
 use std::time::{Duration, SystemTime};
 
@@ -41,9 +42,10 @@ use tokio::time::Instant;
 pub use athena::{Athena, SdkAthena};
 pub use config::Config;
 pub use error::{HourError, JobError};
+pub use event::Selection;
 pub use hour::Hour;
 pub use job::{Compactor, HourReport, HourSummary, Outcome};
-pub use lambda_support::{lease, logging, sdk, time_budget};
+pub use lambda_support::{lease, logging, manifest, sdk, time_budget};
 pub use query::{Backoff, QueryPolicy, QueryRecord, Resubmit, DEFAULT_BACKOFF, DEFAULT_RESUBMIT};
 pub use s3::{SdkS3, S3};
 
@@ -186,10 +188,14 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
         holder: &Holder,
     ) -> Result<Response, JobError> {
         let now = (self.clock)();
-        let hours = event::hours_from_event(payload, now, self.config.compaction_delay_minutes)
+        let selection = event::selection(payload, now, self.config.compaction_delay_minutes)
             .inspect_err(|error| {
                 tracing::error!(outcome = "invalid_event", error = %error, event = %payload, "event rejected");
             })?;
+        let hours = match selection {
+            Selection::Named(hours) => hours,
+            Selection::Scheduled(latest) => Box::pin(self.hours_to_compact(latest)).await?,
+        };
         let compactor = Compactor {
             athena: &self.athena,
             s3: &self.s3,
@@ -230,6 +236,35 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
             summaries.push(summary);
         }
         Ok(Response { hours: summaries })
+    }
+}
+
+impl<A: Athena, S: S3, L> App<A, S, L> {
+    /// The hours before `latest` whose Parquet files miss JSON objects, then `latest` itself
+    /// (compacted whatever its state, as before there was a survey); logged as one line.
+    async fn hours_to_compact(&self, latest: Hour) -> Result<Vec<Hour>, JobError> {
+        let mut recent = survey::recent_hours(latest);
+        recent.pop();
+        let (mut hours, found) = survey::hours_to_compact(&self.s3, &self.config, &recent)
+            .await
+            .inspect_err(|error| {
+                tracing::error!(outcome = "survey_failed", error = %error, "could not tell which hours to compact");
+            })?;
+        let fields_json = serde_json::to_string(&serde_json::json!({
+            "latest_hour": latest.to_string(),
+            "earlier_hours_checked": recent.len(),
+            "to_compact_again": found,
+        }))
+        .expect("survey fields serialize");
+        let fields_json = fields_json.as_str();
+        if !hours.is_empty() {
+            tracing::warn!(
+                fields_json,
+                "earlier hours miss JSON objects in Parquet: compacting them again"
+            );
+        }
+        hours.push(latest);
+        Ok(hours)
     }
 }
 

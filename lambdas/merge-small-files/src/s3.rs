@@ -29,6 +29,21 @@ pub trait S3: Send + Sync {
         bucket: &str,
         keys: &[String],
     ) -> impl Future<Output = Result<Vec<DeleteFailure>, ApiError>> + Send;
+
+    /// GetObject, the whole body.
+    fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+
+    /// PutObject of a JSON body.
+    fn put_json(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
 }
 
 /// [`S3`] over the AWS SDK client: the shared client's futures as they are.
@@ -51,5 +66,22 @@ impl S3 for SdkS3 {
         keys: &[String],
     ) -> impl Future<Output = Result<Vec<DeleteFailure>, ApiError>> + Send {
         self.delete_object_batch(bucket, keys)
+    }
+
+    fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send {
+        self.get_object_bytes(bucket, key)
+    }
+
+    fn put_json(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        self.put_object_bytes(bucket, key, "application/json", body)
     }
 }

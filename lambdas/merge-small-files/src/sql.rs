@@ -162,6 +162,7 @@ mod tests {
                     "OUTPUT_PREFIX" => "s3://bucket/parquet-data/",
                     "STAGING_OUTPUT_PREFIX" => "s3://results-bucket/tmp",
                     "REGION_NAME" => "us-east-1",
+                    "MANIFEST_PREFIX" => "s3://bucket/compaction-manifests",
                     _ => return None,
                 }
                 .to_owned(),

@@ -17,7 +17,7 @@ use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use aws_sdk_s3::operation::put_object::{PutObjectError, PutObjectInput, PutObjectOutput};
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleBuilder, RuleMode};
-use common::{config, far_deadline, scheduled_event, test_clock};
+use common::{config, far_deadline, test_clock};
 use lambda_support::lease::{
     now_epoch_ms, AcquireError, Busy, Holder, LeaseLock, LeaseRecord, LockPrefix, Released,
 };
@@ -389,6 +389,12 @@ fn empty_listing(prefix: &'static str) -> Rule {
         .then_output(|| ListObjectsV2Output::builder().key_count(0).build())
 }
 
+/// A backfill of the hour [`KEY`] leases (the scheduled run also surveys earlier hours, which
+/// `sdk_faults.rs` and `moto_wire.rs` cover).
+fn hour_00() -> serde_json::Value {
+    serde_json::json!({"hour": "2026-11-28T00"})
+}
+
 /// The app with mocked clients (no Athena rule: any query panics) and the lock over `rules`.
 fn app(rules: &[&Rule]) -> App<SdkAthena, SdkS3, SdkS3> {
     let athena = mock_client!(aws_sdk_athena, RuleMode::Sequential, &[], athena_config);
@@ -406,10 +412,7 @@ async fn an_hour_locked_by_a_live_run_fails_loudly_and_touches_nothing() {
     // No listing rule and no Athena rule: touching the hour would panic.
     let app = app(&[&put, &get]);
 
-    let err = app
-        .run(&scheduled_event(), far_deadline())
-        .await
-        .unwrap_err();
+    let err = app.run(&hour_00(), far_deadline()).await.unwrap_err();
 
     assert_eq!(err.kind(), "Locked");
     let JobError::Hour {
@@ -448,7 +451,7 @@ async fn the_invocation_holds_the_hour_until_its_deadline_and_releases_it() {
         delete(KEY, "\"e1\"", 204),
     );
     let app = app(&[&put, &list, &del]);
-    let event = lambda_event(scheduled_event(), Duration::from_secs(600));
+    let event = lambda_event(hour_00(), Duration::from_secs(600));
     let deadline = event.context.deadline;
 
     let response = app.handle(event).await.unwrap();
@@ -474,10 +477,7 @@ async fn a_failed_hour_releases_its_lease_too() {
     let (put, del) = (create(&seen, KEY, 200), delete(KEY, "\"e1\"", 204));
     let app = app(&[&put, &denied, &del]);
 
-    let err = app
-        .run(&scheduled_event(), far_deadline())
-        .await
-        .unwrap_err();
+    let err = app.run(&hour_00(), far_deadline()).await.unwrap_err();
 
     assert_eq!(err.kind(), "S3ListFailed");
     assert_eq!(del.num_calls(), 1);

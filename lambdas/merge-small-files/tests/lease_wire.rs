@@ -165,6 +165,7 @@ fn config() -> Config {
                 "OUTPUT_PREFIX" => "s3://usage-bucket/parquet-data",
                 "STAGING_OUTPUT_PREFIX" => "s3://athena-results/tmp",
                 "REGION_NAME" => "us-east-1",
+                "MANIFEST_PREFIX" => "s3://usage-bucket/compaction-manifests",
                 "LOCK_PREFIX" => LOCKS,
                 _ => return None,
             }

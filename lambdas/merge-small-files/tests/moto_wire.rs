@@ -46,12 +46,27 @@ use lambda_support::moto::{
 };
 use lambda_support::testing::lambda_event;
 use merge_small_files::lease::LeaseLock;
+use merge_small_files::manifest::Manifest;
 use merge_small_files::sql::{self, Step};
-use merge_small_files::{App, Config, HourError, JobError, Response, SdkAthena, SdkS3};
+use merge_small_files::{survey, App, Config, HourError, JobError, Response, SdkAthena, SdkS3};
 use serde_json::json;
 
 const JSON_PREFIX: &str = "json-data/year=2026/month=11/day=28/hour=00/";
 const PARQUET_PREFIX: &str = "parquet-data/year=2026/month=11/day=28/hour=00/";
+const MANIFEST_KEY: &str = "compaction-manifests/year=2026/month=11/day=28/hour=00/manifest.json";
+
+/// What a scheduled run for [`common::hour`] lists first: the JSON folders of the 26 hours
+/// before it, none of which holds an object unless the test put one there.
+fn earlier_listings() -> Vec<Seen> {
+    survey::recent_hours(common::hour())
+        .iter()
+        .take(survey::REPAIR_HOURS as usize - 1)
+        .map(|hour| Seen::List {
+            prefix: format!("json-data/{}/", hour.partition_path()),
+            max_keys: None,
+        })
+        .collect()
+}
 
 /// The job's configuration: the environment the compaction module gives it.
 fn config() -> Config {
@@ -220,6 +235,42 @@ impl World {
             .unwrap();
     }
 
+    async fn put_manifest(&self, hour: &str, json_objects: &[String]) {
+        let hour = merge_small_files::Hour::parse(hour).unwrap();
+        let manifest = Manifest {
+            hour: hour.to_string(),
+            json_objects: json_objects.to_vec(),
+            rows_in: 1,
+            rows_out: 1,
+            rows_malformed: 0,
+            compacted_at_ms: 1,
+        };
+        self.s3
+            .put_object()
+            .bucket(BUCKET)
+            .key(format!(
+                "compaction-manifests/{}/manifest.json",
+                hour.partition_path()
+            ))
+            .body(ByteStream::from(manifest.to_bytes()))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn manifest(&self, key: &str) -> Option<Manifest> {
+        let got = self
+            .s3
+            .get_object()
+            .bucket(BUCKET)
+            .key(key)
+            .send()
+            .await
+            .ok()?;
+        let bytes = got.body.collect().await.unwrap().into_bytes();
+        Some(Manifest::from_bytes(&bytes).unwrap())
+    }
+
     async fn keys(&self, prefix: &str) -> Vec<String> {
         let listed = self
             .s3
@@ -310,9 +361,10 @@ async fn scheduled_event_compacts_the_hour_through_s3_and_athena() {
     );
     assert!(executions.iter().all(|(_, wg)| wg == WORK_GROUP));
 
-    // On the wire: the JSON folder listed with MaxKeys 1, each query polled through QUEUED,
-    // RUNNING, RUNNING to SUCCEEDED before the next call, the count read, the (empty)
-    // Parquet folder listed.
+    // On the wire: the earlier hours' JSON folders listed (all empty), the hour's JSON folder
+    // listed, each query polled through QUEUED, RUNNING, RUNNING to SUCCEEDED before the next
+    // call, the count read, the hour's manifest deleted before the (empty) Parquet folder is
+    // listed.
     let summary = &response.hours[0];
     let ids = [
         summary.query_ids.count.clone().unwrap(),
@@ -320,10 +372,11 @@ async fn scheduled_event_compacts_the_hour_through_s3_and_athena() {
         summary.query_ids.ctas.clone().unwrap(),
         summary.query_ids.drop_temp.clone().unwrap(),
     ];
-    let mut expected = vec![Seen::List {
+    let mut expected = earlier_listings();
+    expected.push(Seen::List {
         prefix: JSON_PREFIX.to_owned(),
-        max_keys: Some(1),
-    }];
+        max_keys: None,
+    });
     for (index, (id, sql)) in ids.iter().zip(&expected_sql).enumerate() {
         expected.push(Seen::Start {
             sql: sql.clone(),
@@ -338,6 +391,7 @@ async fn scheduled_event_compacts_the_hour_through_s3_and_athena() {
         }
         if index == 0 {
             expected.push(Seen::Results(id.clone()));
+            expected.push(Seen::Delete(vec![MANIFEST_KEY.to_owned()]));
             expected.push(Seen::List {
                 prefix: PARQUET_PREFIX.to_owned(),
                 max_keys: None,
@@ -351,6 +405,23 @@ async fn scheduled_event_compacts_the_hour_through_s3_and_athena() {
     assert_eq!((summary.rows_in, summary.rows_out), (Some(3), Some(2)));
     assert_eq!(summary.objects_deleted, 0);
     assert_eq!(world.keys(JSON_PREFIX).await.len(), 2, "JSON files stay");
+
+    // Written last, by the function's role: the JSON objects the Parquet files hold.
+    let manifest = world
+        .manifest(MANIFEST_KEY)
+        .await
+        .expect("the hour's manifest");
+    assert_eq!(
+        manifest.json_objects,
+        [
+            format!("{JSON_PREFIX}firehose-1.json"),
+            format!("{JSON_PREFIX}firehose-2.json")
+        ]
+    );
+    assert_eq!(
+        (manifest.hour.as_str(), manifest.rows_in, manifest.rows_out),
+        ("2026-11-28T00", 3, 2)
+    );
 }
 
 #[tokio::test]
@@ -387,7 +458,11 @@ async fn running_an_hour_again_deletes_what_the_last_run_wrote() {
             _ => None,
         })
         .collect();
-    assert_eq!(deletes, std::slice::from_ref(&earlier));
+    // Each run deletes the manifest before it touches the Parquet folder; only the first
+    // finds files there.
+    let manifest = vec![MANIFEST_KEY.to_owned()];
+    assert_eq!(deletes, [manifest.clone(), earlier.clone(), manifest]);
+    assert!(world.manifest(MANIFEST_KEY).await.is_some());
     assert!(world.keys(PARQUET_PREFIX).await.is_empty());
     assert_eq!(world.keys(neighbour).await, [neighbour]);
     assert_eq!(world.keys(JSON_PREFIX).await.len(), 1);
@@ -418,6 +493,94 @@ async fn running_an_hour_again_deletes_what_the_last_run_wrote() {
         .collect();
     assert_eq!(queries.len(), 8);
     assert_eq!(queries[..4], queries[4..]);
+}
+
+/// The three ways an hour's Parquet files miss requests, repaired by the next scheduled run
+/// under the function's role: an object Firehose delivered after the compaction (stale), an
+/// hour whose compaction failed or never ran (no manifest), and, left alone, an hour older
+/// than the run looks back.
+#[tokio::test]
+async fn a_scheduled_run_compacts_again_the_recent_hours_that_miss_objects() {
+    let world = World::new().await;
+    let json = |hour: &str, name: &str| {
+        let hour = merge_small_files::Hour::parse(hour).unwrap();
+        format!("json-data/{}/{name}", hour.partition_path())
+    };
+    // Stale: compacted from `a`, then `b` arrived late.
+    let (a, b) = (
+        json("2026-11-27T10", "a.json"),
+        json("2026-11-27T10", "b.json"),
+    );
+    world.put(&a).await;
+    world.put(&b).await;
+    world
+        .put_manifest("2026-11-27T10", std::slice::from_ref(&a))
+        .await;
+    // Complete.
+    let c = json("2026-11-27T11", "c.json");
+    world.put(&c).await;
+    world
+        .put_manifest("2026-11-27T11", std::slice::from_ref(&c))
+        .await;
+    // Never compacted (empty at first, or its compaction failed on every retry).
+    let d = json("2026-11-27T12", "d.json");
+    world.put(&d).await;
+    // Too old for the scheduled run: 27 hours before the latest.
+    let old = json("2026-11-26T21", "late.json");
+    world.put(&old).await;
+    // The hour that has just ended.
+    world.put(&format!("{JSON_PREFIX}firehose-1.json")).await;
+    let mut results = Vec::new();
+    for _ in 0..3 {
+        results.extend([count_result(1, 1), no_result(), no_result(), no_result()]);
+    }
+    world.server.queue_athena_results(results);
+
+    let recorder = Recorder::default();
+    let response = world.run(&recorder, scheduled_event()).await;
+
+    let compacted: Vec<(&str, &str)> = response
+        .hours
+        .iter()
+        .map(|h| (h.hour.as_str(), h.outcome))
+        .collect();
+    assert_eq!(
+        compacted,
+        [
+            ("2026-11-27T10", "compacted"),
+            ("2026-11-27T12", "compacted"),
+            ("2026-11-28T00", "compacted"),
+        ]
+    );
+    let stale = world
+        .manifest("compaction-manifests/year=2026/month=11/day=27/hour=10/manifest.json")
+        .await
+        .unwrap();
+    assert_eq!(
+        stale.json_objects,
+        [a, b],
+        "the late object is now in Parquet"
+    );
+    let missing = world
+        .manifest("compaction-manifests/year=2026/month=11/day=27/hour=12/manifest.json")
+        .await
+        .unwrap();
+    assert_eq!(missing.json_objects, [d]);
+    assert!(world
+        .manifest("compaction-manifests/year=2026/month=11/day=26/hour=21/manifest.json")
+        .await
+        .is_none());
+
+    // A second run finds every recent hour complete: only the latest is compacted again.
+    world.server.queue_athena_results(vec![
+        count_result(1, 1),
+        no_result(),
+        no_result(),
+        no_result(),
+    ]);
+    let again = world.run(&Recorder::default(), scheduled_event()).await;
+    let hours: Vec<&str> = again.hours.iter().map(|h| h.hour.as_str()).collect();
+    assert_eq!(hours, ["2026-11-28T00"]);
 }
 
 #[tokio::test]
@@ -490,14 +653,17 @@ async fn empty_hour_deletes_nothing_and_starts_no_query() {
 
     assert_eq!(response.hours[0].outcome, "empty");
     assert_eq!(response.hours[0].objects_deleted, 0);
-    assert_eq!(
-        recorder.seen(),
-        [Seen::List {
-            prefix: JSON_PREFIX.to_owned(),
-            max_keys: Some(1),
-        }]
-    );
+    let mut expected = earlier_listings();
+    expected.push(Seen::List {
+        prefix: JSON_PREFIX.to_owned(),
+        max_keys: None,
+    });
+    assert_eq!(recorder.seen(), expected);
     assert!(world.executions().await.is_empty(), "no Athena query");
+    assert!(
+        world.manifest(MANIFEST_KEY).await.is_none(),
+        "no manifest for no objects"
+    );
     assert_eq!(world.keys(PARQUET_PREFIX).await, [earlier]);
 }
 
@@ -549,10 +715,19 @@ async fn missing_work_group_fails_naming_the_hour_and_step() {
     );
     assert!(message.contains("WorkGroup does not exist"), "{message}");
     let seen = recorder.seen();
+    let mut expected = earlier_listings();
+    expected.push(Seen::List {
+        prefix: JSON_PREFIX.to_owned(),
+        max_keys: None,
+    });
     assert_eq!(
-        seen.len(),
-        2,
-        "the JSON listing and one StartQueryExecution: {seen:?}"
+        seen[..expected.len()],
+        expected,
+        "the JSON listings, then one StartQueryExecution: {seen:?}"
+    );
+    assert!(
+        matches!(&seen[expected.len()..], [Seen::Start { .. }]),
+        "{seen:?}"
     );
 }
 
@@ -652,6 +827,42 @@ async fn without_write_parquet_the_old_parquet_files_cannot_be_deleted() {
     let message = err.to_string();
     assert!(
         message.contains(&format!("{earlier} (AccessDenied: Access Denied)")),
+        "{message}"
+    );
+    assert_eq!(world.keys(PARQUET_PREFIX).await, [earlier]);
+    let queries: Vec<String> = world
+        .executions()
+        .await
+        .into_iter()
+        .map(|(q, _)| q)
+        .collect();
+    assert_eq!(queries, [sql::count_rows(&config(), &common::hour())]);
+}
+
+/// Without the module's `HourManifests` statement the hour's manifest cannot be deleted, and
+/// the hour fails before its Parquet files are touched: they never change while a manifest
+/// still says they are complete.
+#[tokio::test]
+async fn without_hour_manifests_the_parquet_files_are_left_alone() {
+    let world = World::with_policy(&policy_without("HourManifests")).await;
+    world.put(&format!("{JSON_PREFIX}firehose-1.json")).await;
+    let earlier = format!("{PARQUET_PREFIX}20261128_000000_00001_abc");
+    world.put(&earlier).await;
+    world
+        .server
+        .queue_athena_results(vec![count_result(1, 1), no_result(), no_result()]);
+
+    let err = world
+        .try_run(&Recorder::default(), json!({"hour": "2026-11-28T00"}))
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "S3DeleteFailed", "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!(
+            "could not delete the manifest s3://{BUCKET}/{MANIFEST_KEY}: AccessDenied"
+        )),
         "{message}"
     );
     assert_eq!(world.keys(PARQUET_PREFIX).await, [earlier]);

@@ -11,9 +11,10 @@ use aws_sdk_athena::types::{
     AthenaError, Datum, QueryExecution, QueryExecutionState, QueryExecutionStatus, ResultSet, Row,
 };
 use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
+use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::types::Object;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use common::{config, far_deadline, scheduled_event};
+use common::{config, far_deadline};
 use lambda_support::testing::LogBuffer;
 use merge_small_files::sdk::{athena_config, s3_config};
 use merge_small_files::{logging, App, SdkAthena, SdkS3};
@@ -104,14 +105,26 @@ async fn a_resubmission_is_logged_and_the_hour_lists_every_query_execution() {
         &rule_refs,
         athena_config
     );
-    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&listing], s3_config);
+    // The hour without rows still gets its manifest.
+    let manifest = mock!(S3::put_object)
+        .match_requests(|r| {
+            r.key() == Some("compaction-manifests/year=2026/month=11/day=28/hour=00/manifest.json")
+        })
+        .then_output(|| PutObjectOutput::builder().e_tag("\"m\"").build());
+    let s3 = mock_client!(
+        aws_sdk_s3,
+        RuleMode::MatchAny,
+        &[&listing, &manifest],
+        s3_config
+    );
 
     let response = App::new(SdkAthena::new(athena), SdkS3::new(s3), config())
-        .run(&scheduled_event(), far_deadline())
+        .run(&json!({"hour": "2026-11-28T00"}), far_deadline())
         .await
         .unwrap();
 
     assert_eq!(response.hours[0].query_ids.count.as_deref(), Some("q-2"));
+    assert_eq!(manifest.num_calls(), 1);
     let lines: Vec<Value> = logs
         .take_lines()
         .into_iter()

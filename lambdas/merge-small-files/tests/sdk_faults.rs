@@ -19,15 +19,17 @@ use aws_sdk_athena::types::{
 };
 use aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput;
 use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
+use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::types::Object;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use common::{config, far_deadline, scheduled_event};
+use common::{config, far_deadline};
 use merge_small_files::sdk::{athena_config, s3_config, MAX_ATTEMPTS};
 use merge_small_files::{App, JobError, SdkAthena, SdkS3};
 use tokio::time::Instant;
 
 const JSON_PREFIX: &str = "json-data/year=2026/month=11/day=28/hour=00/";
 const PARQUET_PREFIX: &str = "parquet-data/year=2026/month=11/day=28/hour=00/";
+const MANIFEST_KEY: &str = "compaction-manifests/year=2026/month=11/day=28/hour=00/manifest.json";
 
 type Athena = aws_sdk_athena::Client;
 type S3 = aws_sdk_s3::Client;
@@ -38,8 +40,32 @@ fn app(athena_rules: &[&Rule], s3_rules: &[&Rule]) -> App<SdkAthena, SdkS3> {
 
 fn app_with(mode: RuleMode, athena_rules: &[&Rule], s3_rules: &[&Rule]) -> App<SdkAthena, SdkS3> {
     let athena = mock_client!(aws_sdk_athena, mode, athena_rules, athena_config);
-    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, s3_rules, s3_config);
+    // After the test's own rules: the hour's manifest is deleted and written.
+    let delete_manifest = mock!(S3::delete_objects)
+        .match_requests(|r| {
+            r.delete()
+                .is_some_and(|d| d.objects().iter().all(|o| o.key() == MANIFEST_KEY))
+        })
+        .sequence()
+        .output(|| DeleteObjectsOutput::builder().build())
+        .repeatedly()
+        .build();
+    let put_manifest = mock!(S3::put_object)
+        .match_requests(|r| r.key() == Some(MANIFEST_KEY))
+        .sequence()
+        .output(|| PutObjectOutput::builder().build())
+        .repeatedly()
+        .build();
+    let mut rules = s3_rules.to_vec();
+    rules.extend([&delete_manifest, &put_manifest]);
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &rules, s3_config);
     App::new(SdkAthena::new(athena), SdkS3::new(s3), config())
+}
+
+/// A backfill of the hour of [`JSON_PREFIX`] (the scheduled run's survey of earlier hours is
+/// covered by `moto_wire.rs`).
+fn hour_00() -> serde_json::Value {
+    serde_json::json!({"hour": "2026-11-28T00"})
 }
 
 // ---- Athena answers ----
@@ -184,10 +210,7 @@ async fn failed_ctas_names_hour_query_and_reason_and_nothing_runs_after_it() {
     let (json, parquet) = (json_files(), no_parquet());
     let app = app(&rules.iter().collect::<Vec<_>>(), &[&json, &parquet]);
 
-    let err = app
-        .run(&scheduled_event(), far_deadline())
-        .await
-        .unwrap_err();
+    let err = app.run(&hour_00(), far_deadline()).await.unwrap_err();
 
     assert_eq!(err.kind(), "QueryFailed");
     assert_eq!(
@@ -216,10 +239,7 @@ async fn cancelled_count_query_fails_the_hour_before_any_delete() {
     let json = json_files();
     let app = app(&rules.iter().collect::<Vec<_>>(), &[&json]);
 
-    let err = app
-        .run(&scheduled_event(), far_deadline())
-        .await
-        .unwrap_err();
+    let err = app.run(&hour_00(), far_deadline()).await.unwrap_err();
 
     assert_eq!(err.kind(), "QueryCancelled");
     assert_eq!(
@@ -298,7 +318,7 @@ async fn throttling_is_retried_by_the_sdk_until_the_calls_succeed() {
     let app = app(&athena_rules, &[&slow_list, &parquet]);
     let begin = Instant::now();
 
-    let response = app.run(&scheduled_event(), far_deadline()).await.unwrap();
+    let response = app.run(&hour_00(), far_deadline()).await.unwrap();
 
     assert_eq!(response.hours[0].outcome, "compacted");
     assert_eq!(response.hours[0].rows_in, Some(2));
@@ -327,10 +347,7 @@ async fn throttling_that_outlasts_the_retries_fails_the_hour_as_throttled() {
     let json = json_files();
     let app = app(&[&throttled], &[&json]);
 
-    let err = app
-        .run(&scheduled_event(), far_deadline())
-        .await
-        .unwrap_err();
+    let err = app.run(&hour_00(), far_deadline()).await.unwrap_err();
 
     assert_eq!(throttled.num_calls(), MAX_ATTEMPTS as usize);
     assert_eq!(err.kind(), "Throttled");
@@ -361,7 +378,7 @@ async fn query_that_never_finishes_is_stopped_at_the_deadline() {
     let begin = Instant::now();
 
     let err = app
-        .run(&scheduled_event(), begin + Duration::from_secs(10))
+        .run(&hour_00(), begin + Duration::from_secs(10))
         .await
         .unwrap_err();
 
@@ -412,10 +429,7 @@ async fn delete_objects_per_key_errors_fail_the_hour_naming_key_code_and_message
         &[&json, &parquet, &delete],
     );
 
-    let err = app
-        .run(&scheduled_event(), far_deadline())
-        .await
-        .unwrap_err();
+    let err = app.run(&hour_00(), far_deadline()).await.unwrap_err();
 
     assert_eq!(delete.num_calls(), 1);
     assert_eq!(err.kind(), "S3DeleteRefused");
@@ -440,10 +454,7 @@ async fn list_objects_error_fails_the_hour_with_s3s_code_and_message() {
         .build();
     let app = app(&[], &[&denied]);
 
-    let err = app
-        .run(&scheduled_event(), far_deadline())
-        .await
-        .unwrap_err();
+    let err = app.run(&hour_00(), far_deadline()).await.unwrap_err();
 
     assert_eq!(denied.num_calls(), 1, "403 is not retried");
     assert_eq!(err.kind(), "S3ListFailed");
@@ -565,7 +576,7 @@ async fn a_ctas_failing_with_a_retryable_error_is_redone_from_an_emptied_folder(
         &[&json, &parquet, &delete],
     );
 
-    let response = app.run(&scheduled_event(), far_deadline()).await.unwrap();
+    let response = app.run(&hour_00(), far_deadline()).await.unwrap();
 
     let hour = &response.hours[0];
     assert_eq!(hour.outcome, "compacted");
@@ -595,10 +606,7 @@ async fn a_query_that_keeps_failing_with_a_retryable_error_names_every_query_id(
     let app = app(&rules.iter().collect::<Vec<_>>(), &[&json]);
     let begin = Instant::now();
 
-    let err = app
-        .run(&scheduled_event(), far_deadline())
-        .await
-        .unwrap_err();
+    let err = app.run(&hour_00(), far_deadline()).await.unwrap_err();
 
     assert_eq!(err.kind(), "QueryFailed");
     let attempt = |id| format!("{id} (FAILED, retryable system error, ErrorType 401: {reason})");
@@ -624,10 +632,7 @@ async fn a_failure_athena_does_not_call_retryable_is_not_resubmitted() {
     let json = json_files();
     let app = app(&rules.iter().collect::<Vec<_>>(), &[&json]);
 
-    let err = app
-        .run(&scheduled_event(), far_deadline())
-        .await
-        .unwrap_err();
+    let err = app.run(&hour_00(), far_deadline()).await.unwrap_err();
 
     assert_eq!(
         err.to_string(),
@@ -655,10 +660,7 @@ async fn a_query_whose_state_cannot_be_read_is_stopped_before_giving_up() {
     let json = json_files();
     let first = app(&[&started, &unreadable, &stop], &[&json]);
 
-    let err = first
-        .run(&scheduled_event(), far_deadline())
-        .await
-        .unwrap_err();
+    let err = first.run(&hour_00(), far_deadline()).await.unwrap_err();
 
     assert_eq!(unreadable.num_calls(), MAX_ATTEMPTS as usize);
     assert_eq!(stop.num_calls(), 1, "StopQueryExecution before giving up");
@@ -687,7 +689,7 @@ async fn a_query_whose_state_cannot_be_read_is_stopped_before_giving_up() {
         .build();
     let started = start("q-count");
     let err = app(&[&started, &unreadable, &stop], &[&json])
-        .run(&scheduled_event(), far_deadline())
+        .run(&hour_00(), far_deadline())
         .await
         .unwrap_err();
     assert!(
@@ -697,4 +699,36 @@ async fn a_query_whose_state_cannot_be_read_is_stopped_before_giving_up() {
         ),
         "{err}"
     );
+}
+
+/// A scheduled run that cannot tell which earlier hours need compacting fails before it
+/// compacts anything, naming the hour and the folder: it never skips a repair silently.
+#[tokio::test(start_paused = true)]
+async fn a_survey_that_cannot_list_an_earlier_hour_fails_the_run_before_any_query() {
+    let denied = mock!(S3::list_objects_v2)
+        .match_requests(|r| r.prefix() == Some("json-data/year=2026/month=11/day=27/hour=05/"))
+        .sequence()
+        .http_status(403, Some(s3_error("AccessDenied", "Access Denied")))
+        .build();
+    let empty = mock!(S3::list_objects_v2)
+        .sequence()
+        .output(|| ListObjectsV2Output::builder().key_count(0).build())
+        .repeatedly()
+        .build();
+    // No Athena rule: any query would panic.
+    let app = app(&[], &[&denied, &empty]);
+
+    let err = app
+        .run(&common::scheduled_event(), far_deadline())
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "SurveyFailed", "{err}");
+    assert_eq!(
+        err.to_string(),
+        "hour 2026-11-27T05: could not tell whether it is compacted: listing \
+         s3://bucket/json-data/year=2026/month=11/day=27/hour=05/: ListObjectsV2 failed: \
+         AccessDenied: Access Denied (HTTP 403); no hour was compacted"
+    );
+    assert_eq!(denied.num_calls(), 1);
 }

@@ -9,6 +9,7 @@ use common::*;
 use lambda_support::testing::lambda_event;
 use merge_small_files::athena::{QueryState, QueryStatus};
 use merge_small_files::error::Phase;
+use merge_small_files::manifest::Manifest;
 use merge_small_files::sql::{self, Step};
 use merge_small_files::{App, Backoff, HourError, JobError};
 use serde_json::{json, Value};
@@ -16,6 +17,28 @@ use tokio::time::Instant;
 
 const JSON_PREFIX: &str = "json-data/year=2026/month=11/day=28/hour=00/";
 const PARQUET_PREFIX: &str = "parquet-data/year=2026/month=11/day=28/hour=00/";
+
+const MANIFEST_KEY: &str = "compaction-manifests/year=2026/month=11/day=28/hour=00/manifest.json";
+
+/// A backfill of [`hour()`]; the scheduled run's survey of earlier hours is in
+/// `scheduled_runs_compact_again_the_recent_hours_that_miss_objects` and `moto_wire.rs`.
+fn hour_00() -> Value {
+    json!({"hour": "2026-11-28T00"})
+}
+
+fn delete_manifest() -> Call {
+    Call::Delete {
+        bucket: "bucket".to_owned(),
+        keys: vec![MANIFEST_KEY.to_owned()],
+    }
+}
+
+fn put_manifest() -> Call {
+    Call::Put {
+        bucket: "bucket".to_owned(),
+        key: MANIFEST_KEY.to_owned(),
+    }
+}
 
 fn app(fake: &FakeAws) -> App<FakeAws, FakeAws> {
     App::new(fake.clone(), fake.clone(), config()).with_clock(test_clock)
@@ -76,10 +99,7 @@ async fn an_hour_runs_list_count_clear_drop_ctas_drop_each_waited_for() {
         "parquet-data-old/year=2026/month=11/day=28/hour=00/keep.parquet",
     );
 
-    let response = app(&fake)
-        .run(&scheduled_event(), far_deadline())
-        .await
-        .unwrap();
+    let response = app(&fake).run(&hour_00(), far_deadline()).await.unwrap();
 
     let config = config();
     let count = sql::count_rows(&config, &hour());
@@ -88,13 +108,14 @@ async fn an_hour_runs_list_count_clear_drop_ctas_drop_each_waited_for() {
     assert_eq!(
         fake.calls(),
         vec![
-            list(JSON_PREFIX, Some(1)),
+            list(JSON_PREFIX, None),
             start("qid-1", &count),
             poll("qid-1", 0),
             poll("qid-1", 200),
             poll("qid-1", 600),
             poll("qid-1", 1400),
             results("qid-1"),
+            delete_manifest(),
             list(PARQUET_PREFIX, None),
             Call::Delete {
                 bucket: "bucket".to_owned(),
@@ -112,7 +133,17 @@ async fn an_hour_runs_list_count_clear_drop_ctas_drop_each_waited_for() {
             poll("qid-3", 2800),
             start("qid-4", &drop),
             poll("qid-4", 2800),
+            put_manifest(),
         ]
+    );
+    let manifest = Manifest::from_bytes(&fake.body("bucket", MANIFEST_KEY).unwrap()).unwrap();
+    assert_eq!(
+        manifest.json_objects,
+        [format!("{JSON_PREFIX}part-0001.json")]
+    );
+    assert_eq!(
+        (manifest.rows_in, manifest.rows_out, manifest.rows_malformed),
+        (10, 9, 0)
     );
     assert!(fake.keys("bucket", PARQUET_PREFIX).is_empty());
     assert_eq!(fake.keys("bucket", "parquet-data").len(), 2);
@@ -135,12 +166,9 @@ async fn an_hour_without_json_files_is_skipped_without_touching_anything() {
     let fake = FakeAws::new(vec![]);
     fake.put("bucket", &format!("{PARQUET_PREFIX}earlier.parquet"));
 
-    let response = app(&fake)
-        .run(&scheduled_event(), far_deadline())
-        .await
-        .unwrap();
+    let response = app(&fake).run(&hour_00(), far_deadline()).await.unwrap();
 
-    assert_eq!(fake.calls(), vec![list(JSON_PREFIX, Some(1))]);
+    assert_eq!(fake.calls(), vec![list(JSON_PREFIX, None)]);
     assert_eq!(
         fake.keys("bucket", PARQUET_PREFIX).len(),
         1,
@@ -165,19 +193,17 @@ async fn json_files_without_rows_are_skipped_after_the_count() {
     fake.queue_results(count_results(0, 0));
     fake.put("bucket", &format!("{PARQUET_PREFIX}earlier.parquet"));
 
-    let response = app(&fake)
-        .run(&scheduled_event(), far_deadline())
-        .await
-        .unwrap();
+    let response = app(&fake).run(&hour_00(), far_deadline()).await.unwrap();
 
     let count = sql::count_rows(&config(), &hour());
     assert_eq!(
         fake.calls(),
         vec![
-            list(JSON_PREFIX, Some(1)),
+            list(JSON_PREFIX, None),
             start("qid-1", &count),
             poll("qid-1", 0),
             results("qid-1"),
+            put_manifest(),
         ]
     );
     assert_eq!(
@@ -205,7 +231,11 @@ async fn a_rerun_deletes_everything_in_batches_of_at_most_1000() {
         .unwrap();
 
     let sizes: Vec<usize> = fake.deletes().iter().map(Vec::len).collect();
-    assert_eq!(sizes, [1000, 1000, 500]);
+    assert_eq!(
+        sizes,
+        [1, 1000, 1000, 500],
+        "the manifest, then the Parquet files"
+    );
     let lists = fake
         .calls()
         .into_iter()
@@ -225,7 +255,7 @@ async fn refused_deletes_fail_the_hour_naming_key_and_reason_before_any_ctas() {
     fake.refuse_delete(&format!("{PARQUET_PREFIX}b.parquet"), "AccessDenied");
 
     let err = app(&fake)
-        .run(&scheduled_event(), far_deadline())
+        .run(&hour_00(), far_deadline())
         .await
         .unwrap_err();
 
@@ -279,7 +309,7 @@ async fn failed_query_names_hour_id_state_and_reason_and_nothing_else_starts() {
     );
 
     let err = app(&fake)
-        .run(&scheduled_event(), far_deadline())
+        .run(&hour_00(), far_deadline())
         .await
         .unwrap_err();
 
@@ -327,7 +357,7 @@ async fn cancelled_query_is_an_error() {
     let fake = FakeAws::with_json_for(vec![vec![status(QueryState::Queued), cancelled]], &[hour()]);
 
     let err = app(&fake)
-        .run(&scheduled_event(), far_deadline())
+        .run(&hour_00(), far_deadline())
         .await
         .unwrap_err();
 
@@ -354,7 +384,7 @@ async fn query_that_never_finishes_hits_the_deadline_and_is_stopped() {
     let begin = Instant::now();
 
     let err = app(&fake)
-        .run(&scheduled_event(), begin + Duration::from_secs(10))
+        .run(&hour_00(), begin + Duration::from_secs(10))
         .await
         .unwrap_err();
 
@@ -395,7 +425,7 @@ async fn handler_derives_the_deadline_from_the_lambda_context() {
     let begin = Instant::now();
 
     let err = app
-        .handle(lambda_event(scheduled_event(), Duration::from_secs(20)))
+        .handle(lambda_event(hour_00(), Duration::from_secs(20)))
         .await
         .unwrap_err();
 
@@ -420,7 +450,7 @@ async fn deadline_already_passed_starts_nothing() {
     let fake = FakeAws::with_json_for(vec![], &[hour()]);
 
     let err = app(&fake)
-        .run(&scheduled_event(), Instant::now())
+        .run(&hour_00(), Instant::now())
         .await
         .unwrap_err();
 
@@ -482,7 +512,7 @@ async fn custom_backoff_is_used() {
 
     app(&fake)
         .with_backoff(backoff)
-        .run(&scheduled_event(), far_deadline())
+        .run(&hour_00(), far_deadline())
         .await
         .unwrap();
 
@@ -536,11 +566,7 @@ async fn backfill_compacts_each_hour_in_order_and_reports_each() {
         .calls()
         .into_iter()
         .filter_map(|c| match c {
-            Call::List {
-                prefix,
-                max_keys: Some(1),
-                ..
-            } => Some(prefix),
+            Call::List { prefix, .. } if prefix.starts_with("json-data/") => Some(prefix),
             _ => None,
         })
         .collect();
@@ -556,8 +582,8 @@ async fn backfill_compacts_each_hour_in_order_and_reports_each() {
 
 #[tokio::test(start_paused = true)]
 async fn backfill_stops_when_the_next_hour_would_not_fit_before_the_deadline() {
-    // Every call takes 1 s: a compacted hour takes 11 s (list, count + poll + results, list,
-    // and three queries of start + poll).
+    // Every call takes 1 s: a compacted hour takes 13 s (list, count + poll + results, delete
+    // the manifest, list, three queries of start + poll, write the manifest).
     let backfill = hours(&["2026-11-01T05", "2026-11-01T06", "2026-11-01T07"]);
     let fake = FakeAws::with_json_for(vec![], &backfill).with_latency(Duration::from_secs(1));
     let begin = Instant::now();
@@ -570,8 +596,8 @@ async fn backfill_stops_when_the_next_hour_would_not_fit_before_the_deadline() {
         .await
         .unwrap_err();
 
-    // 05 ended at 11 s, 06 at 22 s; 07 would need until 33 s.
-    assert_eq!(Instant::now() - begin, Duration::from_secs(22));
+    // 05 ended at 13 s, 06 at 26 s; 07 would need until 39 s.
+    assert_eq!(Instant::now() - begin, Duration::from_secs(26));
     assert_eq!(
         err,
         JobError::OutOfTime {

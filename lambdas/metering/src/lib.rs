@@ -4,7 +4,8 @@
 //! of rules and write the same bytes.
 //!
 //! The rules, in both paths:
-//! - the month's folders and the first [`Config::late_arrival_hours`] of the next are read;
+//! - the previous month's last hour's folder ([`PREVIOUS_MONTH_HOURS`]), the month's folders
+//!   and the first [`Config::late_arrival_hours`] of the next are read;
 //! - a request id counts once, with its earliest copy;
 //! - a request belongs to the month of its own `requestTime` (UTC, epoch milliseconds),
 //!   not to the folder it arrived in: 23:59:59.999 on the last day is in the month;
@@ -28,7 +29,9 @@ pub use invoices::{file_stem, month_folder, MeterUsage, MonthInvoices, TenantInv
 pub use meter::{
     check_name, Aggregation, Filter, Meter, MAX_METERS, METHODS, RESERVED_NAMES, STATUS_CLASSES,
 };
-pub use month::{FolderHour, Month, MonthError, Window};
+pub use month::{
+    FolderHour, Month, MonthError, Window, FIREHOSE_MAX_BUFFER_SECONDS, PREVIOUS_MONTH_HOURS,
+};
 pub use pricing;
 pub use record::{LineError, Request, UNASSIGNED};
 pub use sql::usage_query;

@@ -140,6 +140,13 @@ impl FolderHour {
         })
     }
 
+    /// The hour's first instant.
+    fn start(&self) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(self.year, self.month, self.day)
+            .and_then(|d| d.and_hms_opt(self.hour, 0, 0))
+            .expect("a validated hour")
+    }
+
     fn from_datetime(t: NaiveDateTime) -> FolderHour {
         FolderHour {
             year: t.year(),
@@ -173,10 +180,45 @@ impl FolderHour {
     }
 }
 
-/// What is read to bill a month: the folders from the month's first hour up to
-/// `late_arrival_hours` into the next month (a request made at 23:59:59.999 on the last day
-/// reaches S3 in the next month's first folder), and of their records those whose
-/// `requestTime` lies in the month.
+/// `YYYY-MM-DDTHH`, e.g. `2026-10-31T23`.
+impl fmt::Display for FolderHour {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}",
+            self.year, self.month, self.day, self.hour
+        )
+    }
+}
+
+/// Hours of the previous month whose folders are also read: its last hour.
+///
+/// Firehose names an S3 object, and so files it under an hour folder, after its *oldest*
+/// record: "When evaluating timestamps, Firehose uses the approximate arrival timestamp of the
+/// oldest record that's contained in the Amazon S3 object being written" (Amazon Data
+/// Firehose Developer Guide, "Custom prefixes for Amazon S3 objects", `s3-prefixes.html`).
+/// So a request that arrives at 00:00:30 on the 1st in the same buffer as a record that
+/// arrived at 23:57 is in the previous month's `day=<last>/hour=23`. A buffer is written at
+/// the latest its buffer interval after its first record, and the interval is at most
+/// [`FIREHOSE_MAX_BUFFER_SECONDS`] (API Reference, `BufferingHints.IntervalInSeconds`: "Maximum
+/// value of 900"): a record of the month can be filed at most 900 s before the month starts,
+/// which is inside the previous month's last hour: 900 s < 1 h, so one hour is enough. (The
+/// API calls buffering values hints that Firehose "might choose" to change; a buffer held
+/// open for more than an hour would not be covered.)
+pub const PREVIOUS_MONTH_HOURS: u32 = 1;
+
+/// The longest Firehose buffer interval, in seconds (API Reference, `BufferingHints`).
+pub const FIREHOSE_MAX_BUFFER_SECONDS: u32 = 900;
+
+// The previous month's hours read must cover a whole buffer interval, and stay on its last day.
+const _: () = assert!(FIREHOSE_MAX_BUFFER_SECONDS <= PREVIOUS_MONTH_HOURS * 3600);
+const _: () = assert!(PREVIOUS_MONTH_HOURS >= 1 && PREVIOUS_MONTH_HOURS <= 24);
+
+/// What is read to bill a month: the folders from the previous month's last
+/// [`PREVIOUS_MONTH_HOURS`] (a buffer that straddles midnight is filed under the hour of its
+/// oldest record) up to `late_arrival_hours` into the next month (a request made at
+/// 23:59:59.999 on the last day reaches S3 in the next month's first folder), and of their
+/// records those whose `requestTime` lies in the month.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
     pub month: Month,
@@ -184,13 +226,14 @@ pub struct Window {
 }
 
 impl Window {
-    /// The first folder read.
+    /// The first folder read: the previous month's last hour.
     pub fn first_folder(&self) -> FolderHour {
         FolderHour::from_datetime(
             self.month
                 .first_day()
                 .and_hms_opt(0, 0, 0)
-                .expect("midnight"),
+                .expect("midnight")
+                - chrono::Duration::hours(i64::from(PREVIOUS_MONTH_HOURS)),
         )
     }
 
@@ -209,6 +252,17 @@ impl Window {
 
     pub fn reads_folder(&self, folder: FolderHour) -> bool {
         (self.first_folder()..=self.last_folder()).contains(&folder)
+    }
+
+    /// Every folder read, in time order, from [`first_folder`](Window::first_folder) to
+    /// [`last_folder`](Window::last_folder).
+    pub fn folders(&self) -> impl Iterator<Item = FolderHour> {
+        let first = self.first_folder().start();
+        let last = self.last_folder().start();
+        (0..)
+            .map(move |h| first + chrono::Duration::hours(h))
+            .take_while(move |t| *t <= last)
+            .map(FolderHour::from_datetime)
     }
 
     pub fn contains_request(&self, epoch_ms: i64) -> bool {
@@ -267,11 +321,60 @@ mod tests {
             month: "2026-12".parse().unwrap(),
             late_arrival_hours: 3,
         };
-        assert_eq!(w.first_folder(), FolderHour::new(2026, 12, 1, 0).unwrap());
         assert_eq!(w.last_folder(), FolderHour::new(2027, 1, 1, 2).unwrap());
         assert!(w.reads_folder(FolderHour::new(2027, 1, 1, 2).unwrap()));
         assert!(!w.reads_folder(FolderHour::new(2027, 1, 1, 3).unwrap()));
-        assert!(!w.reads_folder(FolderHour::new(2026, 11, 30, 23).unwrap()));
+    }
+
+    #[test]
+    fn the_window_starts_with_the_previous_months_last_hour() {
+        // A buffer opened at 23:57 on 30 November and holding a request of 00:00:30 on
+        // 1 December is filed under 2026-11-30 hour 23: December reads that folder.
+        let w = Window {
+            month: "2026-12".parse().unwrap(),
+            late_arrival_hours: 3,
+        };
+        assert_eq!(w.first_folder(), FolderHour::new(2026, 11, 30, 23).unwrap());
+        assert!(w.reads_folder(FolderHour::new(2026, 11, 30, 23).unwrap()));
+        assert!(w.reads_folder(FolderHour::new(2026, 12, 1, 0).unwrap()));
+        assert!(!w.reads_folder(FolderHour::new(2026, 11, 30, 22).unwrap()));
+        // Across a year, and after a short month.
+        let jan = Window {
+            month: "2027-01".parse().unwrap(),
+            late_arrival_hours: 1,
+        };
+        assert_eq!(
+            jan.first_folder(),
+            FolderHour::new(2026, 12, 31, 23).unwrap()
+        );
+        let mar = Window {
+            month: "2028-03".parse().unwrap(),
+            late_arrival_hours: 1,
+        };
+        assert_eq!(
+            mar.first_folder(),
+            FolderHour::new(2028, 2, 29, 23).unwrap()
+        );
+        // The previous month's requests in that folder are still not the month's.
+        assert!(!w.contains_request(w.month.start_ms() - 1));
+    }
+
+    #[test]
+    fn the_window_lists_its_folders_in_order() {
+        let w = Window {
+            month: "2026-02".parse().unwrap(),
+            late_arrival_hours: 3,
+        };
+        let folders: Vec<FolderHour> = w.folders().collect();
+        // January's last hour, February's 28 × 24 hours, March's first 3.
+        assert_eq!(folders.len(), 1 + 28 * 24 + 3);
+        assert_eq!(folders.first(), Some(&w.first_folder()));
+        assert_eq!(folders.last(), Some(&w.last_folder()));
+        assert_eq!(folders[1], FolderHour::new(2026, 2, 1, 0).unwrap());
+        assert!(folders.windows(2).all(|p| p[0] < p[1]));
+        assert!(folders.iter().all(|f| w.reads_folder(*f)));
+        assert_eq!(folders[0].to_string(), "2026-01-31T23");
+        assert_eq!(folders[folders.len() - 1].to_string(), "2026-03-01T02");
     }
 
     #[test]

@@ -24,8 +24,12 @@ fn quoted(identifier: &str) -> String {
 /// `SELECT tenant, <meter>… FROM <database>.<table>` for one month, one row per tenant with
 /// any request in the month, ordered by tenant:
 ///
-/// 1. read the folders of the month and the first `late_arrival_hours` of the next
-///    (partition columns `year`, `month`, `day`, `hour`: Athena reads only those);
+/// 1. read the folders of the previous month's last hour
+///    ([`PREVIOUS_MONTH_HOURS`](crate::PREVIOUS_MONTH_HOURS): Firehose files an object under
+///    the hour of its oldest record, so a buffer that straddles midnight holds requests of the
+///    month in the previous month's folder), of the month and of the first
+///    `late_arrival_hours` of the next (partition columns `year`, `month`, `day`, `hour`:
+///    Athena reads only those);
 /// 2. keep one row per `requestid`, the earliest by `requesttime` (Firehose may deliver a
 ///    record twice, even into two different hours);
 /// 3. keep requests whose own `requesttime` is in the month, whatever folder they are in;
@@ -44,9 +48,19 @@ fn quoted(identifier: &str) -> String {
 pub fn usage_query(config: &ValidConfig, month: Month, database: &str, table: &str) -> String {
     let window = config.window(month);
     let (first, last) = (window.first_folder(), window.last_folder());
+    // The previous month's last hours (on its last day), the month, the next month's first.
     let folders = format!(
-        "(year = {} AND month = {}) OR (year = {} AND month = {} AND day = 1 AND hour <= {})",
-        first.year, first.month, last.year, last.month, last.hour
+        "(year = {} AND month = {} AND day = {} AND hour >= {}) OR (year = {} AND month = {}) \
+         OR (year = {} AND month = {} AND day = 1 AND hour <= {})",
+        first.year,
+        first.month,
+        first.day,
+        first.hour,
+        month.year(),
+        month.month(),
+        last.year,
+        last.month,
+        last.hour
     );
     let mut columns = vec!["  tenant".to_string()];
     for (name, meter) in config.meters() {
@@ -129,6 +143,19 @@ mod tests {
             assert!(!sql.contains(&format!(" AS {word}")), "{word}:\n{sql}");
         }
         assert!(sql.contains("FROM \"metering\".\"api_access_parquet\""));
+    }
+
+    #[test]
+    fn the_partition_filter_reads_the_window() {
+        let sql = usage_query(&config(&["calls"]), "2027-01".parse().unwrap(), "d", "t");
+        assert!(
+            sql.contains(
+                "AND ((year = 2026 AND month = 12 AND day = 31 AND hour >= 23) \
+                 OR (year = 2027 AND month = 1) \
+                 OR (year = 2027 AND month = 2 AND day = 1 AND hour <= 2))"
+            ),
+            "{sql}"
+        );
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! `metering-gen bill` apply the same rules: both run here over the same log files, the query
 //! in DuckDB, and must give the same [`Usage`]. Hand-picked edge cases (duplicates within a
 //! file, across hours and across the month boundary, the months' first and last
-//! milliseconds, the late-arrival window, missing fields, tenants without a name), then
-//! generated logs with many duplicates near both ends of the month.
+//! milliseconds, the late-arrival window, a buffer filed under the previous month's last hour,
+//! missing fields, malformed lines, tenants without a name), then generated logs with many
+//! duplicates near both ends of the month, copies filed an hour early and malformed lines.
 //!
 //! Needs a Python with the `duckdb` module: `$METERING_PYTHON`, else `python3`. `make tools`
 //! installs it into `build/venv` and `make test` points `METERING_PYTHON` there. Without it
@@ -11,8 +12,8 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike};
 use metering::{
-    usage_query, AddError, Aggregator, Config, Counts, FolderHour, Month, Usage, ValidConfig,
-    Window,
+    usage_query, AddError, Aggregator, Config, Counts, FolderHour, Month, Request, Usage,
+    ValidConfig, Window,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestError, TestRunner};
@@ -35,6 +36,15 @@ const HOUR_MS: i64 = 3_600_000;
 /// `<root>/json-data/year=…/month=…/day=…/hour=…/<file>` (partition columns as integers, as
 /// in the Glue table), runs the query and prints `{"columns", "rows"}` (values as text, NULL as
 /// null) or `{"error"}` on one line. The first line says whether duckdb could be imported.
+///
+/// Malformed lines are read as Athena reads them. The Glue JSON table uses the OpenX SerDe with
+/// `ignore.malformed.json = TRUE` (Athena User Guide, "OpenX JSON SerDe"): a line that is not
+/// a JSON object (cut short, or valid JSON such as `42`, `"text"` or `null`) is a row whose
+/// columns are all NULL, and the query goes on. DuckDB's `read_json` fails the whole query on
+/// such a line unless `ignore_errors=true`, with which it gives the same row of NULLs
+/// (`malformed_lines_are_rows_of_nulls` checks it). One difference is left out of the
+/// fixtures: OpenX reads a line that is a JSON *array* column by column, by position, where
+/// DuckDB gives NULLs; API Gateway never writes one.
 const DUCKDB_SERVER: &str = r#"
 import json, sys
 try:
@@ -55,8 +65,11 @@ for line in sys.stdin:
         con.execute('CREATE SCHEMA "%s"' % job["database"])
         files = (job["root"] + "/json-data/*/*/*/*/*").replace("'", "''")
         con.execute(
+            # ignore_errors: a malformed line becomes a row of NULLs, as with Athena's
+            # ignore.malformed.json (see the Rust comment above).
             'CREATE VIEW "%s"."%s" AS SELECT * FROM read_json(\'%s\', '
-            "format='newline_delimited', hive_partitioning=true, hive_types=%s, columns=%s)"
+            "format='newline_delimited', ignore_errors=true, hive_partitioning=true, "
+            "hive_types=%s, columns=%s)"
             % (job["database"], job["table"], files, HIVE_TYPES, COLUMNS))
         cursor = con.execute(job["sql"])
         columns = [d[0] for d in cursor.description]
@@ -248,6 +261,12 @@ struct Logs {
 impl Logs {
     /// Appends a record to `file` in the folder of the hour that contains `arrival_ms`.
     fn add(&mut self, arrival_ms: i64, file: &str, record: &Value) {
+        self.add_line(arrival_ms, file, &record.to_string());
+    }
+
+    /// Appends a line as it is (e.g. a malformed one) to `file` in the folder of the hour
+    /// that contains `arrival_ms`.
+    fn add_line(&mut self, arrival_ms: i64, file: &str, line: &str) {
         let t = DateTime::from_timestamp_millis(arrival_ms).expect("a time");
         let path = PathBuf::from(format!(
             "json-data/year={:04}/month={:02}/day={:02}/hour={:02}/{file}",
@@ -257,7 +276,7 @@ impl Logs {
             t.hour()
         ));
         let text = self.files.entry(path).or_default();
-        text.push_str(&record.to_string());
+        text.push_str(line);
         text.push('\n');
     }
 
@@ -590,6 +609,16 @@ fn edge_cases_agree_and_are_billed_as_documented() {
             json!(-5),
         ),
     );
+    // Lines that are not a JSON object, next to a record: rows of NULLs in Athena, reported
+    // and skipped offline.
+    for line in malformed_lines("unusable", mid) {
+        logs.add_line(mid, "i", &line);
+    }
+    logs.add(
+        mid,
+        "i",
+        &record("beside-malformed", mid, "beside-malformed"),
+    );
 
     let dir = tempfile::tempdir().unwrap();
     logs.write(dir.path());
@@ -631,6 +660,7 @@ fn edge_cases_agree_and_are_billed_as_documented() {
         assert_eq!(all(month, "boundary"), (month == dec).then_some(1));
         assert_eq!(all(month, "unusable"), None);
     }
+    assert_eq!(all(dec, "beside-malformed"), Some(1));
     assert_eq!(all(dec, "no-status"), Some(2));
     assert_eq!(get(dec, "no-status", "api_requests"), Some(0));
     assert_eq!(get(dec, "no-status", "errors"), Some(0));
@@ -652,6 +682,140 @@ fn edge_cases_agree_and_are_billed_as_documented() {
     assert_eq!(get(dec, "bytes", "bytes_all"), Some(15));
     assert_eq!(get(dec, "no-bytes", "bytes_all"), Some(0));
     assert_eq!(get(dec, "no-bytes", "bytes_ok"), Some(0));
+}
+
+/// Lines that are not an access-log record however they are read: a record of `tenant` at
+/// `time` cut short before its closing brace, one cut in the middle of a value, and valid
+/// JSON that is not an object.
+fn malformed_lines(tenant: &str, time: i64) -> Vec<String> {
+    let whole = record("cut-short", time, tenant).to_string();
+    vec![
+        whole[..whole.len() - 1].to_string(),
+        format!(
+            "{{\"requestId\": \"cut-in-value\", \"requestTime\": {time}, \"tenant\": \"{}",
+            &tenant[..2]
+        ),
+        "42".to_string(),
+        "\"a string\"".to_string(),
+        "null".to_string(),
+        "true".to_string(),
+    ]
+}
+
+#[test]
+fn malformed_lines_are_rows_of_nulls_and_billed_alike() {
+    let mut duckdb = DuckDb::start();
+    let config = config(3);
+    let dec: Month = "2026-12".parse().unwrap();
+    let t = ms(2026, 12, 10, 14, 0, 0, 0);
+    let broken = malformed_lines("broken", t);
+    // Every one of them is malformed offline: `bill` reports it with file and line.
+    for line in &broken {
+        assert!(Request::parse(line.as_bytes()).is_err(), "{line}");
+    }
+    let mut logs = Logs::default();
+    logs.add(t, "j", &record("before", t, "around-malformed"));
+    for line in &broken {
+        logs.add_line(t, "j", line);
+    }
+    logs.add(t, "j", &record("after", t + 1, "around-malformed"));
+    let dir = tempfile::tempdir().unwrap();
+    logs.write(dir.path());
+
+    // The harness reads each malformed line as Athena does with ignore.malformed.json: a row
+    // whose columns are all NULL, and the query does not fail.
+    let (_, rows) = duckdb
+        .query(
+            dir.path(),
+            &format!(
+                "SELECT count(*), count(requestid), count(requesttime), count(tenant) \
+                 FROM \"{DATABASE}\".\"{TABLE}\" WHERE year = 2026 AND month = 12 AND day = 10 \
+                 AND hour = 14"
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let n = |k: usize| Some(k.to_string());
+    assert_eq!(rows, [vec![n(broken.len() + 2), n(2), n(2), n(2)]]);
+
+    // Both paths bill the two records around them, and nothing else.
+    let (usage, counts) =
+        compare(&mut duckdb, &config, dec, dir.path(), Some(1)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        usage.tenants.keys().collect::<Vec<_>>(),
+        ["around-malformed"]
+    );
+    assert_eq!(usage.tenants["around-malformed"]["all_requests"], 2);
+    assert_eq!((counts.records, counts.billed_requests), (2, 2));
+}
+
+/// Firehose files an object under the hour of its *oldest* record's arrival: a request at
+/// 00:00:30 on the 1st that shares a buffer with a record from 23:57 is in the previous
+/// month's last hour folder. Both paths bill it once, to the month of its own `requestTime`;
+/// the previous month does not.
+#[test]
+fn a_buffer_straddling_the_month_start_is_billed_to_the_requests_month() {
+    let mut duckdb = DuckDb::start();
+    let config = config(3);
+    let dec: Month = "2026-12".parse().unwrap();
+    let nov = dec.previous();
+    let nov_2357 = ms(2026, 11, 30, 23, 57, 0, 0);
+    let dec_000030 = ms(2026, 12, 1, 0, 0, 30, 0);
+    let dec_000040 = ms(2026, 12, 1, 0, 0, 40, 0);
+    let mut logs = Logs::default();
+    // One object, named after its oldest record (arrived 23:57:00.200).
+    let arrived = nov_2357 + 200;
+    logs.add(
+        arrived,
+        "straddle",
+        &record("nov-2357", nov_2357, "straddle"),
+    );
+    let r = with(
+        record("dec-000030", dec_000030, "straddle"),
+        "sub",
+        json!("s-2"),
+    );
+    logs.add(arrived, "straddle", &r);
+    // A third request in the same object, also delivered again (a retry) into the month's
+    // first folder: counted once.
+    let r = with(
+        with(
+            record("dec-000040", dec_000040, "straddle"),
+            "sub",
+            json!("s-3"),
+        ),
+        "responseLength",
+        json!(1000),
+    );
+    logs.add(arrived, "straddle", &r);
+    logs.add(dec_000040 + 500, "retry", &r);
+    assert!(logs.files.contains_key(Path::new(
+        "json-data/year=2026/month=11/day=30/hour=23/straddle"
+    )));
+    let dir = tempfile::tempdir().unwrap();
+    logs.write(dir.path());
+
+    let (usage, counts) =
+        compare(&mut duckdb, &config, dec, dir.path(), Some(2)).unwrap_or_else(|e| panic!("{e}"));
+    let straddle = &usage.tenants["straddle"];
+    assert_eq!(straddle["all_requests"], 2, "{usage:?}");
+    assert_eq!(straddle["users"], 2);
+    assert_eq!(straddle["bytes_all"], 17 + 1000);
+    assert_eq!(
+        counts,
+        Counts {
+            records: 4,
+            duplicates: 1,
+            outside_month: 1,
+            billed_requests: 2
+        }
+    );
+
+    // November bills its own request of 23:57 and neither of December's.
+    let (usage, counts) =
+        compare(&mut duckdb, &config, nov, dir.path(), None).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(usage.tenants["straddle"]["all_requests"], 1, "{usage:?}");
+    assert_eq!(usage.tenants["straddle"]["bytes_all"], 17);
+    assert_eq!((counts.outside_month, counts.billed_requests), (2, 1));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -719,8 +883,11 @@ struct Draw {
     length: Option<i64>,
     tenant: usize,
     sub: usize,
-    /// Each copy: hours after the request's own hour that it arrived, and file 0 or 1.
+    /// Each copy: hours after the request's own hour that it arrived (-1: filed under the
+    /// hour before, as in a buffer opened by an older record), and file 0 or 1.
     copies: Vec<(i64, u8)>,
+    /// A malformed line next to the first copy: none, cut short, or JSON that is not an object.
+    broken: Option<u8>,
 }
 
 #[derive(Debug, Clone)]
@@ -752,9 +919,10 @@ fn draw() -> impl Strategy<Value = Draw> {
         1 => (-50i64..0).prop_map(Some),
     ];
     let copy = (
-        prop_oneof![6 => Just(0i64), 3 => Just(1i64), 1 => 2i64..30],
+        prop_oneof![6 => Just(0i64), 3 => Just(1i64), 1 => Just(-1i64), 1 => 2i64..30],
         0u8..2,
     );
+    let broken = prop_oneof![30 => Just(None), 1 => (0u8..3).prop_map(Some)];
     let copies = prop_oneof![
         3 => prop::collection::vec(copy.clone(), 1..=1),
         1 => prop::collection::vec(copy, 2..=3),
@@ -768,10 +936,20 @@ fn draw() -> impl Strategy<Value = Draw> {
         length,
         0..TENANTS.len(),
         0..SUBS.len(),
-        copies,
+        (copies, broken),
     )
         .prop_map(
-            |(id, (near_end, offset_ms), method, path, status, length, tenant, sub, copies)| Draw {
+            |(
+                id,
+                (near_end, offset_ms),
+                method,
+                path,
+                status,
+                length,
+                tenant,
+                sub,
+                (copies, broken),
+            )| Draw {
                 id,
                 near_end,
                 offset_ms,
@@ -782,6 +960,7 @@ fn draw() -> impl Strategy<Value = Draw> {
                 tenant,
                 sub,
                 copies,
+                broken,
             },
         )
 }
@@ -801,13 +980,15 @@ fn case() -> impl Strategy<Value = Case> {
         })
 }
 
-/// Writes the case's logs under `root`. Copies of one request id with the same time are the
-/// same record (as Firehose's duplicates are): which of two copies with the same id and time
-/// but different fields comes first is left undefined by both paths.
-fn write_case(case: &Case, root: &Path) -> Month {
+/// Writes the case's logs under `root`: the month and the number of malformed lines. Copies
+/// of one request id with the same time are the same record (as Firehose's duplicates are):
+/// which of two copies with the same id and time but different fields comes first is left
+/// undefined by both paths.
+fn write_case(case: &Case, root: &Path) -> (Month, u64) {
     let month: Month = MONTHS[case.month].parse().unwrap();
     let mut records: HashMap<(String, i64), Value> = HashMap::new();
     let mut logs = Logs::default();
+    let mut malformed = 0;
     for d in &case.draws {
         let id = if d.id == 255 {
             "-".to_string()
@@ -848,9 +1029,20 @@ fn write_case(case: &Case, root: &Path) -> Month {
                 record,
             );
         }
+        if let Some(kind) = d.broken {
+            let whole = record.to_string();
+            let line = match kind {
+                0 => whole[..whole.len() / 2].to_string(),
+                1 => "\"text\"".to_string(),
+                _ => "-1".to_string(),
+            };
+            let (delay, file) = d.copies[0];
+            logs.add_line(hour_start + delay * HOUR_MS, &format!("part-{file}"), &line);
+            malformed += 1;
+        }
     }
     logs.write(root);
-    month
+    (month, malformed)
 }
 
 #[test]
@@ -869,9 +1061,11 @@ fn generated_logs_agree() {
         ..ProptestConfig::default()
     });
     let totals = Cell::new((0u64, 0u64, 0u64));
+    let malformed_total = Cell::new(0u64);
     let result = runner.run(&case(), |case| {
         let dir = tempfile::tempdir().unwrap();
-        let month = write_case(&case, dir.path());
+        let (month, malformed) = write_case(&case, dir.path());
+        malformed_total.set(malformed_total.get() + malformed);
         let config = config(case.late_arrival_hours);
         let (_, counts) = compare(
             &mut duckdb.borrow_mut(),
@@ -899,8 +1093,10 @@ fn generated_logs_agree() {
     // The cases did exercise the rules.
     let (billed, duplicates, outside) = totals.get();
     assert!(
-        billed > 0 && duplicates > 0 && outside > 0,
-        "{billed} billed, {duplicates} duplicates, {outside} outside the month"
+        billed > 0 && duplicates > 0 && outside > 0 && malformed_total.get() > 0,
+        "{billed} billed, {duplicates} duplicates, {outside} outside the month, {} malformed \
+         lines",
+        malformed_total.get()
     );
 }
 

@@ -11,6 +11,9 @@ locals {
   json_location   = "s3://${var.data_bucket_name}/${var.json_table.folder}"
   parquet_prefix  = "s3://${var.data_bucket_name}/${var.parquet_table.folder}"
   lock_prefix     = "locks/compaction"
+  # One manifest per compacted hour, outside both tables' folders (Athena reads every object
+  # under a table's location as data): which JSON objects the hour's Parquet files hold.
+  manifest_folder = "compaction-manifests"
 }
 
 module "function" {
@@ -38,6 +41,7 @@ module "function" {
     STAGING_OUTPUT_PREFIX     = "s3://${var.results_bucket_name}/compaction"
     REGION_NAME               = data.aws_region.current.region
     COMPACTION_DELAY_MINUTES  = tostring(var.delay_minutes)
+    MANIFEST_PREFIX           = "s3://${var.data_bucket_name}/${local.manifest_folder}"
     # Two runs compacting the same hour at once would race on its Parquet folder: each holds
     # a lease object per hour here (S3 conditional writes) instead of a reserved concurrency,
     # which an account whose concurrency limit is still 10 cannot grant.
@@ -93,16 +97,17 @@ data "aws_iam_policy_document" "compaction" {
     resources = [var.data_bucket_arn]
   }
 
-  # Listing only the two folders: an hour's JSON (is it empty?) and its Parquet (to clear it).
+  # Listing only its three folders: an hour's JSON objects, its Parquet files (to clear them)
+  # and its manifest (is there one?).
   statement {
-    sid       = "ListTheTwoFolders"
+    sid       = "ListItsFolders"
     actions   = ["s3:ListBucket"]
     resources = [var.data_bucket_arn]
 
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${var.json_table.folder}/*", "${var.parquet_table.folder}/*"]
+      values   = ["${var.json_table.folder}/*", "${var.parquet_table.folder}/*", "${local.manifest_folder}/*"]
     }
   }
 
@@ -121,6 +126,12 @@ data "aws_iam_policy_document" "compaction" {
       "s3:PutObject",
     ]
     resources = ["${var.data_bucket_arn}/${var.parquet_table.folder}/*"]
+  }
+
+  statement {
+    sid       = "HourManifests"
+    actions   = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    resources = ["${var.data_bucket_arn}/${local.manifest_folder}/*"]
   }
 
   statement {

@@ -135,6 +135,37 @@ module "athena" {
   noncurrent_version_retention_in_days = 30
 
   named_queries = {
+    json_and_parquet_per_hour = {
+      name        = "Requests per hour, JSON against Parquet"
+      description = "Per arrival hour this month: distinct request ids in the raw JSON table, rows in the compacted Parquet table and the difference; an hour whose Parquet is missing or short shows a gap"
+      database    = "mydatabase"
+      query       = <<-EOT
+        WITH json_hours AS (
+          SELECT year, month, day, hour, count(DISTINCT requestid) AS json_requests
+          FROM "mydatabase"."restapi_access_log_json"
+          WHERE year = year(current_date) AND month = month(current_date) AND requestid IS NOT NULL
+          GROUP BY 1, 2, 3, 4
+        ),
+        parquet_hours AS (
+          SELECT year, month, day, hour, count(*) AS parquet_rows
+          FROM "mydatabase"."restapi_access_log_parquet"
+          WHERE year = year(current_date) AND month = month(current_date)
+          GROUP BY 1, 2, 3, 4
+        )
+        SELECT
+          coalesce(j.year, p.year) AS year,
+          coalesce(j.month, p.month) AS month,
+          coalesce(j.day, p.day) AS day,
+          coalesce(j.hour, p.hour) AS hour,
+          coalesce(j.json_requests, 0) AS json_requests,
+          coalesce(p.parquet_rows, 0) AS parquet_rows,
+          coalesce(j.json_requests, 0) - coalesce(p.parquet_rows, 0) AS missing_in_parquet
+        FROM json_hours j
+        FULL OUTER JOIN parquet_hours p
+          ON j.year = p.year AND j.month = p.month AND j.day = p.day AND j.hour = p.hour
+        ORDER BY 1, 2, 3, 4;
+      EOT
+    }
     requests_per_user_per_day = {
       name        = "Requests per user per day"
       description = "API requests per Cognito user and UTC day of the request this month, from table restapi_access_log_json"

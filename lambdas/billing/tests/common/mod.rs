@@ -18,6 +18,9 @@ pub const CONFIG_BUCKET: &str = "metering-deploy";
 pub const CONFIG_KEY: &str = "billing/metering.json";
 pub const INVOICES_BUCKET: &str = "metering-invoices";
 pub const INVOICES_PREFIX: &str = "invoices/";
+pub const DATA_BUCKET: &str = "metering-data";
+pub const JSON_FOLDER: &str = "json-data";
+pub const MANIFEST_FOLDER: &str = "compaction-manifests";
 
 pub fn settings() -> Settings {
     Settings::from_lookup(|name| {
@@ -28,6 +31,8 @@ pub fn settings() -> Settings {
             "METERING_CONFIG_URI" => format!("s3://{CONFIG_BUCKET}/{CONFIG_KEY}"),
             "INVOICES_BUCKET" => INVOICES_BUCKET.to_owned(),
             "INVOICES_PREFIX" => INVOICES_PREFIX.to_owned(),
+            "JSON_LOCATION_PREFIX" => format!("s3://{DATA_BUCKET}/{JSON_FOLDER}"),
+            "MANIFEST_PREFIX" => format!("s3://{DATA_BUCKET}/{MANIFEST_FOLDER}"),
             "AWS_REGION" => "us-east-1".to_owned(),
             _ => return None,
         })

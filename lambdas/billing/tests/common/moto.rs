@@ -12,7 +12,7 @@ use lambda_support::moto::iam_policy::{Inputs, Module, Policy};
 use lambda_support::moto::{self, MotoServer, ACCOUNT_ID, REGION};
 use serde_json::{json, Value};
 
-use super::{config_json, DATABASE, TABLE, WORK_GROUP};
+use super::{config_json, DATABASE, JSON_FOLDER, MANIFEST_FOLDER, TABLE, WORK_GROUP};
 
 /// The function's name in the root module (`module.billing`'s `function`), also its role's
 /// name here.
@@ -56,6 +56,8 @@ pub fn module_inputs() -> Inputs {
             "usage_table",
             json!({"database": DATABASE, "name": TABLE, "folder": "parquet-data"}),
         )
+        .var("json_folder", JSON_FOLDER)
+        .var("manifest_folder", MANIFEST_FOLDER)
         .var(
             "invoices_table",
             json!({"database": DATABASE, "name": "invoices"}),

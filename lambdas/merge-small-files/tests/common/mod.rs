@@ -5,7 +5,7 @@
 
 pub mod moto;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,6 +22,7 @@ pub struct Locations<'a> {
     pub json: &'a str,
     pub parquet: &'a str,
     pub staging: &'a str,
+    pub manifests: &'a str,
     pub work_group: &'a str,
 }
 
@@ -29,6 +30,7 @@ pub const FAKE_LOCATIONS: Locations<'static> = Locations {
     json: "s3://bucket/json-data",
     parquet: "s3://bucket/parquet-data",
     staging: "s3://results-bucket/tmp",
+    manifests: "s3://bucket/compaction-manifests",
     work_group: "metering-wg",
 };
 
@@ -49,6 +51,7 @@ pub fn config_with(locations: &Locations<'_>, columns: &str) -> Config {
                 "OUTPUT_PREFIX" => locations.parquet,
                 "STAGING_OUTPUT_PREFIX" => locations.staging,
                 "REGION_NAME" => "us-east-1",
+                "MANIFEST_PREFIX" => locations.manifests,
                 _ => return None,
             }
             .to_owned(),
@@ -152,6 +155,14 @@ pub enum Call {
         bucket: String,
         keys: Vec<String>,
     },
+    Get {
+        bucket: String,
+        key: String,
+    },
+    Put {
+        bucket: String,
+        key: String,
+    },
 }
 
 struct Query {
@@ -168,8 +179,8 @@ struct State {
     queries: Vec<Query>,
     calls: Vec<Call>,
     start_error: Option<String>,
-    /// (bucket, key)
-    objects: BTreeSet<(String, String)>,
+    /// (bucket, key) → body
+    objects: BTreeMap<(String, String), Vec<u8>>,
     /// Keys DeleteObjects refuses, with S3's code.
     refused: Vec<(String, String)>,
     /// Time each call takes, on tokio's clock.
@@ -193,7 +204,7 @@ impl FakeAws {
             queries: Vec::new(),
             calls: Vec::new(),
             start_error: None,
-            objects: BTreeSet::new(),
+            objects: BTreeMap::new(),
             refused: Vec::new(),
             latency: Duration::ZERO,
         })))
@@ -232,7 +243,17 @@ impl FakeAws {
             .lock()
             .unwrap()
             .objects
-            .insert((bucket.to_owned(), key.to_owned()));
+            .insert((bucket.to_owned(), key.to_owned()), Vec::new());
+    }
+
+    /// The body of an object, if there is one.
+    pub fn body(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        self.0
+            .lock()
+            .unwrap()
+            .objects
+            .get(&(bucket.to_owned(), key.to_owned()))
+            .cloned()
     }
 
     pub fn refuse_delete(&self, key: &str, code: &str) {
@@ -248,7 +269,7 @@ impl FakeAws {
             .lock()
             .unwrap()
             .objects
-            .iter()
+            .keys()
             .filter(|(b, k)| b == bucket && k.starts_with(prefix))
             .map(|(_, k)| k.clone())
             .collect()
@@ -385,7 +406,7 @@ impl S3 for FakeAws {
         let after = request.continuation_token.unwrap_or_default();
         let matching: Vec<String> = state
             .objects
-            .iter()
+            .keys()
             .filter(|(b, k)| b == request.bucket && k.starts_with(request.prefix))
             .map(|(_, k)| k.clone())
             .filter(|k| k.as_str() > after)
@@ -425,6 +446,33 @@ impl S3 for FakeAws {
             }
         }
         Ok(failures)
+    }
+
+    async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, ApiError> {
+        self.pause().await;
+        let mut state = self.0.lock().unwrap();
+        state.calls.push(Call::Get {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+        });
+        state
+            .objects
+            .get(&(bucket.to_owned(), key.to_owned()))
+            .cloned()
+            .ok_or_else(|| ApiError::new(format!("NoSuchKey: {key}")))
+    }
+
+    async fn put_json(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), ApiError> {
+        self.pause().await;
+        let mut state = self.0.lock().unwrap();
+        state.calls.push(Call::Put {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+        });
+        state
+            .objects
+            .insert((bucket.to_owned(), key.to_owned()), body);
+        Ok(())
     }
 }
 

@@ -22,3 +22,8 @@ output "dead_letter_queue_url" {
   description = "URL of the queue holding scheduled runs that failed every retry."
   value       = aws_sqs_queue.dead_letters.url
 }
+
+output "manifest_folder" {
+  description = "Folder of the data bucket holding one manifest per compacted hour: the JSON objects its Parquet files hold."
+  value       = local.manifest_folder
+}

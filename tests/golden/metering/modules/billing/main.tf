@@ -43,6 +43,10 @@ module "function" {
     METERING_CONFIG_URI = "s3://${var.bucket_name}/${local.config_key}"
     INVOICES_BUCKET     = var.bucket_name
     INVOICES_PREFIX     = local.invoices_prefix
+    # A month is billed only when every hour's JSON objects are in Parquet: the function
+    # compares the hours' JSON folders with the compaction's manifests.
+    JSON_LOCATION_PREFIX = "s3://${var.bucket_name}/${var.json_folder}"
+    MANIFEST_PREFIX      = "s3://${var.bucket_name}/${var.manifest_folder}"
     # Two runs billing the same month at once would race on its invoice files: each holds a
     # lease object per month here instead of a reserved concurrency.
     LOCK_PREFIX = "s3://${var.results_bucket_name}/${local.lock_prefix}"
@@ -94,17 +98,24 @@ data "aws_iam_policy_document" "billing" {
     resources = [var.bucket_arn]
   }
 
-  # Listing only the Parquet folder (Athena reads it) and the invoices (stale ones are deleted).
+  # Listing only the Parquet folder (Athena reads it), the invoices (stale ones are deleted),
+  # and the JSON folder and the manifests (is every hour of the month compacted?).
   statement {
-    sid       = "ListUsageAndInvoices"
+    sid       = "ListItsFolders"
     actions   = ["s3:ListBucket"]
     resources = [var.bucket_arn]
 
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${var.usage_table.folder}/*", "${local.invoices_prefix}*"]
+      values   = ["${var.usage_table.folder}/*", "${local.invoices_prefix}*", "${var.json_folder}/*", "${var.manifest_folder}/*"]
     }
+  }
+
+  statement {
+    sid       = "ReadManifests"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.bucket_arn}/${var.manifest_folder}/*"]
   }
 
   statement {

@@ -52,6 +52,28 @@ variable "usage_table" {
   nullable    = false
 }
 
+variable "json_folder" {
+  description = "Folder of the bucket holding the JSON access logs: every hour of a month must have its objects in Parquet before the month is billed."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9!_.*()=-]+(/[A-Za-z0-9!_.*()=-]+)*$", var.json_folder))
+    error_message = "json_folder must be a folder name without leading or trailing slashes."
+  }
+}
+
+variable "manifest_folder" {
+  description = "Folder of the bucket holding the compaction's manifests (the compaction module's manifest_folder output)."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9!_.*()=-]+(/[A-Za-z0-9!_.*()=-]+)*$", var.manifest_folder))
+    error_message = "manifest_folder must be a folder name without leading or trailing slashes."
+  }
+}
+
 variable "invoices_table" {
   description = "Where the Glue table over the invoices goes (database, name)."
   type        = object({ database = string, name = string })

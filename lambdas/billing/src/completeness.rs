@@ -1,0 +1,224 @@
+//! Is every hour of a month's window in the Parquet table? The usage query reads only the
+//! Parquet table, so an hour whose JSON objects are not all in its Parquet files would be
+//! billed short without any error. Before it bills, the function compares each hour's JSON
+//! objects with the compaction's manifest of the hour ([`lambda_support::manifest`]) and
+//! refuses the month (`Billing.IncompleteMonth`) while any hour is not compacted or stale.
+//! After the query it reads the manifests again: a manifest that changed means a compaction
+//! rewrote the hour while the query ran (`Billing.ChangedWhileBilled`).
+//!
+//! Listing is by day (one ListObjectsV2 per day of the JSON folder and of the manifests,
+//! page by page), and a manifest is read only for an hour that has JSON objects.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use lambda_support::location::S3Location;
+use lambda_support::manifest::{HourState, Manifest, MANIFEST_FILE};
+use metering::{FolderHour, Month, Window};
+
+use crate::error::BillingError;
+use crate::s3::S3;
+
+/// Manifests read at once.
+const CONCURRENT_READS: usize = 16;
+
+/// What the check found: each hour with JSON objects, its state, and when its manifest was
+/// written (0 without one).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Snapshot {
+    pub hours: BTreeMap<FolderHour, (HourState, u64)>,
+}
+
+impl Snapshot {
+    /// The hours that are not complete, as `(YYYY-MM-DDTHH, what is wrong)`, oldest first.
+    pub fn incomplete(&self) -> Vec<(String, String)> {
+        self.hours
+            .iter()
+            .filter(|(_, (state, _))| state.needs_compaction())
+            .map(|(hour, (state, _))| (hour.to_string(), state.to_string()))
+            .collect()
+    }
+
+    /// The hours whose manifest is not the one in `earlier`.
+    pub fn changed_since(&self, earlier: &Snapshot) -> Vec<String> {
+        let written = |s: &Snapshot| -> BTreeMap<FolderHour, u64> {
+            s.hours.iter().map(|(h, (_, at))| (*h, *at)).collect()
+        };
+        let (before, after) = (written(earlier), written(self));
+        let mut hours: Vec<FolderHour> = before
+            .iter()
+            .filter(|(h, at)| after.get(h) != Some(at))
+            .map(|(h, _)| *h)
+            .chain(after.keys().filter(|h| !before.contains_key(h)).copied())
+            .collect();
+        hours.sort();
+        hours.dedup();
+        hours.into_iter().map(|h| h.to_string()).collect()
+    }
+
+    /// Hours of the window that hold JSON objects.
+    pub fn hours_with_objects(&self) -> usize {
+        self.hours.len()
+    }
+}
+
+fn start_of(hour: FolderHour) -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(hour.year, hour.month, hour.day)
+        .and_then(|d| d.and_hms_opt(hour.hour, 0, 0))
+        .expect("a folder hour is a real hour")
+}
+
+/// The days the window touches, as `year=YYYY/month=MM/day=DD`.
+fn days(window: &Window) -> Vec<String> {
+    let (first, last) = (
+        start_of(window.first_folder()),
+        start_of(window.last_folder()),
+    );
+    let mut day = first.date();
+    let mut out = Vec::new();
+    while day <= last.date() {
+        out.push(day.format("year=%Y/month=%m/day=%d").to_string());
+        day += Duration::days(1);
+    }
+    out
+}
+
+/// Every key under `prefix` (page by page).
+async fn list_all<S: S3>(
+    s3: &S,
+    month: Month,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<String>, BillingError> {
+    let mut keys = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = s3
+            .list_objects(bucket, prefix, token.as_deref())
+            .await
+            .map_err(|error| BillingError::Completeness {
+                month,
+                action: "list",
+                uri: format!("s3://{bucket}/{prefix}"),
+                error,
+            })?;
+        keys.extend(page.keys);
+        match page.next_continuation_token {
+            Some(next) => token = Some(next),
+            None => return Ok(keys),
+        }
+    }
+}
+
+/// The keys under `location`'s day folders of the window, by the hour folder they are in
+/// (keys outside an hour folder of the window are left out).
+async fn keys_by_hour<S: S3>(
+    s3: &S,
+    month: Month,
+    window: &Window,
+    location: &S3Location,
+) -> Result<BTreeMap<FolderHour, Vec<String>>, BillingError> {
+    let mut by_hour: BTreeMap<FolderHour, Vec<String>> = BTreeMap::new();
+    for day in days(window) {
+        let prefix = format!("{}/", location.object_key(&day));
+        for key in list_all(s3, month, location.bucket(), &prefix).await? {
+            match FolderHour::from_path(Path::new(&key)) {
+                Some(hour) if window.reads_folder(hour) => {
+                    by_hour.entry(hour).or_default().push(key)
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(by_hour)
+}
+
+/// Every hour of `month`'s window that holds JSON objects, with its state.
+pub async fn check<S: S3>(
+    s3: &S,
+    month: Month,
+    window: &Window,
+    json: &S3Location,
+    manifests: &S3Location,
+) -> Result<Snapshot, BillingError> {
+    let json_keys = keys_by_hour(s3, month, window, json).await?;
+    let manifest_keys = keys_by_hour(s3, month, window, manifests).await?;
+    let reads = json_keys.into_iter().map(|(hour, keys)| {
+        let manifest_key = manifest_keys
+            .get(&hour)
+            .and_then(|found| {
+                found
+                    .iter()
+                    .find(|k| k.ends_with(&format!("/{MANIFEST_FILE}")))
+            })
+            .cloned();
+        async move {
+            let Some(key) = manifest_key else {
+                return Ok::<_, BillingError>((hour, (HourState::of(&keys, None), 0)));
+            };
+            let bytes = s3
+                .get_object(manifests.bucket(), &key)
+                .await
+                .map_err(|error| BillingError::Completeness {
+                    month,
+                    action: "read",
+                    uri: format!("s3://{}/{key}", manifests.bucket()),
+                    error,
+                })?;
+            Ok(match Manifest::from_bytes(&bytes) {
+                Ok(manifest) => (
+                    hour,
+                    (
+                        HourState::of(&keys, Some(Ok(&manifest))),
+                        manifest.compacted_at_ms,
+                    ),
+                ),
+                Err(reason) => (hour, (HourState::of(&keys, Some(Err(&reason))), 0)),
+            })
+        }
+    });
+    let hours = stream::iter(reads)
+        .buffer_unordered(CONCURRENT_READS)
+        .try_collect::<BTreeMap<_, _>>()
+        .await?;
+    Ok(Snapshot { hours })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_is_listed_by_day() {
+        let window = Window {
+            month: "2026-10".parse().unwrap(),
+            late_arrival_hours: 3,
+        };
+        let days = days(&window);
+        assert_eq!(days.first().unwrap(), "year=2026/month=09/day=30");
+        assert_eq!(days[1], "year=2026/month=10/day=01");
+        assert_eq!(days.last().unwrap(), "year=2026/month=11/day=01");
+        assert_eq!(days.len(), 33);
+    }
+
+    #[test]
+    fn changed_manifests_are_named() {
+        let hour = |h| FolderHour::new(2026, 10, 1, h).unwrap();
+        let before = Snapshot {
+            hours: BTreeMap::from([
+                (hour(1), (HourState::Complete, 10)),
+                (hour(2), (HourState::Complete, 20)),
+            ]),
+        };
+        let mut after = before.clone();
+        assert!(after.changed_since(&before).is_empty());
+        after.hours.insert(hour(2), (HourState::Complete, 21));
+        after.hours.insert(hour(3), (HourState::Complete, 30));
+        assert_eq!(
+            after.changed_since(&before),
+            ["2026-10-01T02", "2026-10-01T03"]
+        );
+    }
+}
