@@ -12,7 +12,21 @@ if [[ -n $bare ]]; then
   echo "checkov skips without a reason:"; echo "$bare"; status=1
 fi
 
-for tree in terraform tests/golden/*/; do
+# A golden tree holds only what its context changes: checkov reads each as a whole tree,
+# `terraform/` with the golden files in place of its own.
+whole=build/checkov-trees
+rm -rf "$whole"
+trees=(terraform)
+for golden in tests/golden/*/; do
+  name=$(basename "$golden")
+  mkdir -p "$whole/$name"
+  (cd terraform && find . -path ./artifacts -prune -o -path ./.terraform -prune -o -type f -print0 \
+    | xargs -0 cp --parents -t "../$whole/$name")
+  cp -R "$golden". "$whole/$name/"
+  trees+=("$whole/$name")
+done
+
+for tree in "${trees[@]}"; do
   report=$("$checkov" -d "$tree" --framework terraform --quiet --skip-download -o json 2>/dev/null || true)
   if ! python3 - "$tree" "$report" <<'PY'
 import json, sys

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::workspace;
+use common::whole_trees;
 
 use hcl::{Block, Body, Expression, ObjectKey};
 use std::path::{Path, PathBuf};
@@ -20,15 +20,6 @@ const ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS: &[&str] = &[
     "xray:PutTelemetryRecords",
     "xray:PutTraceSegments",
 ];
-
-fn generated_trees() -> Vec<PathBuf> {
-    let mut trees = vec![workspace().join("terraform")];
-    let golden = std::fs::read_dir(workspace().join("tests/golden")).unwrap();
-    let mut goldens: Vec<PathBuf> = golden.map(|e| e.unwrap().path()).collect();
-    goldens.sort();
-    trees.extend(goldens);
-    trees
-}
 
 fn tf_files(tree: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = walkdir::WalkDir::new(tree)
@@ -188,7 +179,8 @@ fn check_file(path: &Path, text: &str) -> (usize, Vec<String>) {
 
 #[test]
 fn generated_policies_grant_least_privilege() {
-    for tree in generated_trees() {
+    let (_scratch, trees) = whole_trees();
+    for tree in trees {
         let mut documents = 0;
         let mut problems = Vec::new();
         for file in tf_files(&tree) {

@@ -4,9 +4,11 @@
 
 mod lambda;
 pub mod metering;
+mod modules;
 pub mod rules;
 
 pub use lambda::{LambdaCrate, LambdaSpec, BILLING, MERGE_SMALL_FILES, RANDOM_STRINGS};
+pub use modules::MODULES;
 
 use crate::context::{self, Context};
 use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics};

@@ -1,5 +1,6 @@
 //! Each folder under `fixtures/` is a small tree next to `expected.txt`, the exact findings the
-//! check reports on it. `EXPECTORATE=overwrite cargo test -p terraform-check` rewrites them.
+//! check reports on it. `UPDATE_GOLDEN=1 cargo test -p terraform-check` rewrites them (the
+//! workspace's one way to refresh expected files).
 
 use std::path::{Path, PathBuf};
 use terraform_check::{check_tree, Schema};
@@ -36,7 +37,17 @@ fn fixtures_report_expected_findings() {
             assert!(!findings.is_empty(), "fixture {name}: no finding");
         }
         let actual: String = findings.iter().map(|f| format!("{f}\n")).collect();
-        expectorate::assert_contents(dir.join("expected.txt"), &actual);
+        let expected_file = dir.join("expected.txt");
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&expected_file, &actual).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&expected_file).unwrap_or_default();
+        assert_eq!(
+            actual, expected,
+            "fixture {name}: findings differ from {}; run `UPDATE_GOLDEN=1 cargo test -p terraform-check` if the change is intended",
+            expected_file.display()
+        );
     }
 }
 

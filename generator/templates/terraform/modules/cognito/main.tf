@@ -46,8 +46,8 @@ resource "aws_cognito_user_pool" "this" {
   verification_message_template {
     default_email_option = "CONFIRM_WITH_CODE"
     email_subject        = "Verify your new account"
-    email_message        = "The verification code to your new account is {{ "{####}" }}"
-    sms_message          = "The verification code to your new account is {{ "{####}" }}"
+    email_message        = "The verification code to your new account is {####}"
+    sms_message          = "The verification code to your new account is {####}"
   }
 }
 
