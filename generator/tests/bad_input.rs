@@ -815,3 +815,25 @@ fn the_billing_schedule_must_wait_for_the_late_hours() {
         ],
     );
 }
+
+#[test]
+fn every_field_of_a_schedule_is_checked_on_both_schedule_keys() {
+    for section in ["compaction", "metering"] {
+        let path = format!("at `{section}.schedule_expression`: `cron(99 99 * * ? *)`: ");
+        rejects_metering(
+            |c| c[section]["schedule_expression"] = json!("cron(99 99 * * ? *)"),
+            &[
+                &path,
+                "the minutes field takes 0-59, not 99",
+                "the hours field takes 0-23, not 99",
+            ],
+        );
+    }
+    // The billing schedule is checked for its fields before its time on the 1st.
+    rejects_metering(
+        |c| c["metering"]["schedule_expression"] = json!("cron(0 4 1 * MON *)"),
+        &[
+            "at `metering.schedule_expression`: `cron(0 4 1 * MON *)`: one of the day-of-month and day-of-week fields must be `?`",
+        ],
+    );
+}

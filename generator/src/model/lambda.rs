@@ -39,6 +39,15 @@ pub struct LambdaSpec {
     pub zip: String,
 }
 
+/// The functions the stack deploys.
+#[derive(Debug, Clone, Serialize)]
+pub struct Lambdas {
+    pub random_strings: LambdaSpec,
+    pub merge_small_files: LambdaSpec,
+    /// Deployed when `metering` has meters and plans.
+    pub billing: LambdaSpec,
+}
+
 pub fn artifact_path(crate_name: &str) -> String {
     format!("artifacts/{crate_name}.zip")
 }
@@ -119,10 +128,7 @@ fn spec(krate: &LambdaCrate, errors: &mut Vec<Diagnostic>) -> Option<LambdaSpec>
     })
 }
 
-pub(super) fn resolve(
-    crates: &[LambdaCrate],
-    errors: &mut Vec<Diagnostic>,
-) -> Option<super::Lambdas> {
+pub(super) fn resolve(crates: &[LambdaCrate], errors: &mut Vec<Diagnostic>) -> Option<Lambdas> {
     let mut find = |name: &str| match crates.iter().find(|c| c.name == name) {
         Some(krate) => spec(krate, errors),
         None => {
@@ -137,7 +143,7 @@ pub(super) fn resolve(
     let random_strings = find(RANDOM_STRINGS);
     let merge_small_files = find(MERGE_SMALL_FILES);
     let billing = find(BILLING);
-    Some(super::Lambdas {
+    Some(Lambdas {
         random_strings: random_strings?,
         merge_small_files: merge_small_files?,
         billing: billing?,

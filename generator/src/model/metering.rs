@@ -3,6 +3,7 @@
 //! crates, which the billing function and `metering-gen bill` share; this module only places
 //! their findings in the file.
 
+use super::schedule::Schedule;
 use super::{rules, Checker};
 use crate::context::{Context, Metering};
 use crate::fields;
@@ -73,7 +74,8 @@ fn tenant_claim(claim: &str, c: &mut Checker) -> Option<String> {
 
 fn billing(ctx: &Context, c: &mut Checker) -> Option<BillingModel> {
     let valid = config(&ctx.metering, c)?;
-    let schedule = ctx.metering.schedule_expression.clone().unwrap_or_else(|| {
+    let path = format!("{SECTION}.schedule_expression");
+    let (schedule, parsed) = c.schedule(&path, ctx.metering.schedule_expression.as_deref(), || {
         // Compaction of the last late hour runs at <late hours>:<delay> and is done well
         // within the next hour.
         format!(
@@ -82,11 +84,12 @@ fn billing(ctx: &Context, c: &mut Checker) -> Option<BillingModel> {
             valid.late_arrival_hours() + 1
         )
     });
-    c.check(
-        &format!("{SECTION}.schedule_expression"),
-        rules::schedule_expression(&schedule)
-            .and_then(|()| not_before_billable(&schedule, valid.late_arrival_hours())),
-    );
+    if let Some(parsed) = &parsed {
+        c.check(
+            &path,
+            not_before_billable(&schedule, parsed, valid.late_arrival_hours()),
+        );
+    }
     let invoices_table = ctx.metering.invoices_table.clone();
     c.check(
         &format!("{SECTION}.invoices_table"),
@@ -128,24 +131,30 @@ fn billing(ctx: &Context, c: &mut Checker) -> Option<BillingModel> {
 
 /// A schedule on the 1st at a fixed time must come after the month's late hours and the
 /// hour their compaction may take: the function refuses to bill earlier (it would miss
-/// late records). Other schedules cannot be checked here.
-fn not_before_billable(schedule: &str, late_arrival_hours: u32) -> rules::Rule {
-    let fields: Vec<&str> = schedule
-        .strip_prefix("cron(")
-        .and_then(|s| s.strip_suffix(')'))
-        .map(|s| s.split_whitespace().collect())
-        .unwrap_or_default();
-    let (Some(minute), Some(hour), Some(&"1")) = (
-        fields.first().and_then(|m| m.parse::<u64>().ok()),
-        fields.get(1).and_then(|h| h.parse::<u64>().ok()),
-        fields.get(2),
-    ) else {
+/// late records). Other schedules cannot be checked here. `expression` is `schedule` as written.
+fn not_before_billable(
+    expression: &str,
+    schedule: &Schedule,
+    late_arrival_hours: u32,
+) -> rules::Rule {
+    let Schedule::Cron {
+        minutes,
+        hours,
+        day_of_month,
+        ..
+    } = schedule
+    else {
         return Ok(());
     };
-    let earliest = u64::from(late_arrival_hours) + 1;
-    if hour.saturating_mul(60).saturating_add(minute) < earliest * 60 {
+    let (Some(minute), Some(hour), Some(1)) =
+        (minutes.single(), hours.single(), day_of_month.single())
+    else {
+        return Ok(());
+    };
+    let earliest = late_arrival_hours + 1;
+    if u32::from(hour) * 60 + u32::from(minute) < earliest * 60 {
         return Err(format!(
-            "`{schedule}` runs at {hour:02}:{minute:02} UTC on the 1st, before the month can be billed: \
+            "`{expression}` runs at {hour:02}:{minute:02} UTC on the 1st, before the month can be billed: \
              its last {late_arrival_hours} late hours and their compaction end at {earliest:02}:00 \
              (`late_arrival_hours` + 1 hour); run at {earliest:02}:00 or later"
         ));
@@ -206,10 +215,7 @@ fn config(m: &Metering, c: &mut Checker) -> Option<ValidConfig> {
 /// The metering configuration of a context alone, for `bill` and `usage`: the checks of
 /// `metering` only, so that a context can be billed without the Lambda crates at hand.
 pub fn billing_config(ctx: &Context) -> Result<ValidConfig, crate::diagnostic::Diagnostics> {
-    let mut c = Checker {
-        file: &ctx.file,
-        errors: Vec::new(),
-    };
+    let mut c = Checker::new(&ctx.file);
     let config = config(&ctx.metering, &mut c);
     match config {
         Some(config) if c.errors.is_empty() => Ok(config),
