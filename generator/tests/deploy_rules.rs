@@ -1,7 +1,7 @@
 //! Deploy rules: what AWS and Terraform enforce at plan, apply or run time, and the generated
 //! stack relies on, checked over `terraform/`, every golden tree and contexts that switch the
 //! options on. None of these is visible to the provider-schema check, checkov or moto; each test
-//! names the document its rule comes from. The README's "Deploy rules" table lists them.
+//! names the document its rule comes from. docs/deploy-rules.md lists them.
 
 mod common;
 
@@ -749,18 +749,26 @@ fn the_root_module_orders_modules_by_reference_not_depends_on() {
 }
 
 // API Gateway Developer Guide, "Set up CloudWatch logging for REST APIs": data tracing logs
-// whole requests and responses, Authorization headers included; the README says it is off.
+// whole requests and responses, Authorization headers included; docs/security.md says it is off.
 #[test]
 fn data_trace_stays_off() {
-    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let security = std::fs::read_to_string(workspace().join("docs/security.md")).unwrap();
     assert!(
-        readme.contains("data trace off"),
-        "README states data trace is off"
+        security.contains("data trace off"),
+        "docs/security.md states data trace is off"
     );
-    assert!(
-        !readme.contains("data trace on"),
-        "README must not say data trace is on"
-    );
+    for doc in [
+        "README.md",
+        "docs/security.md",
+        "docs/generated.md",
+        "docs/context.md",
+    ] {
+        let text = std::fs::read_to_string(workspace().join(doc)).unwrap();
+        assert!(
+            !text.contains("data trace on"),
+            "{doc} must not say data trace is on"
+        );
+    }
     over_every_tree(|tree, problems| {
         for found in tree.resources("aws_api_gateway_method_settings") {
             for settings in nested(found.block.body(), "settings") {
