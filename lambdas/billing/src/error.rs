@@ -1,13 +1,13 @@
 //! Why an invocation failed.
 
+use lambda_support::athena::QueryState;
 use lambda_support::lease::{AcquireError, Locked};
+use lambda_support::query::Earlier;
+use lambda_support::s3::DeleteFailure;
+use lambda_support::sdk::ApiError;
 use metering::{ConfigError, Month};
 
-use crate::athena::QueryState;
 use crate::event::{EventError, TooEarly};
-use crate::query::Earlier;
-use crate::s3::DeleteFailure;
-use crate::sdk::ApiError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BillingError {
@@ -264,7 +264,7 @@ impl BillingError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sdk::ApiErrorKind;
+    use lambda_support::sdk::ApiErrorKind;
 
     #[test]
     fn config_errors_list_every_path() {

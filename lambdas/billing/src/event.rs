@@ -183,6 +183,7 @@ fn timestamp(t: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lambda_support::testing::scheduled_event;
     use serde_json::json;
 
     fn at(text: &str) -> DateTime<Utc> {
@@ -194,17 +195,7 @@ mod tests {
     }
 
     fn scheduled_at(time: &str) -> Value {
-        json!({
-            "version": "0",
-            "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "account": "123456789012",
-            "time": time,
-            "region": "eu-west-1",
-            "resources": ["arn:aws:events:eu-west-1:123456789012:rule/monthly-billing"],
-            "detail": {}
-        })
+        scheduled_event("monthly-billing", time)
     }
 
     #[test]

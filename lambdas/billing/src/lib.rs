@@ -49,7 +49,6 @@
 //! Each step logs one JSON line; a failure logs one line with `error` and `error_kind`, and
 //! the Lambda error type is `Billing.<error_kind>`.
 
-pub mod athena;
 pub mod completeness;
 pub mod error;
 pub mod event;
@@ -64,23 +63,25 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use lambda_support::athena::Athena;
 use lambda_support::lease::{now_epoch_ms, Holder, LeaseLock, LeaseStore};
+use lambda_support::query::{Backoff, QueryPolicy, Resubmit, DEFAULT_RESUBMIT};
+use lambda_support::s3::{SdkS3, MAX_DELETE_BATCH};
+use lambda_support::time_budget;
 use metering::{Month, MonthInvoices, Usage, ValidConfig};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
-pub use athena::{Athena, SdkAthena};
 pub use error::BillingError;
-pub use lambda_support::{lease, logging, manifest, sdk, time_budget};
 pub use plan::WritePlan;
-pub use query::{Backoff, QueryPolicy, Resubmit, DEFAULT_BACKOFF, DEFAULT_RESUBMIT};
-pub use s3::{SdkS3, S3};
+pub use query::DEFAULT_BACKOFF;
+pub use s3::S3;
 pub use settings::Settings;
 
 /// Time kept back from the Lambda deadline: stopping the query, or writing the invoices
 /// once it succeeded, and releasing the month's lease (each API call may take up to
-/// [`sdk::OPERATION_TIMEOUT`]).
+/// [`lambda_support::sdk::OPERATION_TIMEOUT`]).
 pub const DEFAULT_SAFETY_MARGIN: Duration = Duration::from_secs(120);
 
 /// Invoice files written at the same time.
@@ -212,7 +213,7 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
     }
 
     /// The Lambda handler. The month's lease is held by the invocation's request id until its
-    /// deadline (plus [`lease::LEASE_MARGIN`]).
+    /// deadline (plus [`lambda_support::lease::LEASE_MARGIN`]).
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Summary, BillingError> {
         let budget = time_budget(
             event.context.deadline,
@@ -226,7 +227,7 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
 
     /// Bills the month `payload` names, giving up on the query at `deadline`. Without a
     /// Lambda context, the lease is held by `local-<epoch ms>` until `deadline` plus the
-    /// safety margin (plus [`lease::LEASE_MARGIN`]).
+    /// safety margin (plus [`lambda_support::lease::LEASE_MARGIN`]).
     pub async fn run(&self, payload: &Value, deadline: Instant) -> Result<Summary, BillingError> {
         let now = now_epoch_ms();
         let left = deadline.saturating_duration_since(Instant::now()) + self.safety_margin;
@@ -342,7 +343,7 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
         }
         log_step("usage query succeeded", fields);
 
-        let results = query::read_results(&self.athena, month, &id).await?;
+        let results = query::read_usage(&self.athena, month, &id).await?;
         let bad_results = |problem: String| BillingError::BadResults {
             month,
             query_execution_id: id.clone(),
@@ -544,7 +545,7 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
             }
         }
         let stale = plan.stale(listed);
-        for batch in stale.chunks(s3::MAX_DELETE_BATCH) {
+        for batch in stale.chunks(MAX_DELETE_BATCH) {
             let failures = self
                 .s3
                 .delete_objects(bucket, batch)
@@ -608,7 +609,7 @@ mod tests {
         let diagnostic = Diagnostic::from(BillingError::QueryEnded {
             month,
             query_execution_id: "q-1".to_owned(),
-            state: athena::QueryState::Failed,
+            state: lambda_support::athena::QueryState::Failed,
             reason: "TABLE_NOT_FOUND".to_owned(),
             earlier: Default::default(),
         });

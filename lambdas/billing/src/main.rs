@@ -1,7 +1,10 @@
-use billing::lease::LeaseLock;
 use billing::settings::{SettingsError, ENV_LOCK_PREFIX};
-use billing::{logging, sdk, App, SdkAthena, SdkS3, Settings};
+use billing::{App, Settings};
 use lambda_runtime::{service_fn, LambdaEvent};
+use lambda_support::athena::SdkAthena;
+use lambda_support::lease::LeaseLock;
+use lambda_support::s3::SdkS3;
+use lambda_support::{logging, sdk};
 use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]

@@ -1,23 +1,19 @@
 //! Running the usage query to its end with the shared runner
 //! ([`lambda_support::query::run_query`]: start, poll with backoff, resubmit a retryable
 //! failure, stop at the deadline or when its state cannot be read) and reading every page of
-//! its results.
+//! its results ([`lambda_support::query::read_results`]), the outcome as a [`BillingError`].
 
-use std::future::Future;
+use std::convert::Infallible;
 use std::time::Duration;
 
+use lambda_support::athena::{Athena, QueryRequest, Rows};
+use lambda_support::query::{
+    read_results, run_query, Backoff, QueryJob, QueryPolicy, ResultsError, RunError, Succeeded,
+};
 use metering::Month;
 use tokio::time::Instant;
 
-pub use lambda_support::athena::Rows;
-pub use lambda_support::query::{
-    failure_reason, Attempt, Backoff, Earlier, QueryPolicy, Resubmit, RunError, DEFAULT_RESUBMIT,
-};
-use lambda_support::query::{run_query, QueryJob};
-
-use crate::athena::{Athena, StatusDetail};
 use crate::error::BillingError;
-use crate::sdk::ApiError;
 
 /// The backoff between GetQueryExecution polls unless [`crate::App::with_backoff`] says
 /// otherwise: 500 ms, doubling up to 10 s.
@@ -27,47 +23,28 @@ pub const DEFAULT_BACKOFF: Backoff = Backoff {
     max: Duration::from_secs(10),
 };
 
-/// A query that SUCCEEDED.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FinishedQuery {
-    pub query_execution_id: String,
-    /// GetQueryExecution calls made.
-    pub polls: u32,
-    /// The submissions before it, which failed with a retryable error.
-    pub earlier: Earlier,
-}
-
-/// The usage query of `month`: a SELECT, resubmitted as it is.
+/// The usage query of a month: a SELECT, resubmitted as it is, its results where the work
+/// group's enforced configuration says.
 struct UsageQuery<'a, A> {
     athena: &'a A,
-    month: Month,
     sql: &'a str,
     work_group: &'a str,
 }
 
 impl<A: Athena> QueryJob for UsageQuery<'_, A> {
-    type StartError = BillingError;
+    type Athena = A;
+    type StartError = Infallible;
 
-    async fn start(&mut self, earlier: &[Attempt]) -> Result<String, BillingError> {
+    fn athena(&self) -> &A {
         self.athena
-            .start_query(self.sql, self.work_group)
-            .await
-            .map_err(|error| BillingError::Start {
-                month: self.month,
-                error,
-                earlier: Earlier(earlier.to_vec()),
-            })
     }
 
-    fn status(
-        &self,
-        query_execution_id: &str,
-    ) -> impl Future<Output = Result<StatusDetail, ApiError>> + Send {
-        self.athena.query_status(query_execution_id)
-    }
-
-    fn stop(&self, query_execution_id: &str) -> impl Future<Output = Result<(), ApiError>> + Send {
-        self.athena.stop_query(query_execution_id)
+    fn request(&self) -> QueryRequest<'_> {
+        QueryRequest {
+            sql: self.sql,
+            work_group: self.work_group,
+            output_location: None,
+        }
     }
 }
 
@@ -81,57 +58,63 @@ pub async fn run_query_in<A: Athena>(
     work_group: &str,
     deadline: Instant,
     policy: &QueryPolicy,
-) -> Result<FinishedQuery, BillingError> {
+) -> Result<Succeeded, BillingError> {
     let mut job = UsageQuery {
         athena,
-        month,
         sql,
         work_group,
     };
-    match run_query(&mut job, deadline, policy).await {
-        Ok(done) => Ok(FinishedQuery {
-            query_execution_id: done.query_execution_id,
-            polls: done.polls,
-            earlier: done.earlier,
-        }),
-        Err(RunError::DeadlineBeforeStart) => Err(BillingError::DeadlineBeforeStart { month }),
-        Err(RunError::Start(error)) => Err(error),
-        Err(RunError::Ended {
+    run_query(&mut job, deadline, policy)
+        .await
+        .map_err(|error| billing_error(month, error))
+}
+
+/// The runner's verdict on the usage query of `month` as a [`BillingError`].
+fn billing_error(month: Month, error: RunError<Infallible>) -> BillingError {
+    match error {
+        RunError::DeadlineBeforeStart => BillingError::DeadlineBeforeStart { month },
+        RunError::Start(never) => match never {},
+        RunError::Submit { error, earlier } => BillingError::Start {
+            month,
+            error,
+            earlier,
+        },
+        RunError::Ended {
             query_execution_id,
             state,
             reason,
             earlier,
-        }) => Err(BillingError::QueryEnded {
+        } => BillingError::QueryEnded {
             month,
             query_execution_id,
             state,
             reason,
             earlier,
-        }),
-        Err(RunError::Status {
+        },
+        RunError::Status {
             query_execution_id,
             error,
             stop,
             earlier,
-        }) => Err(BillingError::Status {
+        } => BillingError::Status {
             month,
             query_execution_id,
             error,
             stop,
             earlier,
-        }),
-        Err(RunError::Deadline {
+        },
+        RunError::Deadline {
             query_execution_id,
             last_state,
             stop,
             earlier,
-        }) => Err(BillingError::Deadline {
+        } => BillingError::Deadline {
             month,
             query_execution_id,
             last_state,
             stop,
             earlier,
-        }),
+        },
     }
 }
 
@@ -143,47 +126,32 @@ pub struct QueryRows {
     pub pages: u32,
 }
 
-/// Reads every page of GetQueryResults.
-pub async fn read_results<A: Athena>(
+/// Every page of GetQueryResults, the header row apart.
+pub async fn read_usage<A: Athena>(
     athena: &A,
     month: Month,
     query_execution_id: &str,
 ) -> Result<QueryRows, BillingError> {
-    let mut all = Vec::new();
-    let mut token: Option<String> = None;
-    let mut pages = 0;
-    loop {
-        let page = athena
-            .query_results(query_execution_id, token.as_deref())
-            .await
-            .map_err(|error| BillingError::GetResults {
-                month,
-                query_execution_id: query_execution_id.to_owned(),
-                error,
-            })?;
-        pages += 1;
-        all.extend(page.rows);
-        match page.next_token {
-            Some(next) if Some(&next) == token.as_ref() => {
-                return Err(BillingError::BadResults {
-                    month,
-                    query_execution_id: query_execution_id.to_owned(),
-                    problem: format!("GetQueryResults returned the same NextToken twice ({next})"),
-                })
-            }
-            Some(next) => token = Some(next),
-            None => break,
-        }
-    }
-    let (header, rows) = split_header(all).map_err(|problem| BillingError::BadResults {
+    let bad_results = |problem| BillingError::BadResults {
         month,
         query_execution_id: query_execution_id.to_owned(),
         problem,
-    })?;
+    };
+    let results = read_results(athena, query_execution_id)
+        .await
+        .map_err(|error| match error {
+            ResultsError::Get(error) => BillingError::GetResults {
+                month,
+                query_execution_id: query_execution_id.to_owned(),
+                error,
+            },
+            ResultsError::Bad(problem) => bad_results(problem),
+        })?;
+    let (header, rows) = split_header(results.rows).map_err(bad_results)?;
     Ok(QueryRows {
         header,
         rows,
-        pages,
+        pages: results.pages,
     })
 }
 

@@ -1,11 +1,10 @@
-//! The S3 calls the function makes, behind a trait like [`crate::athena::Athena`].
+//! The S3 calls the function makes, behind a trait like [`lambda_support::athena::Athena`].
 //! Production uses [`SdkS3`].
 
 use std::future::Future;
 
-pub use lambda_support::s3::{DeleteFailure, ObjectPage, SdkS3, MAX_DELETE_BATCH};
-
-use crate::sdk::ApiError;
+use lambda_support::s3::{DeleteFailure, ObjectPage, SdkS3};
+use lambda_support::sdk::ApiError;
 
 pub trait S3: Send + Sync {
     /// GetObject, the whole body.
@@ -32,7 +31,8 @@ pub trait S3: Send + Sync {
         continuation_token: Option<&str>,
     ) -> impl Future<Output = Result<ObjectPage, ApiError>> + Send;
 
-    /// DeleteObjects of at most [`MAX_DELETE_BATCH`] keys; returns the keys S3 refused.
+    /// DeleteObjects of at most [`lambda_support::s3::MAX_DELETE_BATCH`] keys; returns the
+    /// keys S3 refused.
     fn delete_objects(
         &self,
         bucket: &str,

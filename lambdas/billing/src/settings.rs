@@ -2,10 +2,9 @@
 
 use std::fmt;
 
-pub use lambda_support::env::EnvError;
-use lambda_support::env::{invalid, required};
-pub use lambda_support::lease::LockPrefix;
-pub use lambda_support::location::S3Location;
+use lambda_support::env::{invalid, required, EnvError};
+use lambda_support::lease::LockPrefix;
+use lambda_support::location::S3Location;
 
 pub const ENV_ATHENA_WORK_GROUP: &str = "ATHENA_WORK_GROUP";
 pub const ENV_USAGE_DATABASE: &str = "USAGE_DATABASE";

@@ -15,9 +15,12 @@ use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use billing::sdk::{athena_config, s3_config};
-use billing::{logging, App, SdkAthena, SdkS3};
+use billing::App;
 use common::*;
+use lambda_support::athena::SdkAthena;
+use lambda_support::logging;
+use lambda_support::s3::SdkS3;
+use lambda_support::sdk::{athena_config, s3_config};
 use lambda_support::testing::LogBuffer;
 use serde_json::{json, Value};
 

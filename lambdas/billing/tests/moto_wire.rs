@@ -20,15 +20,17 @@ use std::time::Duration;
 
 use aws_sdk_athena::config::Credentials;
 use aws_sdk_s3::primitives::ByteStream;
-use billing::lease::LeaseLock;
-use billing::{App, BillingError, SdkAthena, SdkS3, Settings, Summary};
+use billing::{App, BillingError, Settings, Summary};
 use common::moto::{
     self as moto, athena_client, athena_client_as, function_policy, function_settings,
     query_result, s3_client, s3_client_as, FUNCTION_NAME,
 };
 use common::*;
+use lambda_support::athena::SdkAthena;
+use lambda_support::lease::LeaseLock;
 use lambda_support::moto::iam_policy::Policy;
 use lambda_support::moto::{query_executions, MotoServer};
+use lambda_support::s3::SdkS3;
 use lambda_support::testing::lambda_event;
 use serde_json::{json, Value};
 
@@ -465,7 +467,7 @@ impl World {
 
     /// The compaction's manifest of `hour`, listing `json_objects`.
     async fn put_manifest(&self, hour: &str, json_objects: &[String]) {
-        let manifest = billing::manifest::Manifest {
+        let manifest = lambda_support::manifest::Manifest {
             hour: hour.to_owned(),
             json_objects: json_objects.to_vec(),
             rows_in: 1,

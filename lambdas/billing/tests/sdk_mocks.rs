@@ -25,10 +25,12 @@ use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::Object;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use billing::lease::{now_epoch_ms, LeaseLock, LeaseRecord, LockPrefix};
-use billing::sdk::{athena_config, s3_config};
-use billing::{App, BillingError, SdkAthena, SdkS3};
+use billing::{App, BillingError};
 use common::*;
+use lambda_support::athena::SdkAthena;
+use lambda_support::lease::{now_epoch_ms, LeaseLock, LeaseRecord, LockPrefix};
+use lambda_support::s3::SdkS3;
+use lambda_support::sdk::{athena_config, s3_config};
 use serde_json::json;
 
 type Athena = aws_sdk_athena::Client;
@@ -580,7 +582,7 @@ async fn a_usage_query_whose_state_cannot_be_read_is_stopped() {
             500,
             Some(athena_error("InternalServerException", "Internal error")),
         )
-        .times(billing::sdk::MAX_ATTEMPTS as usize)
+        .times(lambda_support::sdk::MAX_ATTEMPTS as usize)
         .build();
     let stop = mock!(Athena::stop_query_execution)
         .match_requests(|r| r.query_execution_id() == Some("q-4"))
@@ -784,7 +786,7 @@ fn data_listing(prefix: &'static str, keys: &'static [&'static str]) -> Rule {
 }
 
 fn manifest_body(json_objects: &[&str], compacted_at_ms: u64) -> Vec<u8> {
-    billing::manifest::Manifest {
+    lambda_support::manifest::Manifest {
         hour: "2026-10-05T03".into(),
         json_objects: json_objects.iter().map(|k| k.to_string()).collect(),
         rows_in: 1,

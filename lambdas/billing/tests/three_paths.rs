@@ -24,15 +24,17 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use billing::lease::LeaseLock;
-use billing::manifest::Manifest;
-use billing::{App, BillingError, SdkAthena, SdkS3, Settings, Summary};
+use billing::{App, BillingError, Settings, Summary};
 use common::moto::{
     athena_client, athena_client_as, function_policy, function_settings, query_result, s3_client,
     s3_client_as, BUCKET, FUNCTION_NAME,
 };
 use common::*;
+use lambda_support::athena::SdkAthena;
+use lambda_support::lease::LeaseLock;
+use lambda_support::manifest::Manifest;
 use lambda_support::moto::MotoServer;
+use lambda_support::s3::SdkS3;
 use lambda_support::testing::lambda_event;
 use metering::{Aggregator, FolderHour, Window};
 use serde_json::{json, Value};

@@ -1,13 +1,9 @@
-//! A query's place in Athena's life cycle, and [`SdkAthena`]: the Athena calls over the SDK.
-//!
-//! Each function declares its own `Athena` trait (what it starts and how much of the results
-//! it reads differ) and implements it for [`SdkAthena`] with these calls.
+//! A query's place in Athena's life cycle, the [`Athena`] calls both functions make (their
+//! tests fake the trait), and [`SdkAthena`]: those calls over the SDK.
 
 use std::fmt;
 use std::future::Future;
 
-use aws_sdk_athena::operation::get_query_results::GetQueryResultsOutput;
-use aws_sdk_athena::operation::start_query_execution::builders::StartQueryExecutionFluentBuilder;
 use aws_sdk_athena::types::{QueryExecutionState, ResultConfiguration};
 
 use crate::sdk::ApiError;
@@ -154,52 +150,58 @@ impl From<QueryStatus> for StatusDetail {
     }
 }
 
-/// One page of GetQueryResults as the SDK gives it, for a function to read what it needs.
-#[derive(Debug, Clone, Copy)]
-pub struct ResultsPage<'a>(&'a GetQueryResultsOutput);
+/// A query to start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryRequest<'a> {
+    pub sql: &'a str,
+    pub work_group: &'a str,
+    /// Where its results go; `None`: where the work group's configuration says.
+    pub output_location: Option<&'a str>,
+}
 
-impl ResultsPage<'_> {
+/// Most rows one GetQueryResults page holds (Athena's default and maximum).
+pub const PAGE_SIZE: i32 = 1000;
+
+/// One page of GetQueryResults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResultPage {
     /// `ResultSet.ResultSetMetadata.ColumnInfo[].Name`.
-    pub fn columns(&self) -> Vec<String> {
-        self.0
-            .result_set()
-            .and_then(|set| set.result_set_metadata())
-            .map(|metadata| {
-                metadata
-                    .column_info()
-                    .iter()
-                    .map(|column| column.name().to_owned())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
+    pub columns: Vec<String>,
     /// `ResultSet.Rows[].Data[].VarCharValue`; `None` for SQL NULL. On the first page of a
     /// SELECT the first row holds the column names.
-    pub fn rows(&self) -> Rows {
-        self.0
-            .result_set()
-            .map(|set| {
-                set.rows()
-                    .iter()
-                    .map(|row| {
-                        row.data()
-                            .iter()
-                            .map(|datum| datum.var_char_value().map(str::to_owned))
-                            .collect()
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
+    pub rows: Rows,
     /// `NextToken`: set when more pages follow.
-    pub fn next_token(&self) -> Option<String> {
-        self.0
-            .next_token()
-            .filter(|token| !token.is_empty())
-            .map(str::to_owned)
-    }
+    pub next_token: Option<String>,
+}
+
+/// The Athena calls the functions make, behind a trait so that their tests can fake Athena;
+/// production uses [`SdkAthena`]. [`crate::query`] runs a query to its end with them.
+pub trait Athena: Send + Sync {
+    /// StartQueryExecution; returns the query execution id.
+    fn start_query(
+        &self,
+        request: QueryRequest<'_>,
+    ) -> impl Future<Output = Result<String, ApiError>> + Send;
+
+    /// GetQueryExecution, reduced to the status and Athena's classification of a failure
+    /// (whether the query may be resubmitted).
+    fn query_status(
+        &self,
+        query_execution_id: &str,
+    ) -> impl Future<Output = Result<StatusDetail, ApiError>> + Send;
+
+    /// StopQueryExecution.
+    fn stop_query(
+        &self,
+        query_execution_id: &str,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+
+    /// One page of GetQueryResults, from `next_token` (`None` for the first).
+    fn query_results(
+        &self,
+        query_execution_id: &str,
+        next_token: Option<&str>,
+    ) -> impl Future<Output = Result<ResultPage, ApiError>> + Send;
 }
 
 /// The Athena calls over the AWS SDK client.
@@ -218,45 +220,22 @@ impl SdkAthena {
     pub fn client(&self) -> &aws_sdk_athena::Client {
         &self.client
     }
+}
 
-    /// StartQueryExecution of `sql` in `work_group`, its results written where the work
-    /// group's configuration says; returns the query execution id.
-    pub fn start_query_execution(
-        &self,
-        sql: &str,
-        work_group: &str,
-    ) -> impl Future<Output = Result<String, ApiError>> + Send {
-        let request = self
+impl Athena for SdkAthena {
+    /// StartQueryExecution of the request's SQL in its work group, with a result
+    /// configuration only when it names an output location.
+    async fn start_query(&self, request: QueryRequest<'_>) -> Result<String, ApiError> {
+        let output = self
             .client
             .start_query_execution()
-            .query_string(sql)
-            .work_group(work_group);
-        Self::start(request)
-    }
-
-    /// StartQueryExecution of `sql` in `work_group`, its results written to
-    /// `output_location`; returns the query execution id.
-    pub fn start_query_execution_to(
-        &self,
-        sql: &str,
-        work_group: &str,
-        output_location: &str,
-    ) -> impl Future<Output = Result<String, ApiError>> + Send {
-        let request = self
-            .client
-            .start_query_execution()
-            .query_string(sql)
-            .work_group(work_group)
-            .result_configuration(
+            .query_string(request.sql)
+            .work_group(request.work_group)
+            .set_result_configuration(request.output_location.map(|location| {
                 ResultConfiguration::builder()
-                    .output_location(output_location)
-                    .build(),
-            );
-        Self::start(request)
-    }
-
-    async fn start(request: StartQueryExecutionFluentBuilder) -> Result<String, ApiError> {
-        let output = request
+                    .output_location(location)
+                    .build()
+            }))
             .send()
             .await
             .map_err(|e| ApiError::from_sdk("StartQueryExecution", e))?;
@@ -266,11 +245,7 @@ impl SdkAthena {
             .ok_or_else(|| ApiError::new("StartQueryExecution returned no QueryExecutionId"))
     }
 
-    /// GetQueryExecution, reduced to the status and Athena's classification of its error.
-    pub async fn get_query_execution(
-        &self,
-        query_execution_id: &str,
-    ) -> Result<StatusDetail, ApiError> {
+    async fn query_status(&self, query_execution_id: &str) -> Result<StatusDetail, ApiError> {
         let output = self
             .client
             .get_query_execution()
@@ -307,8 +282,7 @@ impl SdkAthena {
         })
     }
 
-    /// StopQueryExecution.
-    pub async fn stop_query_execution(&self, query_execution_id: &str) -> Result<(), ApiError> {
+    async fn stop_query(&self, query_execution_id: &str) -> Result<(), ApiError> {
         self.client
             .stop_query_execution()
             .query_execution_id(query_execution_id)
@@ -318,25 +292,52 @@ impl SdkAthena {
         Ok(())
     }
 
-    /// One page of GetQueryResults: at most `max_results` rows (`None`: Athena's default),
-    /// from `next_token` (`None` for the first page); `read` takes from it what the caller
-    /// needs.
-    pub async fn get_query_results<T>(
+    /// One page of at most [`PAGE_SIZE`] rows.
+    async fn query_results(
         &self,
         query_execution_id: &str,
-        max_results: Option<i32>,
         next_token: Option<&str>,
-        read: impl FnOnce(ResultsPage<'_>) -> T,
-    ) -> Result<T, ApiError> {
+    ) -> Result<ResultPage, ApiError> {
         let output = self
             .client
             .get_query_results()
             .query_execution_id(query_execution_id)
-            .set_max_results(max_results)
+            .max_results(PAGE_SIZE)
             .set_next_token(next_token.map(str::to_owned))
             .send()
             .await
             .map_err(|e| ApiError::from_sdk("GetQueryResults", e))?;
-        Ok(read(ResultsPage(&output)))
+        let set = output.result_set();
+        let columns = set
+            .and_then(|set| set.result_set_metadata())
+            .map(|metadata| {
+                metadata
+                    .column_info()
+                    .iter()
+                    .map(|column| column.name().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let rows = set
+            .map(|set| {
+                set.rows()
+                    .iter()
+                    .map(|row| {
+                        row.data()
+                            .iter()
+                            .map(|datum| datum.var_char_value().map(str::to_owned))
+                            .collect()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(ResultPage {
+            columns,
+            rows,
+            next_token: output
+                .next_token()
+                .filter(|token| !token.is_empty())
+                .map(str::to_owned),
+        })
     }
 }

@@ -5,11 +5,13 @@
 //!   `AWS_ENDPOINT_URL` with path-style S3, retries, timeouts, the 429/5xx classifier) and
 //!   [`sdk::ApiError`], a failed API call with its [`sdk::ApiErrorKind`];
 //! - [`logging`]: one JSON object per log line, for CloudWatch;
-//! - [`athena`]: a query's state (and whether a failure is retryable), and
-//!   [`athena::SdkAthena`], the Athena calls over the SDK;
+//! - [`athena`]: a query's state (and whether a failure is retryable), the
+//!   [`athena::Athena`] calls both functions make (their tests fake it), and
+//!   [`athena::SdkAthena`], those calls over the SDK;
 //! - [`query`]: running a query to its end, [`query::run_query`] over a function's
 //!   [`query::QueryJob`]: start, poll with [`query::Backoff`] up to a deadline, resubmit a
-//!   retryable failure, stop it at the deadline or when its state cannot be read;
+//!   retryable failure, stop it at the deadline or when its state cannot be read; and
+//!   [`query::read_results`], every page of its results;
 //! - [`lease`]: a lease lock in S3 (conditional writes), so that two runs never work on the
 //!   same hour or month at once;
 //! - [`manifest`]: which JSON objects an hour's Parquet files were made from, and whether an
@@ -19,10 +21,10 @@
 //! - [`env`](mod@env): reading required environment variables and naming the one at fault;
 //! - [`time_budget`]: how long an invocation may run.
 //!
-//! What differs stays in each function's crate: its settings, its errors and their kinds
-//! (`MergeSmallFiles.<Kind>`, `Billing.<Kind>`), and the `Athena` and `S3` traits each
-//! declares in the shape its tests fake; each crate implements them for [`athena::SdkAthena`]
-//! and [`s3::SdkS3`].
+//! What differs stays in each function's crate: its settings, its queries, its errors and
+//! their kinds (`MergeSmallFiles.<Kind>`, `Billing.<Kind>`, each mapped from the runner's
+//! [`query::RunError`]), and the `S3` trait each declares in the shape its tests fake and
+//! implements for [`s3::SdkS3`].
 //!
 //! Test code is behind features, so it is never built into a Lambda binary: `moto` (the
 //! [`moto`] server harness of the wire tests) and `test-util` ([`testing`]).

@@ -5,7 +5,8 @@
 //! running at the deadline or when GetQueryExecution keeps failing.
 //!
 //! What differs between the functions (the SQL, what a resubmission must clean up first, their
-//! error types) is behind [`QueryJob`], which each implements for its queries.
+//! error types) is behind [`QueryJob`], which each implements for its queries; each maps
+//! [`RunError`] to its own error. [`read_results`] then reads every page of the results.
 
 use std::fmt;
 use std::future::Future;
@@ -13,7 +14,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::athena::{AthenaErrorInfo, QueryState, QueryStatus, StatusDetail};
+use crate::athena::{
+    Athena, AthenaErrorInfo, QueryRequest, QueryState, QueryStatus, Rows, StatusDetail,
+};
 use crate::sdk::ApiError;
 
 /// Exponential backoff between GetQueryExecution polls, or between resubmissions. Each
@@ -219,29 +222,32 @@ impl fmt::Display for Earlier {
     }
 }
 
-/// One query as [`run_query`] runs it: how to start it, read its state and stop it. Each
-/// function implements it for its queries, with its own error type for a start that fails.
+/// One query as [`run_query`] runs it: the [`Athena`] it runs in, the request it submits, and
+/// what must be undone before a resubmission. Each function implements it for its queries,
+/// with its own error type for a preparation that fails.
 pub trait QueryJob {
-    /// Why a submission could not be made.
+    /// The Athena calls it is run with.
+    type Athena: Athena;
+    /// Why a submission could not be prepared.
     type StartError;
 
-    /// Submits the query (StartQueryExecution) and returns the query execution id. `earlier`
-    /// holds the attempts that failed with a retryable error before this one (empty for the
-    /// first): a resubmission must first undo whatever they may have left behind (files
-    /// written, a table created), so that it starts from the state the first one did.
-    fn start(
+    /// The Athena it is run with.
+    fn athena(&self) -> &Self::Athena;
+
+    /// The query it submits (StartQueryExecution), the same every time.
+    fn request(&self) -> QueryRequest<'_>;
+
+    /// Called before each submission. `earlier` holds the attempts that failed with a
+    /// retryable error before this one (empty for the first): a resubmission must first undo
+    /// whatever they may have left behind (files written, a table created), so that it starts
+    /// from the state the first one did. By default nothing is undone.
+    fn prepare(
         &mut self,
         earlier: &[Attempt],
-    ) -> impl Future<Output = Result<String, Self::StartError>> + Send;
-
-    /// GetQueryExecution.
-    fn status(
-        &self,
-        query_execution_id: &str,
-    ) -> impl Future<Output = Result<StatusDetail, ApiError>> + Send;
-
-    /// StopQueryExecution.
-    fn stop(&self, query_execution_id: &str) -> impl Future<Output = Result<(), ApiError>> + Send;
+    ) -> impl Future<Output = Result<(), Self::StartError>> + Send {
+        let _ = earlier;
+        async { Ok(()) }
+    }
 
     /// Called once for every attempt when [`run_query`] is done with it, whatever the
     /// outcome: for the function's records.
@@ -258,14 +264,18 @@ pub struct Succeeded {
     pub earlier: Earlier,
 }
 
-/// Why [`run_query`] gave up on a query. Every variant after [`RunError::Start`] names the
-/// query execution it is about and the attempts before it.
+/// Why [`run_query`] gave up on a query. Every variant after [`RunError::Submit`] names the
+/// query execution it is about, and every variant after [`RunError::Start`] the attempts
+/// before it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunError<E> {
     /// The deadline had passed before the query was first submitted.
     DeadlineBeforeStart,
-    /// A submission failed (the error says which; it was given the attempts before it).
+    /// A submission could not be prepared ([`QueryJob::prepare`]; the error says which, it was
+    /// given the attempts before it).
     Start(E),
+    /// StartQueryExecution failed.
+    Submit { error: ApiError, earlier: Earlier },
     /// The query ended FAILED or CANCELLED and was not resubmitted: CANCELLED, a failure that
     /// is not retryable, or a retryable one with the attempts used up or too little time left
     /// (`reason` then says so).
@@ -295,12 +305,12 @@ pub enum RunError<E> {
     },
 }
 
-/// Runs `job` to its end: submits it, waits for it with `policy.poll` up to `deadline`, and
-/// resubmits it as a new query execution when it ended FAILED with a retryable error, at most
-/// `policy.resubmit.max_attempts` submissions in all, waiting `policy.resubmit.backoff` before
-/// each and never when that wait would reach the deadline. A query still running at the
-/// deadline, or whose state cannot be read, is stopped (best effort) before giving up.
-/// [`QueryJob::ended`] hears of every attempt.
+/// Runs `job` to its end: submits it (after [`QueryJob::prepare`]), waits for it with
+/// `policy.poll` up to `deadline`, and resubmits it as a new query execution when it ended
+/// FAILED with a retryable error, at most `policy.resubmit.max_attempts` submissions in all,
+/// waiting `policy.resubmit.backoff` before each and never when that wait would reach the
+/// deadline. A query still running at the deadline, or whose state cannot be read, is stopped
+/// (best effort) before giving up. [`QueryJob::ended`] hears of every attempt.
 pub async fn run_query<Q: QueryJob>(
     job: &mut Q,
     deadline: Instant,
@@ -312,9 +322,20 @@ pub async fn run_query<Q: QueryJob>(
     let mut earlier: Vec<Attempt> = Vec::new();
     let mut pause = policy.resubmit.backoff.initial;
     loop {
-        let id = job.start(&earlier).await.map_err(RunError::Start)?;
+        job.prepare(&earlier).await.map_err(RunError::Start)?;
+        let id = match job.athena().start_query(job.request()).await {
+            Ok(id) => id,
+            Err(error) => {
+                return Err(RunError::Submit {
+                    error,
+                    earlier: Earlier(earlier),
+                })
+            }
+        };
         let number = u32::try_from(earlier.len()).unwrap_or(u32::MAX - 1) + 1;
-        let waited = wait_for_query(|| job.status(&id), deadline, &policy.poll).await;
+        tracing::debug!(query_execution_id = %id, attempt = number, "query started");
+        let athena = job.athena();
+        let waited = wait_for_query(|| athena.query_status(&id), deadline, &policy.poll).await;
         let mut attempt = Attempt {
             number,
             query_execution_id: id.clone(),
@@ -328,7 +349,7 @@ pub async fn run_query<Q: QueryJob>(
             Err(WaitError::Status { error, polls }) => {
                 attempt.polls = polls;
                 job.ended(&attempt);
-                let stop = stop_outcome(job.stop(&id).await);
+                let stop = stop_outcome(job.athena().stop_query(&id).await);
                 return Err(RunError::Status {
                     query_execution_id: id,
                     error,
@@ -340,7 +361,7 @@ pub async fn run_query<Q: QueryJob>(
                 attempt.polls = polls;
                 attempt.state = last_state.clone();
                 job.ended(&attempt);
-                let stop = stop_outcome(job.stop(&id).await);
+                let stop = stop_outcome(job.athena().stop_query(&id).await);
                 return Err(RunError::Deadline {
                     query_execution_id: id,
                     last_state,
@@ -397,9 +418,59 @@ pub async fn run_query<Q: QueryJob>(
     }
 }
 
+/// The results of a query that SUCCEEDED, every page of GetQueryResults read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueryResults {
+    /// The column names of the first page's `ResultSetMetadata`.
+    pub columns: Vec<String>,
+    /// The rows of every page, in order: for a SELECT the first row holds the column names.
+    pub rows: Rows,
+    /// GetQueryResults calls made.
+    pub pages: u32,
+}
+
+/// Why [`read_results`] gave up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResultsError {
+    /// GetQueryResults failed.
+    Get(ApiError),
+    /// Athena's answer cannot be read; says why.
+    Bad(String),
+}
+
+/// Reads every page of GetQueryResults of `query_execution_id`.
+pub async fn read_results<A: Athena>(
+    athena: &A,
+    query_execution_id: &str,
+) -> Result<QueryResults, ResultsError> {
+    let mut results = QueryResults::default();
+    let mut token: Option<String> = None;
+    loop {
+        let page = athena
+            .query_results(query_execution_id, token.as_deref())
+            .await
+            .map_err(ResultsError::Get)?;
+        if results.pages == 0 {
+            results.columns = page.columns;
+        }
+        results.pages += 1;
+        results.rows.extend(page.rows);
+        match page.next_token {
+            Some(next) if Some(&next) == token.as_ref() => {
+                return Err(ResultsError::Bad(format!(
+                    "GetQueryResults returned the same NextToken twice ({next})"
+                )))
+            }
+            Some(next) => token = Some(next),
+            None => return Ok(results),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::athena::ResultPage;
     use std::cell::RefCell;
     use std::collections::VecDeque;
 
@@ -545,8 +616,10 @@ mod tests {
         current: Mutex<VecDeque<Result<StatusDetail, &'static str>>>,
         /// (id, attempts before it, ms since origin) of every submission.
         starts: Vec<(String, usize, u128)>,
-        /// The submission that fails (0 for the first), with its message.
+        /// The submission whose preparation fails (0 for the first), with its message.
         start_fails: Option<(usize, &'static str)>,
+        /// StartQueryExecution's error, for every submission.
+        submit_fails: Option<&'static str>,
         stops: Mutex<Vec<String>>,
         stop_fails: bool,
         ended: Vec<Attempt>,
@@ -567,9 +640,22 @@ mod tests {
     }
 
     impl QueryJob for FakeJob {
+        type Athena = Self;
         type StartError = String;
 
-        async fn start(&mut self, earlier: &[Attempt]) -> Result<String, String> {
+        fn athena(&self) -> &Self {
+            self
+        }
+
+        fn request(&self) -> QueryRequest<'_> {
+            QueryRequest {
+                sql: "SELECT 1",
+                work_group: "primary",
+                output_location: None,
+            }
+        }
+
+        async fn prepare(&mut self, earlier: &[Attempt]) -> Result<(), String> {
             if let Some((index, message)) = self.start_fails {
                 if index == self.starts.len() {
                     return Err(format!("{message} after {} attempts", earlier.len()));
@@ -577,13 +663,27 @@ mod tests {
             }
             let id = format!("q-{}", self.starts.len() + 1);
             let at = self.origin.unwrap().elapsed().as_millis();
-            self.starts.push((id.clone(), earlier.len(), at));
+            self.starts.push((id, earlier.len(), at));
             let script = self.scripts.lock().unwrap().pop_front().expect("a script");
             *self.current.lock().unwrap() = script.into();
-            Ok(id)
+            Ok(())
         }
 
-        async fn status(&self, _id: &str) -> Result<StatusDetail, ApiError> {
+        fn ended(&mut self, attempt: &Attempt) {
+            self.ended.push(attempt.clone());
+        }
+    }
+
+    /// Athena as the job scripts it: the submission it prepared last starts.
+    impl Athena for FakeJob {
+        async fn start_query(&self, _request: QueryRequest<'_>) -> Result<String, ApiError> {
+            match self.submit_fails {
+                Some(message) => Err(ApiError::new(message)),
+                None => Ok(self.starts.last().expect("a prepared submission").0.clone()),
+            }
+        }
+
+        async fn query_status(&self, _id: &str) -> Result<StatusDetail, ApiError> {
             let mut current = self.current.lock().unwrap();
             let next = if current.len() > 1 {
                 current.pop_front().unwrap()
@@ -593,7 +693,7 @@ mod tests {
             next.map_err(ApiError::new)
         }
 
-        async fn stop(&self, id: &str) -> Result<(), ApiError> {
+        async fn stop_query(&self, id: &str) -> Result<(), ApiError> {
             self.stops.lock().unwrap().push(id.to_owned());
             if self.stop_fails {
                 Err(ApiError::new("StopQueryExecution failed: AccessDenied"))
@@ -602,8 +702,12 @@ mod tests {
             }
         }
 
-        fn ended(&mut self, attempt: &Attempt) {
-            self.ended.push(attempt.clone());
+        async fn query_results(
+            &self,
+            _id: &str,
+            _next_token: Option<&str>,
+        ) -> Result<ResultPage, ApiError> {
+            unreachable!("run_query reads no results")
         }
     }
 
@@ -848,5 +952,124 @@ mod tests {
             .unwrap_err();
         assert_eq!(error, RunError::DeadlineBeforeStart);
         assert!(job.starts.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_submission_names_the_attempts_before_it() {
+        let mut job = FakeJob::new(vec![vec![failed(true)]]);
+        job.submit_fails = Some("StartQueryExecution failed: TooManyRequestsException");
+        let error = run_query(&mut job, far(), &policy(3)).await.unwrap_err();
+        assert_eq!(
+            error,
+            RunError::Submit {
+                error: ApiError::new("StartQueryExecution failed: TooManyRequestsException"),
+                earlier: Earlier::default(),
+            }
+        );
+        assert!(job.ended.is_empty(), "no query execution to record");
+    }
+
+    // ---- read_results ----
+
+    /// GetQueryResults answering `pages` in turn, recording the tokens it was asked with.
+    struct Pages {
+        pages: Mutex<VecDeque<Result<ResultPage, &'static str>>>,
+        tokens: Mutex<Vec<Option<String>>>,
+    }
+
+    impl Pages {
+        fn new(pages: Vec<Result<ResultPage, &'static str>>) -> Self {
+            Self {
+                pages: Mutex::new(pages.into()),
+                tokens: Mutex::new(Vec::new()),
+            }
+        }
+    }
+
+    impl Athena for Pages {
+        async fn start_query(&self, _request: QueryRequest<'_>) -> Result<String, ApiError> {
+            unreachable!("read_results starts nothing")
+        }
+
+        async fn query_status(&self, _id: &str) -> Result<StatusDetail, ApiError> {
+            unreachable!("read_results polls nothing")
+        }
+
+        async fn stop_query(&self, _id: &str) -> Result<(), ApiError> {
+            unreachable!("read_results stops nothing")
+        }
+
+        async fn query_results(
+            &self,
+            id: &str,
+            next_token: Option<&str>,
+        ) -> Result<ResultPage, ApiError> {
+            assert_eq!(id, "q-1");
+            self.tokens
+                .lock()
+                .unwrap()
+                .push(next_token.map(str::to_owned));
+            let page = self.pages.lock().unwrap().pop_front().expect("a page");
+            page.map_err(ApiError::new)
+        }
+    }
+
+    fn page(
+        columns: &[&str],
+        rows: &[&str],
+        next: Option<&str>,
+    ) -> Result<ResultPage, &'static str> {
+        Ok(ResultPage {
+            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+            rows: rows.iter().map(|v| vec![Some((*v).to_owned())]).collect(),
+            next_token: next.map(str::to_owned),
+        })
+    }
+
+    #[tokio::test]
+    async fn every_page_of_the_results_is_read() {
+        let athena = Pages::new(vec![
+            page(&["tenant"], &["tenant", "acme"], Some("t-1")),
+            page(&["tenant"], &["zeta"], Some("t-2")),
+            page(&[], &[], None),
+        ]);
+        let results = read_results(&athena, "q-1").await.unwrap();
+        assert_eq!(results.columns, ["tenant"]);
+        let rows: Vec<&str> = results
+            .rows
+            .iter()
+            .map(|row| row[0].as_deref().unwrap())
+            .collect();
+        assert_eq!(rows, ["tenant", "acme", "zeta"]);
+        assert_eq!(results.pages, 3);
+        assert_eq!(
+            *athena.tokens.lock().unwrap(),
+            [None, Some("t-1".to_owned()), Some("t-2".to_owned())]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_page_and_a_repeated_token_end_the_reading() {
+        let athena = Pages::new(vec![
+            page(&["tenant"], &["tenant"], Some("t-1")),
+            Err("GetQueryResults failed: InternalServerException"),
+        ]);
+        assert_eq!(
+            read_results(&athena, "q-1").await,
+            Err(ResultsError::Get(ApiError::new(
+                "GetQueryResults failed: InternalServerException"
+            )))
+        );
+
+        let athena = Pages::new(vec![
+            page(&["tenant"], &["tenant"], Some("t-1")),
+            page(&["tenant"], &["acme"], Some("t-1")),
+        ]);
+        assert_eq!(
+            read_results(&athena, "q-1").await,
+            Err(ResultsError::Bad(
+                "GetQueryResults returned the same NextToken twice (t-1)".to_owned()
+            ))
+        );
     }
 }

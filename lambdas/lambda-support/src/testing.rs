@@ -1,12 +1,12 @@
-//! Helpers for the Lambdas' tests (feature `test-util`): capturing the JSON log lines, and a
-//! Lambda invocation with a deadline.
+//! Helpers for the Lambdas' tests (feature `test-util`): capturing the JSON log lines, a
+//! Lambda invocation with a deadline, and an EventBridge scheduled event.
 
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{Context, LambdaEvent};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// A log writer that keeps what is written, for
 /// [`json_subscriber`](crate::logging::json_subscriber); clones share one buffer.
@@ -48,4 +48,19 @@ pub fn lambda_event(payload: Value, deadline_in: Duration) -> LambdaEvent<Value>
     context.request_id = "test-invocation".to_owned();
     context.deadline = (now + deadline_in).as_millis() as u64;
     LambdaEvent::new(payload, context)
+}
+
+/// The event EventBridge sends at `time` for the schedule rule `rule` (in us-east-1).
+pub fn scheduled_event(rule: &str, time: &str) -> Value {
+    json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": time,
+        "region": "us-east-1",
+        "resources": [format!("arn:aws:events:us-east-1:123456789012:rule/{rule}")],
+        "detail": {}
+    })
 }

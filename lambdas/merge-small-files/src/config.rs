@@ -11,10 +11,9 @@
 use std::collections::HashSet;
 use std::fmt;
 
-pub use lambda_support::env::EnvError;
-use lambda_support::env::{invalid, required};
-pub use lambda_support::lease::LockPrefix;
-pub use lambda_support::location::S3Location;
+use lambda_support::env::{invalid, required, EnvError};
+use lambda_support::lease::LockPrefix;
+use lambda_support::location::S3Location;
 
 /// Partition keys of both tables; a data column must not reuse one of them.
 pub const PARTITION_KEYS: [&str; 4] = ["year", "month", "day", "hour"];

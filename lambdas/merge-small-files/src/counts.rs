@@ -1,8 +1,7 @@
 //! Reading the answer of the count query ([`crate::sql::count_rows`]).
 
+use lambda_support::query::QueryResults;
 use serde::Serialize;
-
-use crate::athena::QueryResults;
 
 const ROWS_IN: &str = "rows_in";
 const ROWS_OUT: &str = "rows_out";
@@ -80,6 +79,7 @@ mod tests {
                 .iter()
                 .map(|row| row.iter().map(|v| v.map(str::to_owned)).collect())
                 .collect(),
+            pages: 1,
         }
     }
 

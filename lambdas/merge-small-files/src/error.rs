@@ -2,14 +2,14 @@
 
 use std::fmt;
 
+use lambda_support::athena::QueryState;
 use lambda_support::lease::{AcquireError, Locked};
+use lambda_support::query::Earlier;
+use lambda_support::sdk::ApiError;
 
-use crate::athena::QueryState;
 use crate::event::EventError;
 use crate::folder::FolderError;
 use crate::hour::Hour;
-use crate::query::Earlier;
-use crate::sdk::ApiError;
 use crate::sql::Step;
 use crate::survey::SurveyError;
 
@@ -248,7 +248,7 @@ fn progress(done: &[Hour], left: &[Hour]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sdk::ApiErrorKind;
+    use lambda_support::sdk::ApiErrorKind;
 
     fn hours(values: &[&str]) -> Vec<Hour> {
         values.iter().map(|v| Hour::parse(v).unwrap()).collect()

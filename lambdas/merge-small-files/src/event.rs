@@ -223,6 +223,7 @@ fn hour_range(object: &Map<String, Value>) -> Result<Vec<Hour>, EventError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lambda_support::testing::scheduled_event;
     use serde_json::json;
 
     /// 2026-11-28T06:05:00Z: with the default 10-minute delay the latest complete hour is
@@ -240,17 +241,7 @@ mod tests {
     }
 
     fn scheduled(time: &str) -> Value {
-        json!({
-            "version": "0",
-            "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "account": "123456789012",
-            "time": time,
-            "region": "us-east-1",
-            "resources": ["arn:aws:events:us-east-1:123456789012:rule/hourly"],
-            "detail": {}
-        })
+        scheduled_event("hourly", time)
     }
 
     #[test]

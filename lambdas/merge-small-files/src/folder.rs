@@ -2,9 +2,12 @@
 
 use std::fmt;
 
-use crate::config::{S3Location, S3Prefix};
-use crate::s3::{DeleteFailure, ListRequest, MAX_DELETE_BATCH, S3};
-use crate::sdk::ApiError;
+use lambda_support::location::S3Location;
+use lambda_support::s3::{DeleteFailure, MAX_DELETE_BATCH};
+use lambda_support::sdk::ApiError;
+
+use crate::config::S3Prefix;
+use crate::s3::{ListRequest, S3};
 
 /// Keys named in an error when S3 refuses to delete several.
 const FAILURES_SHOWN: usize = 5;

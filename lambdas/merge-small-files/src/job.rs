@@ -16,22 +16,22 @@
 //! failed CTAS may have left part of its files and its temporary table behind, so its
 //! resubmission starts again from step 3.
 
-use std::future::Future;
 use std::time::Duration;
 
+use lambda_support::athena::{Athena, QueryRequest};
 use lambda_support::lease::{now_epoch_ms, Holder, LeaseLock, LeaseStore};
 use lambda_support::manifest::{manifest_key, Manifest};
-use lambda_support::query::QueryJob;
+use lambda_support::query::{Attempt, QueryJob, QueryPolicy};
+use lambda_support::sdk::ApiError;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::athena::{ApiError, Athena, StatusDetail};
 use crate::config::Config;
 use crate::counts::RowCounts;
 use crate::error::{HourError, ManifestAction, Phase};
 use crate::folder;
 use crate::hour::Hour;
-use crate::query::{run_simple_step, run_step, start_step, Attempt, QueryPolicy, QueryRecord};
+use crate::query::{run_simple_step, run_step, step_results, QueryRecord, StepRequest};
 use crate::s3::S3;
 use crate::sql::{self, Step};
 
@@ -260,15 +260,7 @@ impl<A: Athena, S: S3, L: LeaseStore> Compactor<'_, A, S, L> {
         let step = Step::Count;
         let records = &mut report.queries;
         let id = run_simple_step(athena, config, hour, step, deadline, policy, records).await?;
-        let results = athena
-            .query_results(&id)
-            .await
-            .map_err(|error| HourError::GetResults {
-                hour,
-                step,
-                query_execution_id: id.clone(),
-                error,
-            })?;
+        let results = step_results(athena, hour, step, &id).await?;
         let counts =
             RowCounts::from_results(&results).map_err(|problem| HourError::BadResults {
                 hour,
@@ -306,6 +298,7 @@ impl<A: Athena, S: S3, L: LeaseStore> Compactor<'_, A, S, L> {
             policy,
             deadline,
             hour,
+            request: StepRequest::new(config, hour, Step::Ctas),
             report: &mut *report,
         };
         run_step(&mut ctas, hour, Step::Ctas, deadline, policy).await?;
@@ -422,41 +415,41 @@ struct CtasQuery<'a, A, S> {
     policy: &'a QueryPolicy,
     deadline: Instant,
     hour: Hour,
+    request: StepRequest<'a>,
     report: &'a mut HourReport,
 }
 
 impl<A: Athena, S: S3> QueryJob for CtasQuery<'_, A, S> {
+    type Athena = A;
     type StartError = HourError;
 
-    async fn start(&mut self, earlier: &[Attempt]) -> Result<String, HourError> {
-        let (athena, config, hour) = (self.athena, self.config, self.hour);
-        if !earlier.is_empty() {
-            let deleted = &mut self.report.objects_deleted;
-            clear_parquet(self.s3, config, hour, self.deadline, deleted).await?;
-            let (step, records) = (Step::DropLeftover, &mut self.report.queries);
-            run_simple_step(
-                athena,
-                config,
-                hour,
-                step,
-                self.deadline,
-                self.policy,
-                records,
-            )
-            .await?;
+    fn athena(&self) -> &A {
+        self.athena
+    }
+
+    fn request(&self) -> QueryRequest<'_> {
+        self.request.request()
+    }
+
+    async fn prepare(&mut self, earlier: &[Attempt]) -> Result<(), HourError> {
+        if earlier.is_empty() {
+            return Ok(());
         }
-        start_step(athena, config, hour, Step::Ctas, earlier).await
-    }
-
-    fn status(
-        &self,
-        query_execution_id: &str,
-    ) -> impl Future<Output = Result<StatusDetail, ApiError>> + Send {
-        self.athena.query_status_detail(query_execution_id)
-    }
-
-    fn stop(&self, query_execution_id: &str) -> impl Future<Output = Result<(), ApiError>> + Send {
-        self.athena.stop_query(query_execution_id)
+        let (athena, config, hour) = (self.athena, self.config, self.hour);
+        let deleted = &mut self.report.objects_deleted;
+        clear_parquet(self.s3, config, hour, self.deadline, deleted).await?;
+        let (step, records) = (Step::DropLeftover, &mut self.report.queries);
+        run_simple_step(
+            athena,
+            config,
+            hour,
+            step,
+            self.deadline,
+            self.policy,
+            records,
+        )
+        .await?;
+        Ok(())
     }
 
     fn ended(&mut self, attempt: &Attempt) {

@@ -17,7 +17,6 @@
 //! A query that fails with a retryable Athena error is resubmitted (3 submissions in all, with
 //! backoff, never past the deadline); see [`job`] for what a resubmitted CTAS cleans up first.
 
-pub mod athena;
 pub mod config;
 pub mod counts;
 pub mod error;
@@ -34,24 +33,27 @@ use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use lambda_support::athena::Athena;
 use lambda_support::lease::{now_epoch_ms, Holder, LeaseLock, LeaseStore};
+use lambda_support::query::{Backoff, QueryPolicy, Resubmit, DEFAULT_RESUBMIT};
+use lambda_support::s3::SdkS3;
+use lambda_support::time_budget;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
-pub use athena::{Athena, SdkAthena};
 pub use config::Config;
 pub use error::{HourError, JobError};
 pub use event::Selection;
 pub use hour::Hour;
 pub use job::{Compactor, HourReport, HourSummary, Outcome};
-pub use lambda_support::{lease, logging, manifest, sdk, time_budget};
-pub use query::{Backoff, QueryPolicy, QueryRecord, Resubmit, DEFAULT_BACKOFF, DEFAULT_RESUBMIT};
-pub use s3::{SdkS3, S3};
+pub use query::{QueryRecord, DEFAULT_BACKOFF};
+pub use s3::S3;
 
 /// Time kept back from the Lambda deadline to stop a query, release the hour's lease and
-/// report: one API call may take up to [`sdk::OPERATION_TIMEOUT`] with its retries (a lease
-/// not released in time expires [`lease::LEASE_MARGIN`] after the deadline anyway).
+/// report: one API call may take up to [`lambda_support::sdk::OPERATION_TIMEOUT`] with its
+/// retries (a lease not released in time expires [`lambda_support::lease::LEASE_MARGIN`] after
+/// the deadline anyway).
 pub const DEFAULT_SAFETY_MARGIN: Duration = Duration::from_secs(40);
 
 /// The function's response when every hour asked for was compacted or found empty.
@@ -155,7 +157,7 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
     }
 
     /// The Lambda handler. The leases it takes are held by the invocation's request id until
-    /// its deadline (plus [`lease::LEASE_MARGIN`]).
+    /// its deadline (plus [`lambda_support::lease::LEASE_MARGIN`]).
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Response, JobError> {
         let budget = time_budget(
             event.context.deadline,
@@ -169,7 +171,7 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
 
     /// Compacts the hours named by `payload`, giving up at `deadline`. Without a Lambda
     /// context, the leases are held by `local-<epoch ms>` until `deadline` plus the safety
-    /// margin (plus [`lease::LEASE_MARGIN`]).
+    /// margin (plus [`lambda_support::lease::LEASE_MARGIN`]).
     pub async fn run(&self, payload: &Value, deadline: Instant) -> Result<Response, JobError> {
         let now = now_epoch_ms();
         let left = deadline.saturating_duration_since(Instant::now()) + self.safety_margin;

@@ -1,7 +1,10 @@
 use lambda_runtime::{service_fn, LambdaEvent};
+use lambda_support::athena::SdkAthena;
+use lambda_support::lease::LeaseLock;
+use lambda_support::s3::SdkS3;
+use lambda_support::{logging, sdk};
 use merge_small_files::config::{ConfigError, ENV_LOCK_PREFIX};
-use merge_small_files::lease::LeaseLock;
-use merge_small_files::{logging, sdk, App, Config, SdkAthena, SdkS3};
+use merge_small_files::{App, Config};
 use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]

@@ -1,21 +1,18 @@
 //! The hour's Athena queries as [`QueryJob`]s of the shared runner
 //! ([`lambda_support::query::run_query`]: start, poll with backoff, resubmit a retryable
-//! failure, stop at the deadline or when the state cannot be read), and their outcome as an
-//! [`HourError`].
+//! failure, stop at the deadline or when the state cannot be read), and the runner's outcome
+//! as an [`HourError`].
 
-use std::future::Future;
 use std::time::Duration;
 
+use lambda_support::athena::{Athena, QueryRequest};
+use lambda_support::query::{
+    read_results, run_query, Attempt, Backoff, QueryJob, QueryPolicy, QueryResults, ResultsError,
+    RunError,
+};
 use serde::Serialize;
 use tokio::time::Instant;
 
-pub use lambda_support::query::{
-    failure_reason, wait_for_query, Attempt, Backoff, Earlier, QueryPolicy, Resubmit, RunError,
-    WaitError, DEFAULT_RESUBMIT,
-};
-use lambda_support::query::{run_query, QueryJob};
-
-use crate::athena::{ApiError, Athena, QueryRequest, StatusDetail};
 use crate::config::Config;
 use crate::error::{HourError, Phase};
 use crate::hour::Hour;
@@ -54,70 +51,69 @@ impl QueryRecord {
     }
 }
 
-/// StartQueryExecution of `step` for `hour`, the attempts `earlier` named if it fails.
-pub async fn start_step<A: Athena>(
-    athena: &A,
-    config: &Config,
-    hour: Hour,
-    step: Step,
-    earlier: &[Attempt],
-) -> Result<String, HourError> {
-    let sql = step.query(config, &hour);
-    let output_location = config.staging_output_location();
-    let request = QueryRequest {
-        sql: &sql,
-        work_group: &config.athena_work_group,
-        output_location: &output_location,
-    };
-    let id = athena
-        .start_query(request)
-        .await
-        .map_err(|error| HourError::Start {
-            hour,
-            step,
-            error,
-            earlier: Earlier(earlier.to_vec()),
-        })?;
-    tracing::debug!(
-        hour = %hour,
-        step = step.name(),
-        query_execution_id = %id,
-        attempt = earlier.len() + 1,
-        "query started"
-    );
-    Ok(id)
+/// The query of `step` for `hour` as StartQueryExecution submits it: in the configured work
+/// group, its results in the staging location.
+pub struct StepRequest<'a> {
+    sql: String,
+    work_group: &'a str,
+    output_location: String,
+}
+
+impl<'a> StepRequest<'a> {
+    pub fn new(config: &'a Config, hour: Hour, step: Step) -> Self {
+        Self {
+            sql: step.query(config, &hour),
+            work_group: &config.athena_work_group,
+            output_location: config.staging_output_location(),
+        }
+    }
+
+    pub fn request(&self) -> QueryRequest<'_> {
+        QueryRequest {
+            sql: &self.sql,
+            work_group: self.work_group,
+            output_location: Some(&self.output_location),
+        }
+    }
 }
 
 /// A query of the hour that leaves nothing a resubmission would have to undo: the count (a
 /// SELECT) and the DROP TABLE IF EXISTS statements.
 pub struct StepQuery<'a, A> {
-    pub athena: &'a A,
-    pub config: &'a Config,
-    pub hour: Hour,
-    pub step: Step,
+    athena: &'a A,
+    step: Step,
+    request: StepRequest<'a>,
     /// Where its attempts are recorded.
-    pub records: &'a mut Vec<QueryRecord>,
+    records: &'a mut Vec<QueryRecord>,
+}
+
+impl<'a, A: Athena> StepQuery<'a, A> {
+    pub fn new(
+        athena: &'a A,
+        config: &'a Config,
+        hour: Hour,
+        step: Step,
+        records: &'a mut Vec<QueryRecord>,
+    ) -> Self {
+        Self {
+            athena,
+            step,
+            request: StepRequest::new(config, hour, step),
+            records,
+        }
+    }
 }
 
 impl<A: Athena> QueryJob for StepQuery<'_, A> {
+    type Athena = A;
     type StartError = HourError;
 
-    fn start(
-        &mut self,
-        earlier: &[Attempt],
-    ) -> impl Future<Output = Result<String, HourError>> + Send {
-        start_step(self.athena, self.config, self.hour, self.step, earlier)
+    fn athena(&self) -> &A {
+        self.athena
     }
 
-    fn status(
-        &self,
-        query_execution_id: &str,
-    ) -> impl Future<Output = Result<StatusDetail, ApiError>> + Send {
-        self.athena.query_status_detail(query_execution_id)
-    }
-
-    fn stop(&self, query_execution_id: &str) -> impl Future<Output = Result<(), ApiError>> + Send {
-        self.athena.stop_query(query_execution_id)
+    fn request(&self) -> QueryRequest<'_> {
+        self.request.request()
     }
 
     fn ended(&mut self, attempt: &Attempt) {
@@ -154,14 +150,34 @@ pub async fn run_simple_step<A: Athena>(
     policy: &QueryPolicy,
     records: &mut Vec<QueryRecord>,
 ) -> Result<String, HourError> {
-    let mut job = StepQuery {
-        athena,
-        config,
-        hour,
-        step,
-        records,
-    };
+    let mut job = StepQuery::new(athena, config, hour, step, records);
     run_step(&mut job, hour, step, deadline, policy).await
+}
+
+/// Every page of the results of `step`'s query execution `query_execution_id`.
+pub async fn step_results<A: Athena>(
+    athena: &A,
+    hour: Hour,
+    step: Step,
+    query_execution_id: &str,
+) -> Result<QueryResults, HourError> {
+    let query_execution_id = query_execution_id.to_owned();
+    read_results(athena, &query_execution_id)
+        .await
+        .map_err(|error| match error {
+            ResultsError::Get(error) => HourError::GetResults {
+                hour,
+                step,
+                query_execution_id,
+                error,
+            },
+            ResultsError::Bad(problem) => HourError::BadResults {
+                hour,
+                step,
+                query_execution_id,
+                problem,
+            },
+        })
 }
 
 /// The runner's verdict on the query of `step` as an [`HourError`].
@@ -172,6 +188,12 @@ fn hour_error(hour: Hour, step: Step, error: RunError<HourError>) -> HourError {
             next: Phase::Query(step),
         },
         RunError::Start(error) => error,
+        RunError::Submit { error, earlier } => HourError::Start {
+            hour,
+            step,
+            error,
+            earlier,
+        },
         RunError::Ended {
             query_execution_id,
             state,

@@ -10,13 +10,13 @@
 //! month that holds one (`Billing.IncompleteMonth`), so it is never billed short.
 
 use lambda_support::manifest::{HourState, Manifest, MANIFEST_FILE};
+use lambda_support::sdk::ApiError;
 use serde::Serialize;
 
 use crate::config::Config;
 use crate::folder::{self, S3Folder};
 use crate::hour::Hour;
 use crate::s3::S3;
-use crate::sdk::ApiError;
 use crate::sql;
 
 /// How many hours, ending with the one that just ended, a scheduled run looks at: Firehose's

@@ -18,12 +18,14 @@ use aws_sdk_s3::operation::put_object::{PutObjectError, PutObjectInput, PutObjec
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleBuilder, RuleMode};
 use common::{config, far_deadline, test_clock};
+use lambda_support::athena::SdkAthena;
 use lambda_support::lease::{
     now_epoch_ms, AcquireError, Busy, Holder, LeaseLock, LeaseRecord, LockPrefix, Released,
 };
+use lambda_support::s3::SdkS3;
+use lambda_support::sdk::{athena_config, s3_config};
 use lambda_support::testing::lambda_event;
-use merge_small_files::sdk::{athena_config, s3_config};
-use merge_small_files::{App, HourError, JobError, SdkAthena, SdkS3};
+use merge_small_files::{App, HourError, JobError};
 use serde_json::json;
 
 type S3 = aws_sdk_s3::Client;

@@ -11,13 +11,15 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+use lambda_support::athena::SdkAthena;
 use lambda_support::lease::{
     now_epoch_ms, AcquireError, Busy, Holder, LeaseLock, LeaseRecord, LeaseStore, LockPrefix,
     Released, WriteError,
 };
 use lambda_support::moto::{athena_client, query_executions, s3_client, MotoServer};
+use lambda_support::s3::SdkS3;
 use lambda_support::testing::lambda_event;
-use merge_small_files::{App, Config, HourError, JobError, SdkAthena, SdkS3};
+use merge_small_files::{App, Config, HourError, JobError};
 use serde_json::json;
 
 const RESULTS: &str = "athena-results";
@@ -185,7 +187,7 @@ async fn app(server: &MotoServer) -> App<SdkAthena, SdkS3, SdkS3> {
         s3.clone(),
         config,
     )
-    .with_backoff(merge_small_files::Backoff {
+    .with_backoff(lambda_support::query::Backoff {
         initial: Duration::from_millis(20),
         factor: 2,
         max: Duration::from_millis(200),

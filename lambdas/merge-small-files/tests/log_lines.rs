@@ -5,9 +5,10 @@
 mod common;
 
 use common::*;
+use lambda_support::athena::{QueryState, QueryStatus};
+use lambda_support::logging;
 use lambda_support::testing::LogBuffer;
-use merge_small_files::athena::{QueryState, QueryStatus};
-use merge_small_files::{logging, App};
+use merge_small_files::App;
 use serde_json::{json, Value};
 
 /// The line without the fields that change from run to run.

@@ -40,15 +40,17 @@ use common::moto::{
     RESULTS_BUCKET, WORK_GROUP,
 };
 use common::{fast_backoff, hours, scheduled_event, test_clock};
+use lambda_support::athena::SdkAthena;
+use lambda_support::lease::LeaseLock;
+use lambda_support::manifest::Manifest;
 use lambda_support::moto::iam_policy::Policy;
 use lambda_support::moto::{
     athena_client, athena_client_as, query_executions, s3_client, s3_client_as, MotoServer,
 };
+use lambda_support::s3::SdkS3;
 use lambda_support::testing::lambda_event;
-use merge_small_files::lease::LeaseLock;
-use merge_small_files::manifest::Manifest;
 use merge_small_files::sql::{self, Step};
-use merge_small_files::{survey, App, Config, HourError, JobError, Response, SdkAthena, SdkS3};
+use merge_small_files::{survey, App, Config, HourError, JobError, Response};
 use serde_json::json;
 
 const JSON_PREFIX: &str = "json-data/year=2026/month=11/day=28/hour=00/";

@@ -15,9 +15,12 @@ use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::types::Object;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use common::{config, far_deadline};
+use lambda_support::athena::SdkAthena;
+use lambda_support::logging;
+use lambda_support::s3::SdkS3;
+use lambda_support::sdk::{athena_config, s3_config};
 use lambda_support::testing::LogBuffer;
-use merge_small_files::sdk::{athena_config, s3_config};
-use merge_small_files::{logging, App, SdkAthena, SdkS3};
+use merge_small_files::App;
 use serde_json::{json, Value};
 
 type Athena = aws_sdk_athena::Client;

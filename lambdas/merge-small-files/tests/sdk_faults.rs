@@ -23,8 +23,10 @@ use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::types::Object;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use common::{config, far_deadline};
-use merge_small_files::sdk::{athena_config, s3_config, MAX_ATTEMPTS};
-use merge_small_files::{App, JobError, SdkAthena, SdkS3};
+use lambda_support::athena::SdkAthena;
+use lambda_support::s3::SdkS3;
+use lambda_support::sdk::{athena_config, s3_config, MAX_ATTEMPTS};
+use merge_small_files::{App, JobError};
 use tokio::time::Instant;
 
 const JSON_PREFIX: &str = "json-data/year=2026/month=11/day=28/hour=00/";

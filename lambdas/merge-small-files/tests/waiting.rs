@@ -6,12 +6,13 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use lambda_support::athena::{QueryState, QueryStatus};
+use lambda_support::manifest::Manifest;
+use lambda_support::query::Backoff;
 use lambda_support::testing::lambda_event;
-use merge_small_files::athena::{QueryState, QueryStatus};
 use merge_small_files::error::Phase;
-use merge_small_files::manifest::Manifest;
 use merge_small_files::sql::{self, Step};
-use merge_small_files::{App, Backoff, HourError, JobError};
+use merge_small_files::{App, HourError, JobError};
 use serde_json::{json, Value};
 use tokio::time::Instant;
 

@@ -6,8 +6,9 @@ pub mod moto;
 
 use std::time::Duration;
 
-use billing::{Backoff, Settings};
+use billing::Settings;
 use chrono::{DateTime, Utc};
+use lambda_support::query::Backoff;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
@@ -107,17 +108,7 @@ pub fn mid_november() -> DateTime<Utc> {
 
 /// An EventBridge scheduled event at `time`.
 pub fn scheduled_event_at(time: &str) -> Value {
-    json!({
-        "version": "0",
-        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": time,
-        "region": "us-east-1",
-        "resources": ["arn:aws:events:us-east-1:123456789012:rule/monthly-billing"],
-        "detail": {}
-    })
+    lambda_support::testing::scheduled_event("monthly-billing", time)
 }
 
 pub fn far_deadline() -> Instant {

@@ -9,12 +9,15 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use merge_small_files::athena::{
-    ApiError, Athena, QueryRequest, QueryResults, QueryState, QueryStatus,
+use lambda_support::athena::{
+    Athena, QueryRequest, QueryState, QueryStatus, ResultPage, StatusDetail,
 };
-use merge_small_files::s3::{DeleteFailure, ListRequest, ObjectPage, S3};
-use merge_small_files::{Backoff, Config, Hour};
-use serde_json::{json, Value};
+use lambda_support::query::Backoff;
+use lambda_support::s3::{DeleteFailure, ObjectPage};
+use lambda_support::sdk::ApiError;
+use merge_small_files::s3::{ListRequest, S3};
+use merge_small_files::{Config, Hour};
+use serde_json::Value;
 use tokio::time::Instant;
 
 /// Where the tables' data lives in a test configuration.
@@ -66,17 +69,7 @@ pub fn config() -> Config {
 
 /// An EventBridge scheduled event at `time`.
 pub fn scheduled_event_at(time: &str) -> Value {
-    json!({
-        "version": "0",
-        "id": "7bf73129-1428-4cd3-a780-95db273d1602",
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": time,
-        "region": "us-east-1",
-        "resources": ["arn:aws:events:us-east-1:123456789012:rule/merge-small-files-hourly"],
-        "detail": {}
-    })
+    lambda_support::testing::scheduled_event("merge-small-files-hourly", time)
 }
 
 /// The run at 01:10:07 that compacts [`hour()`].
@@ -117,13 +110,14 @@ pub fn fast_backoff() -> Backoff {
 }
 
 /// The answer Athena gives to the count query: the header row, then the counts.
-pub fn count_results(rows_in: u64, rows_out: u64) -> QueryResults {
-    QueryResults {
+pub fn count_results(rows_in: u64, rows_out: u64) -> ResultPage {
+    ResultPage {
         columns: vec!["rows_in".to_owned(), "rows_out".to_owned()],
         rows: vec![
             vec![Some("rows_in".to_owned()), Some("rows_out".to_owned())],
             vec![Some(rows_in.to_string()), Some(rows_out.to_string())],
         ],
+        next_token: None,
     }
 }
 
@@ -169,13 +163,13 @@ struct Query {
     id: String,
     script: VecDeque<QueryStatus>,
     last: QueryStatus,
-    results: QueryResults,
+    results: ResultPage,
 }
 
 struct State {
     origin: Instant,
     scripts: VecDeque<Vec<QueryStatus>>,
-    results: VecDeque<QueryResults>,
+    results: VecDeque<ResultPage>,
     queries: Vec<Query>,
     calls: Vec<Call>,
     start_error: Option<String>,
@@ -234,7 +228,7 @@ impl FakeAws {
     }
 
     /// Queues what GetQueryResults gives for the next query asked about.
-    pub fn queue_results(&self, results: QueryResults) {
+    pub fn queue_results(&self, results: ResultPage) {
         self.0.lock().unwrap().results.push_back(results);
     }
 
@@ -337,7 +331,7 @@ impl Athena for FakeAws {
                 .pop_front()
                 .unwrap_or_else(|| count_results(10, 9))
         } else {
-            QueryResults::default()
+            ResultPage::default()
         };
         state.queries.push(Query {
             id: id.clone(),
@@ -349,12 +343,12 @@ impl Athena for FakeAws {
             id: id.clone(),
             sql: request.sql.to_owned(),
             work_group: request.work_group.to_owned(),
-            output_location: request.output_location.to_owned(),
+            output_location: request.output_location.unwrap_or_default().to_owned(),
         });
         Ok(id)
     }
 
-    async fn query_status(&self, id: &str) -> Result<QueryStatus, ApiError> {
+    async fn query_status(&self, id: &str) -> Result<StatusDetail, ApiError> {
         self.pause().await;
         let mut state = self.0.lock().unwrap();
         let at = Instant::now() - state.origin;
@@ -370,7 +364,8 @@ impl Athena for FakeAws {
         Ok(query
             .script
             .pop_front()
-            .unwrap_or_else(|| query.last.clone()))
+            .unwrap_or_else(|| query.last.clone())
+            .into())
     }
 
     async fn stop_query(&self, id: &str) -> Result<(), ApiError> {
@@ -380,7 +375,12 @@ impl Athena for FakeAws {
         Ok(())
     }
 
-    async fn query_results(&self, id: &str) -> Result<QueryResults, ApiError> {
+    /// The query's results in one page.
+    async fn query_results(
+        &self,
+        id: &str,
+        _next_token: Option<&str>,
+    ) -> Result<ResultPage, ApiError> {
         self.pause().await;
         let mut state = self.0.lock().unwrap();
         state.calls.push(Call::Results { id: id.to_owned() });
