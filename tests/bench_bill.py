@@ -107,7 +107,7 @@ def load_context(path):
 
 
 def duckdb_sql(logs, month, late_arrival_hours):
-    """The usage query's rules (lambdas/metering/src/sql.rs) for the figures compared."""
+    """The usage query's rules (crates/metering/src/sql.rs) for the figures compared."""
     start, end, (y, m), (ny, nm) = month_bounds(month)
     # The previous month's last hour folder (metering::PREVIOUS_MONTH_HOURS): Firehose files a
     # buffer that straddles midnight under the hour of its oldest record.

@@ -7,8 +7,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// The Lambda crates of the workspace at `root`: every package under `root/lambdas/` with a
-/// binary target (library crates there, such as `pricing`, are shared code, not functions).
+/// The Lambda crates of the workspace at `root`: every package with a
+/// `[package.metadata.lambda]` table (function name, handler, memory, timeout), wherever it
+/// lives; libraries such as `crates/pricing` have none.
 pub fn discover(root: &Path) -> Result<Vec<LambdaCrate>> {
     let manifest = root.join("Cargo.toml");
     let metadata = cargo_metadata::MetadataCommand::new()
@@ -16,12 +17,10 @@ pub fn discover(root: &Path) -> Result<Vec<LambdaCrate>> {
         .no_deps()
         .exec()
         .with_context(|| format!("reading the workspace {}", manifest.display()))?;
-    let lambdas_dir = metadata.workspace_root.join("lambdas");
     let mut crates: Vec<LambdaCrate> = metadata
         .packages
         .iter()
-        .filter(|p| p.manifest_path.starts_with(&lambdas_dir))
-        .filter(|p| p.targets.iter().any(|t| t.is_bin()))
+        .filter(|p| p.metadata.get("lambda").is_some_and(|l| l.is_object()))
         .map(|p| LambdaCrate {
             name: p.name.to_string(),
             manifest: p
@@ -193,20 +192,33 @@ mod tests {
     }
 
     #[test]
-    fn only_packages_with_a_binary_are_lambdas() {
+    fn only_packages_with_a_lambda_metadata_table_are_lambdas() {
         let ws = tempfile::tempdir().unwrap();
         let write = |path: &str, text: &str| {
             let path = ws.path().join(path);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, text).unwrap();
         };
-        write("Cargo.toml", "[workspace]\nmembers = [\"lambdas/*\"]\n");
-        for (name, file) in [("function", "src/main.rs"), ("shared", "src/lib.rs")] {
+        write(
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"lambdas/*\", \"crates/*\"]\n",
+        );
+        // A function anywhere, a library, and a binary that is a tool, not a function.
+        for (dir, name, file, lambda) in [
+            ("crates", "function", "src/main.rs", true),
+            ("lambdas", "shared", "src/lib.rs", false),
+            ("lambdas", "tool", "src/main.rs", false),
+        ] {
+            let table = if lambda {
+                "\n[package.metadata.lambda]\nfunction_name = \"F\"\n"
+            } else {
+                ""
+            };
             write(
-                &format!("lambdas/{name}/Cargo.toml"),
-                &format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"),
+                &format!("{dir}/{name}/Cargo.toml"),
+                &format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n{table}"),
             );
-            write(&format!("lambdas/{name}/{file}"), "");
+            write(&format!("{dir}/{name}/{file}"), "");
         }
         let names: Vec<String> = discover(ws.path())
             .unwrap()

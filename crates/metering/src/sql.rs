@@ -77,7 +77,7 @@ pub fn usage_query(config: &ValidConfig, month: Month, database: &str, table: &s
         });
     }
     format!(
-        "-- Usage per tenant for {month}: metering-gen's usage query (lambdas/metering/src/sql.rs).
+        "-- Usage per tenant for {month}: metering-gen's usage query (crates/metering/src/sql.rs).
 WITH scanned AS (
   SELECT requesttime, tenant, sub, httpmethod, resourcepath, status, responselength,
     row_number() OVER (PARTITION BY requestid ORDER BY requesttime) AS copy
