@@ -42,7 +42,7 @@
 //!    (`Billing.ChangedWhileBilled`), prices them ([`metering::MonthInvoices`]);
 //! 7. PUTs `<INVOICES_PREFIX>year=YYYY/month=MM/tenants/<tenant>.json` for every tenant and
 //!    then `…/summary.csv`, and deletes whatever else is in that month's folder (see
-//!    [`plan`]): a month can be billed again at any time and ends up with exactly the files
+//!    [`writes`]): a month can be billed again at any time and ends up with exactly the files
 //!    of its last run;
 //! 8. returns (and logs as one JSON line) a [`Summary`].
 //!
@@ -52,10 +52,10 @@
 pub mod completeness;
 pub mod error;
 pub mod event;
-pub mod plan;
 pub mod query;
 pub mod s3;
 pub mod settings;
+pub mod writes;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -74,10 +74,10 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 
 pub use error::BillingError;
-pub use plan::WritePlan;
 pub use query::DEFAULT_BACKOFF;
 pub use s3::S3;
 pub use settings::Settings;
+pub use writes::InvoiceWrites;
 
 /// Time kept back from the Lambda deadline: stopping the query, or writing the invoices
 /// once it succeeded, and releasing the month's lease (each API call may take up to
@@ -377,14 +377,14 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
             month,
             problem: e.to_string(),
         })?;
-        let plan = WritePlan::new(
+        let writes = InvoiceWrites::new(
             &self.settings.invoices_prefix,
             month,
             invoices.files(config, &usage),
         )
         .map_err(|problem| BillingError::Files { month, problem })?;
-        let location = format!("s3://{}/{}", self.settings.invoices_bucket, plan.folder);
-        let files_written = self.write(month, &plan).await?;
+        let location = format!("s3://{}/{}", self.settings.invoices_bucket, writes.folder);
+        let files_written = self.write(month, &writes).await?;
         log_step(
             "invoices written",
             json!({
@@ -394,7 +394,7 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
                 "files_written": files_written,
             }),
         );
-        let deleted = self.delete_stale(month, &plan).await?;
+        let deleted = self.delete_stale(month, &writes).await?;
         log_step(
             "stale invoices deleted",
             json!({
@@ -495,18 +495,18 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
     }
 
     /// PUTs the tenants' files, [`PUT_CONCURRENCY`] at a time, then the rest.
-    async fn write(&self, month: Month, plan: &WritePlan) -> Result<usize, BillingError> {
-        stream::iter(plan.tenant_files.iter().map(|file| self.put(month, file)))
+    async fn write(&self, month: Month, writes: &InvoiceWrites) -> Result<usize, BillingError> {
+        stream::iter(writes.tenant_files.iter().map(|file| self.put(month, file)))
             .buffer_unordered(PUT_CONCURRENCY)
             .try_collect::<Vec<()>>()
             .await?;
-        for file in &plan.last {
+        for file in &writes.last {
             self.put(month, file).await?;
         }
-        Ok(plan.tenant_files.len() + plan.last.len())
+        Ok(writes.tenant_files.len() + writes.last.len())
     }
 
-    async fn put(&self, month: Month, file: &plan::Put) -> Result<(), BillingError> {
+    async fn put(&self, month: Month, file: &writes::Put) -> Result<(), BillingError> {
         let bucket = &self.settings.invoices_bucket;
         self.s3
             .put_object(bucket, &file.key, file.content_type, file.body.clone())
@@ -522,16 +522,16 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
     async fn delete_stale(
         &self,
         month: Month,
-        plan: &WritePlan,
+        writes: &InvoiceWrites,
     ) -> Result<Vec<String>, BillingError> {
         let bucket = &self.settings.invoices_bucket;
-        let uri = format!("s3://{bucket}/{}", plan.folder);
+        let uri = format!("s3://{bucket}/{}", writes.folder);
         let mut listed = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let page = self
                 .s3
-                .list_objects(bucket, &plan.folder, token.as_deref())
+                .list_objects(bucket, &writes.folder, token.as_deref())
                 .await
                 .map_err(|error| BillingError::List {
                     month,
@@ -544,7 +544,7 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
                 None => break,
             }
         }
-        let stale = plan.stale(listed);
+        let stale = writes.stale(listed);
         for batch in stale.chunks(MAX_DELETE_BATCH) {
             let failures = self
                 .s3

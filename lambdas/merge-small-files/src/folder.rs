@@ -6,8 +6,8 @@ use lambda_support::location::S3Location;
 use lambda_support::s3::{DeleteFailure, MAX_DELETE_BATCH};
 use lambda_support::sdk::ApiError;
 
-use crate::config::S3Prefix;
 use crate::s3::{ListRequest, S3};
+use crate::settings::S3Prefix;
 
 /// Keys named in an error when S3 refuses to delete several.
 const FAILURES_SHOWN: usize = 5;

@@ -26,13 +26,13 @@ use lambda_support::sdk::ApiError;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::config::Config;
 use crate::counts::RowCounts;
 use crate::error::{HourError, ManifestAction, Phase};
 use crate::folder;
 use crate::hour::Hour;
 use crate::query::{run_simple_step, run_step, step_results, QueryRecord, StepRequest};
 use crate::s3::S3;
+use crate::settings::Settings;
 use crate::sql::{self, Step};
 
 /// How an hour ended when nothing went wrong.
@@ -175,7 +175,7 @@ impl HourReport {
 pub struct Compactor<'a, A, S, L> {
     pub athena: &'a A,
     pub s3: &'a S,
-    pub config: &'a Config,
+    pub config: &'a Settings,
     pub policy: &'a QueryPolicy,
     /// The hours' leases and who takes them; `None` runs without a lock (tests).
     pub lock: Option<(&'a LeaseLock<L>, &'a Holder)>,
@@ -320,7 +320,7 @@ struct HourManifest {
 }
 
 impl HourManifest {
-    fn new(config: &Config, hour: Hour) -> Self {
+    fn new(config: &Settings, hour: Hour) -> Self {
         Self {
             hour,
             bucket: config.manifest_prefix.bucket().to_owned(),
@@ -387,7 +387,7 @@ fn before(hour: Hour, deadline: Instant, next: Phase) -> Result<(), HourError> {
 /// Step 3: deletes everything in the hour's Parquet folder, counting into `deleted`.
 async fn clear_parquet<S: S3>(
     s3: &S,
-    config: &Config,
+    config: &Settings,
     hour: Hour,
     deadline: Instant,
     deleted: &mut u64,
@@ -411,7 +411,7 @@ async fn clear_parquet<S: S3>(
 struct CtasQuery<'a, A, S> {
     athena: &'a A,
     s3: &'a S,
-    config: &'a Config,
+    config: &'a Settings,
     policy: &'a QueryPolicy,
     deadline: Instant,
     hour: Hour,

@@ -17,7 +17,6 @@
 //! A query that fails with a retryable Athena error is resubmitted (3 submissions in all, with
 //! backoff, never past the deadline); see [`job`] for what a resubmitted CTAS cleans up first.
 
-pub mod config;
 pub mod counts;
 pub mod error;
 pub mod event;
@@ -26,6 +25,7 @@ pub mod hour;
 pub mod job;
 pub mod query;
 pub mod s3;
+pub mod settings;
 pub mod sql;
 pub mod survey;
 
@@ -42,13 +42,13 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
-pub use config::Config;
 pub use error::{HourError, JobError};
 pub use event::Selection;
 pub use hour::Hour;
 pub use job::{Compactor, HourReport, HourSummary, Outcome};
 pub use query::{QueryRecord, DEFAULT_BACKOFF};
 pub use s3::S3;
+pub use settings::Settings;
 
 /// Time kept back from the Lambda deadline to stop a query, release the hour's lease and
 /// report: one API call may take up to [`lambda_support::sdk::OPERATION_TIMEOUT`] with its
@@ -76,7 +76,7 @@ impl From<JobError> for Diagnostic {
 pub struct App<A, S, L = SdkS3> {
     athena: A,
     s3: S,
-    config: Config,
+    config: Settings,
     policy: QueryPolicy,
     safety_margin: Duration,
     clock: fn() -> NaiveDateTime,
@@ -91,7 +91,7 @@ pub fn utc_now() -> NaiveDateTime {
 impl<A: Athena, S: S3> App<A, S> {
     /// The function without a lock: runs of the same hour may overlap. The Lambda adds the
     /// lock of `LOCK_PREFIX` with [`App::with_lock`].
-    pub fn new(athena: A, s3: S, config: Config) -> Self {
+    pub fn new(athena: A, s3: S, config: Settings) -> Self {
         Self {
             athena,
             s3,
@@ -152,7 +152,7 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
         &self.s3
     }
 
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &Settings {
         &self.config
     }
 

@@ -3,21 +3,21 @@ use lambda_support::athena::SdkAthena;
 use lambda_support::lease::LeaseLock;
 use lambda_support::s3::SdkS3;
 use lambda_support::{logging, sdk};
-use merge_small_files::config::{ConfigError, ENV_LOCK_PREFIX};
-use merge_small_files::{App, Config};
+use merge_small_files::settings::{SettingsError, ENV_LOCK_PREFIX};
+use merge_small_files::{App, Settings};
 use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     logging::init();
-    let config = Config::from_env().inspect_err(|error| {
+    let config = Settings::from_env().inspect_err(|error| {
         tracing::error!(error = %error, "invalid configuration");
     })?;
     // Without the lease lock two runs of one hour could overlap: refuse to start.
     let lock_prefix = config
         .lock_prefix
         .clone()
-        .ok_or(ConfigError::Missing(ENV_LOCK_PREFIX))
+        .ok_or(SettingsError::Missing(ENV_LOCK_PREFIX))
         .inspect_err(|error| tracing::error!(error = %error, "invalid configuration"))?;
     // Throttling, 5xx and timeouts are retried by the SDK itself (standard mode, exponential
     // backoff with jitter), as `sdk` configures it; a call still failing fails the hour.

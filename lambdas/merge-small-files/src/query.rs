@@ -13,9 +13,9 @@ use lambda_support::query::{
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::config::Config;
 use crate::error::{HourError, Phase};
 use crate::hour::Hour;
+use crate::settings::Settings;
 use crate::sql::Step;
 
 /// The backoff between GetQueryExecution polls unless [`crate::App::with_backoff`] says
@@ -60,7 +60,7 @@ pub struct StepRequest<'a> {
 }
 
 impl<'a> StepRequest<'a> {
-    pub fn new(config: &'a Config, hour: Hour, step: Step) -> Self {
+    pub fn new(config: &'a Settings, hour: Hour, step: Step) -> Self {
         Self {
             sql: step.query(config, &hour),
             work_group: &config.athena_work_group,
@@ -90,7 +90,7 @@ pub struct StepQuery<'a, A> {
 impl<'a, A: Athena> StepQuery<'a, A> {
     pub fn new(
         athena: &'a A,
-        config: &'a Config,
+        config: &'a Settings,
         hour: Hour,
         step: Step,
         records: &'a mut Vec<QueryRecord>,
@@ -143,7 +143,7 @@ where
 /// `records`. Returns the id of the query execution that SUCCEEDED.
 pub async fn run_simple_step<A: Athena>(
     athena: &A,
-    config: &Config,
+    config: &Settings,
     hour: Hour,
     step: Step,
     deadline: Instant,

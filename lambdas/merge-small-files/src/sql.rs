@@ -1,12 +1,12 @@
 //! Text of the Athena queries. Inputs are validated [`Identifier`]s and
-//! [`S3Prefix`](crate::config::S3Prefix)es, so nothing here needs escaping.
+//! [`S3Prefix`](crate::settings::S3Prefix)es, so nothing here needs escaping.
 //!
 //! Athena runs DDL through Hive, which quotes identifiers with backticks,
 //! and DML/CTAS through Trino, which uses double quotes.
 
-use crate::config::{Config, Identifier, RANK_COLUMN};
 use crate::folder::S3Folder;
 use crate::hour::Hour;
+use crate::settings::{Identifier, Settings, RANK_COLUMN};
 
 /// Glue's name of the request id column, the key for de-duplication. The JSON table always
 /// has it, whether or not `COLUMN_NAMES` lists it.
@@ -15,27 +15,27 @@ pub const REQUEST_ID: &str = "requestid";
 pub const REQUEST_TIME: &str = "requesttime";
 
 /// `tmp_<NEW_TABLE_NAME>_<YYYYMMDDHH>`: the catalog entry CTAS creates.
-pub fn temp_table_name(config: &Config, hour: &Hour) -> String {
+pub fn temp_table_name(config: &Settings, hour: &Hour) -> String {
     format!("tmp_{}_{}", config.new_table_name, hour.compact())
 }
 
 /// The Parquet table's projected folder for `hour`: where CTAS writes.
-pub fn parquet_folder(config: &Config, hour: &Hour) -> S3Folder {
+pub fn parquet_folder(config: &Settings, hour: &Hour) -> S3Folder {
     S3Folder::new(&config.output_prefix, &hour.partition_path())
 }
 
 /// The Firehose folder of `hour` in the JSON table.
-pub fn json_folder(config: &Config, hour: &Hour) -> S3Folder {
+pub fn json_folder(config: &Settings, hour: &Hour) -> S3Folder {
     S3Folder::new(&config.old_table_location_prefix, &hour.partition_path())
 }
 
 /// Where the Parquet files of `hour` go, as an `s3://` URL ending in `/`.
-pub fn parquet_location(config: &Config, hour: &Hour) -> String {
+pub fn parquet_location(config: &Settings, hour: &Hour) -> String {
     parquet_folder(config, hour).to_string()
 }
 
 /// The Firehose folder of `hour`, as an `s3://` URL ending in `/`.
-pub fn json_location(config: &Config, hour: &Hour) -> String {
+pub fn json_location(config: &Settings, hour: &Hour) -> String {
     json_folder(config, hour).to_string()
 }
 
@@ -51,11 +51,11 @@ fn partition_predicate(hour: &Hour) -> String {
     )
 }
 
-fn json_table(config: &Config) -> String {
+fn json_table(config: &Settings) -> String {
     format!("\"{}\".\"{}\"", config.old_database, config.old_table_name)
 }
 
-pub fn drop_temp_table(config: &Config, hour: &Hour) -> String {
+pub fn drop_temp_table(config: &Settings, hour: &Hour) -> String {
     format!(
         "DROP TABLE IF EXISTS `{}`.`{}`",
         config.new_database,
@@ -67,7 +67,7 @@ pub fn drop_temp_table(config: &Config, hour: &Hour) -> String {
 /// are not requests: the table reads a line that is not valid JSON as a row of NULLs
 /// (`ignore.malformed.json`, "OpenX JSON SerDe" in the Athena User Guide), and API Gateway
 /// writes a request id into every record, so a row without one is such a line.
-pub fn count_rows(config: &Config, hour: &Hour) -> String {
+pub fn count_rows(config: &Settings, hour: &Hour) -> String {
     format!(
         "SELECT count(\"{REQUEST_ID}\") AS \"rows_in\", count(DISTINCT \"{REQUEST_ID}\") AS \"rows_out\", \
          count(*) - count(\"{REQUEST_ID}\") AS \"rows_malformed\" \
@@ -79,7 +79,7 @@ pub fn count_rows(config: &Config, hour: &Hour) -> String {
 
 /// CTAS writing the hour as Snappy Parquet, one row per request id: Firehose delivers at
 /// least once, so the same request can be in the JSON files more than once.
-pub fn create_parquet_table(config: &Config, hour: &Hour) -> String {
+pub fn create_parquet_table(config: &Settings, hour: &Hour) -> String {
     let columns = config
         .column_names
         .iter()
@@ -129,7 +129,7 @@ impl Step {
         }
     }
 
-    pub fn query(self, config: &Config, hour: &Hour) -> String {
+    pub fn query(self, config: &Settings, hour: &Hour) -> String {
         match self {
             Step::Count => count_rows(config, hour),
             Step::DropLeftover | Step::DropTemp => drop_temp_table(config, hour),
@@ -148,8 +148,8 @@ impl std::fmt::Display for Step {
 mod tests {
     use super::*;
 
-    fn config() -> Config {
-        Config::from_lookup(|name| {
+    fn config() -> Settings {
+        Settings::from_lookup(|name| {
             Some(
                 match name {
                     "OLD_DATABASE" => "metering_db",

@@ -13,10 +13,10 @@ use lambda_support::manifest::{HourState, Manifest, MANIFEST_FILE};
 use lambda_support::sdk::ApiError;
 use serde::Serialize;
 
-use crate::config::Config;
 use crate::folder::{self, S3Folder};
 use crate::hour::Hour;
 use crate::s3::S3;
+use crate::settings::Settings;
 use crate::sql;
 
 /// How many hours, ending with the one that just ended, a scheduled run looks at: Firehose's
@@ -54,7 +54,7 @@ pub fn recent_hours(latest: Hour) -> Vec<Hour> {
 /// The state of `hour`: its JSON objects against its manifest.
 pub async fn hour_state<S: S3>(
     s3: &S,
-    config: &Config,
+    config: &Settings,
     hour: Hour,
 ) -> Result<HourState, SurveyError> {
     let fail = |what, uri: String| {
@@ -96,7 +96,7 @@ pub async fn hour_state<S: S3>(
 /// Of `hours`, those that need compacting, oldest first, with what was found of each.
 pub async fn hours_to_compact<S: S3>(
     s3: &S,
-    config: &Config,
+    config: &Settings,
     hours: &[Hour],
 ) -> Result<(Vec<Hour>, Vec<Surveyed>), SurveyError> {
     let mut chosen = Vec::new();

@@ -19,7 +19,7 @@ use lambda_support::lease::{
 use lambda_support::moto::{athena_client, query_executions, s3_client, MotoServer};
 use lambda_support::s3::SdkS3;
 use lambda_support::testing::lambda_event;
-use merge_small_files::{App, Config, HourError, JobError};
+use merge_small_files::{App, HourError, JobError, Settings};
 use serde_json::json;
 
 const RESULTS: &str = "athena-results";
@@ -153,8 +153,8 @@ async fn leases_are_exclusive_taken_over_when_expired_and_released_only_by_their
     assert_eq!(lock.release(&third).await.unwrap(), Released::Gone);
 }
 
-fn config() -> Config {
-    Config::from_lookup(|name| {
+fn config() -> Settings {
+    Settings::from_lookup(|name| {
         Some(
             match name {
                 "OLD_DATABASE" => "metering",

@@ -50,7 +50,7 @@ use lambda_support::moto::{
 use lambda_support::s3::SdkS3;
 use lambda_support::testing::lambda_event;
 use merge_small_files::sql::{self, Step};
-use merge_small_files::{survey, App, Config, HourError, JobError, Response};
+use merge_small_files::{survey, App, HourError, JobError, Response, Settings};
 use serde_json::json;
 
 const JSON_PREFIX: &str = "json-data/year=2026/month=11/day=28/hour=00/";
@@ -71,7 +71,7 @@ fn earlier_listings() -> Vec<Seen> {
 }
 
 /// The job's configuration: the environment the compaction module gives it.
-fn config() -> Config {
+fn config() -> Settings {
     function_config()
 }
 

@@ -16,7 +16,7 @@ use lambda_support::query::Backoff;
 use lambda_support::s3::{DeleteFailure, ObjectPage};
 use lambda_support::sdk::ApiError;
 use merge_small_files::s3::{ListRequest, S3};
-use merge_small_files::{Config, Hour};
+use merge_small_files::{Hour, Settings};
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -40,8 +40,8 @@ pub const FAKE_LOCATIONS: Locations<'static> = Locations {
 pub const ALL_COLUMNS: &str =
     "requestId,ip,user,requestTime,httpMethod,resourcePath,status,protocol,responseLength";
 
-pub fn config_with(locations: &Locations<'_>, columns: &str) -> Config {
-    Config::from_lookup(|name| {
+pub fn config_with(locations: &Locations<'_>, columns: &str) -> Settings {
+    Settings::from_lookup(|name| {
         Some(
             match name {
                 "OLD_DATABASE" => "metering",
@@ -63,7 +63,7 @@ pub fn config_with(locations: &Locations<'_>, columns: &str) -> Config {
     .unwrap()
 }
 
-pub fn config() -> Config {
+pub fn config() -> Settings {
     config_with(&FAKE_LOCATIONS, ALL_COLUMNS)
 }
 

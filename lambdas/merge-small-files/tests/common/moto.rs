@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use lambda_support::moto::iam_policy::{Inputs, Module, Policy};
 use lambda_support::moto::{ACCOUNT_ID, REGION};
-use merge_small_files::Config;
+use merge_small_files::Settings;
 use serde_json::{json, Value};
 
 use super::ALL_COLUMNS;
@@ -101,9 +101,9 @@ pub fn function_environment() -> BTreeMap<String, String> {
 }
 
 /// The function's configuration from that environment, as Lambda would give it.
-pub fn function_config() -> Config {
+pub fn function_config() -> Settings {
     let environment = function_environment();
-    Config::from_lookup(|name| environment.get(name).cloned()).unwrap_or_else(|e| {
+    Settings::from_lookup(|name| environment.get(name).cloned()).unwrap_or_else(|e| {
         panic!("the environment {environment:?} the compaction module gives is refused: {e}")
     })
 }

@@ -4,7 +4,7 @@
 //! query builders in [`crate::sql`] can splice them in without escaping.
 //!
 //! `LOCK_PREFIX` (`s3://bucket/prefix`, where the hours' leases live; Terraform sets
-//! `s3://<results bucket>/locks/compaction`) is optional to [`Config::from_lookup`], so that
+//! `s3://<results bucket>/locks/compaction`) is optional to [`Settings::from_lookup`], so that
 //! tests can run without a lock, but the function refuses to start without it (see
 //! `main.rs`).
 
@@ -65,7 +65,7 @@ const MAX_IDENTIFIER_LEN: usize = 255;
 const MAX_WORK_GROUP_LEN: usize = 128;
 
 /// A variable that is missing, blank or invalid.
-pub type ConfigError = EnvError;
+pub type SettingsError = EnvError;
 
 /// A database, table or column name that is safe to quote in Athena SQL:
 /// ASCII letters, digits and `_` only.
@@ -167,7 +167,7 @@ impl fmt::Display for S3Prefix {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
+pub struct Settings {
     pub old_database: Identifier,
     pub old_table_name: Identifier,
     pub new_database: Identifier,
@@ -186,23 +186,23 @@ pub struct Config {
     pub lock_prefix: Option<LockPrefix>,
 }
 
-impl Config {
+impl Settings {
     /// Reads the configuration from the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
+    pub fn from_env() -> Result<Self, SettingsError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Reads the configuration through `lookup`, which returns the value of
     /// an environment variable by name.
-    pub fn from_lookup<F>(lookup: F) -> Result<Self, ConfigError>
+    pub fn from_lookup<F>(lookup: F) -> Result<Self, SettingsError>
     where
         F: Fn(&str) -> Option<String>,
     {
         let get = |var: &'static str| required(&lookup, var);
-        let identifier = |var: &'static str| -> Result<Identifier, ConfigError> {
+        let identifier = |var: &'static str| -> Result<Identifier, SettingsError> {
             Identifier::parse(&get(var)?).map_err(invalid(var))
         };
-        let s3_prefix = |var: &'static str| -> Result<S3Prefix, ConfigError> {
+        let s3_prefix = |var: &'static str| -> Result<S3Prefix, SettingsError> {
             S3Prefix::parse(&get(var)?).map_err(invalid(var))
         };
 
@@ -381,8 +381,8 @@ mod tests {
         ])
     }
 
-    fn load(env: &HashMap<&'static str, String>) -> Result<Config, ConfigError> {
-        Config::from_lookup(|name| env.get(name).cloned())
+    fn load(env: &HashMap<&'static str, String>) -> Result<Settings, SettingsError> {
+        Settings::from_lookup(|name| env.get(name).cloned())
     }
 
     #[test]
@@ -417,7 +417,7 @@ mod tests {
             let mut env = sample_env();
             env.remove(var);
             let err = load(&env).unwrap_err();
-            assert_eq!(err, ConfigError::Missing(var));
+            assert_eq!(err, SettingsError::Missing(var));
             assert!(err.to_string().contains(var), "{err}");
         }
     }
@@ -428,7 +428,7 @@ mod tests {
             let mut env = sample_env();
             env.insert(var, "  ".to_owned());
             let err = load(&env).unwrap_err();
-            assert_eq!(err, ConfigError::Empty(var));
+            assert_eq!(err, SettingsError::Empty(var));
             assert_eq!(
                 err.to_string(),
                 format!("environment variable {var} is empty")
@@ -455,7 +455,7 @@ mod tests {
             let mut env = sample_env();
             env.insert(var, value.to_owned());
             match load(&env) {
-                Err(ConfigError::Invalid { var: got, problem }) => {
+                Err(SettingsError::Invalid { var: got, problem }) => {
                     assert_eq!(got, var, "{problem}");
                 }
                 other => panic!("{var}={value:?} gave {other:?}"),
@@ -547,7 +547,7 @@ mod tests {
         env.insert(ENV_COMPACTION_DELAY_MINUTES, "".to_owned());
         assert_eq!(
             load(&env).unwrap_err(),
-            ConfigError::Empty(ENV_COMPACTION_DELAY_MINUTES)
+            SettingsError::Empty(ENV_COMPACTION_DELAY_MINUTES)
         );
     }
 
@@ -563,7 +563,7 @@ mod tests {
             env.insert(ENV_OLD_TABLE_LOCATION_PREFIX, json.to_owned());
             env.insert(ENV_OUTPUT_PREFIX, output.to_owned());
             match load(&env) {
-                Err(ConfigError::Invalid { var, problem }) => {
+                Err(SettingsError::Invalid { var, problem }) => {
                     assert_eq!(var, ENV_OUTPUT_PREFIX);
                     assert!(
                         problem.contains("overlaps OLD_TABLE_LOCATION_PREFIX"),
@@ -607,7 +607,7 @@ mod tests {
             assert!(
                 matches!(
                     load(&env),
-                    Err(ConfigError::Invalid {
+                    Err(SettingsError::Invalid {
                         var: ENV_LOCK_PREFIX,
                         ..
                     })
@@ -623,7 +623,7 @@ mod tests {
             let mut env = sample_env();
             env.insert(ENV_LOCK_PREFIX, value.to_owned());
             match load(&env) {
-                Err(ConfigError::Invalid { var, problem }) => {
+                Err(SettingsError::Invalid { var, problem }) => {
                     assert_eq!(var, ENV_LOCK_PREFIX);
                     assert!(problem.contains(" overlaps "), "{problem}");
                 }
@@ -632,7 +632,10 @@ mod tests {
         }
         let mut env = sample_env();
         env.insert(ENV_LOCK_PREFIX, "".to_owned());
-        assert_eq!(load(&env).unwrap_err(), ConfigError::Empty(ENV_LOCK_PREFIX));
+        assert_eq!(
+            load(&env).unwrap_err(),
+            SettingsError::Empty(ENV_LOCK_PREFIX)
+        );
     }
 
     #[test]
@@ -650,7 +653,7 @@ mod tests {
             let mut env = sample_env();
             env.insert(ENV_MANIFEST_PREFIX, value.to_owned());
             match load(&env) {
-                Err(ConfigError::Invalid { var, problem }) => {
+                Err(SettingsError::Invalid { var, problem }) => {
                     assert_eq!(var, ENV_MANIFEST_PREFIX);
                     assert!(problem.contains(" overlaps "), "{problem}");
                 }

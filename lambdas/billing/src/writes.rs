@@ -20,7 +20,7 @@ pub struct Put {
 
 /// The writes for one month.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WritePlan {
+pub struct InvoiceWrites {
     /// `<prefix>year=YYYY/month=MM/`: everything under it belongs to the month's run.
     pub folder: String,
     /// The tenants' files, in key order.
@@ -41,7 +41,7 @@ pub fn content_type(path: &str) -> &'static str {
     }
 }
 
-impl WritePlan {
+impl InvoiceWrites {
     /// `files` are [`MonthInvoices::files`](metering::MonthInvoices::files): relative path →
     /// contents, every path inside the month's folder. `prefix` is empty or ends in `/`.
     pub fn new(
@@ -111,7 +111,7 @@ mod tests {
 
     #[test]
     fn files_go_under_the_prefix_with_their_content_type_summary_last() {
-        let plan = WritePlan::new(
+        let writes = InvoiceWrites::new(
             "invoices/",
             october(),
             files(&[
@@ -121,8 +121,8 @@ mod tests {
             ]),
         )
         .unwrap();
-        assert_eq!(plan.folder, "invoices/year=2026/month=10/");
-        let puts: Vec<(&str, &str)> = plan
+        assert_eq!(writes.folder, "invoices/year=2026/month=10/");
+        let puts: Vec<(&str, &str)> = writes
             .puts()
             .map(|p| (p.key.as_str(), p.content_type))
             .collect();
@@ -141,17 +141,17 @@ mod tests {
             ]
         );
         assert_eq!(
-            plan.tenant_files[0].body,
+            writes.tenant_files[0].body,
             b"year=2026/month=10/tenants/acme.json"
         );
     }
 
     #[test]
     fn the_bucket_root_is_a_prefix_too() {
-        let plan =
-            WritePlan::new("", october(), files(&["year=2026/month=10/summary.csv"])).unwrap();
-        assert_eq!(plan.folder, "year=2026/month=10/");
-        assert_eq!(plan.last[0].key, "year=2026/month=10/summary.csv");
+        let writes =
+            InvoiceWrites::new("", october(), files(&["year=2026/month=10/summary.csv"])).unwrap();
+        assert_eq!(writes.folder, "year=2026/month=10/");
+        assert_eq!(writes.last[0].key, "year=2026/month=10/summary.csv");
     }
 
     #[test]
@@ -161,14 +161,14 @@ mod tests {
             "year=2026/month=10/",
             "summary.csv",
         ] {
-            let err = WritePlan::new("invoices/", october(), files(&[path])).unwrap_err();
+            let err = InvoiceWrites::new("invoices/", october(), files(&[path])).unwrap_err();
             assert!(err.contains("outside the month's folder"), "{err}");
         }
     }
 
     #[test]
     fn stale_keys_are_the_folder_minus_what_was_written() {
-        let plan = WritePlan::new(
+        let writes = InvoiceWrites::new(
             "invoices/",
             october(),
             files(&[
@@ -189,12 +189,14 @@ mod tests {
         ]
         .map(String::from);
         assert_eq!(
-            plan.stale(listed),
+            writes.stale(listed),
             [
                 "invoices/year=2026/month=10/notes.txt",
                 "invoices/year=2026/month=10/tenants/old.json"
             ]
         );
-        assert!(plan.stale(plan.puts().map(|p| p.key.clone())).is_empty());
+        assert!(writes
+            .stale(writes.puts().map(|p| p.key.clone()))
+            .is_empty());
     }
 }
