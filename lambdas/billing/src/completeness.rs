@@ -12,14 +12,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use chrono::{Duration, NaiveDate, NaiveDateTime};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use lambda_support::location::S3Location;
 use lambda_support::manifest::{HourState, Manifest, MANIFEST_FILE};
 use metering::{FolderHour, Month, Window};
 
 use crate::error::BillingError;
-use crate::s3::S3;
+use crate::s3::{list_keys, S3};
 
 /// Manifests read at once.
 const CONCURRENT_READS: usize = 16;
@@ -64,52 +63,14 @@ impl Snapshot {
     }
 }
 
-fn start_of(hour: FolderHour) -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(hour.year, hour.month, hour.day)
-        .and_then(|d| d.and_hms_opt(hour.hour, 0, 0))
-        .expect("a folder hour is a real hour")
-}
-
-/// The days the window touches, as `year=YYYY/month=MM/day=DD`.
+/// The days the window touches, as `year=YYYY/month=MM/day=DD`, in order.
 fn days(window: &Window) -> Vec<String> {
-    let (first, last) = (
-        start_of(window.first_folder()),
-        start_of(window.last_folder()),
-    );
-    let mut day = first.date();
-    let mut out = Vec::new();
-    while day <= last.date() {
-        out.push(day.format("year=%Y/month=%m/day=%d").to_string());
-        day += Duration::days(1);
-    }
-    out
-}
-
-/// Every key under `prefix` (page by page).
-async fn list_all<S: S3>(
-    s3: &S,
-    month: Month,
-    bucket: &str,
-    prefix: &str,
-) -> Result<Vec<String>, BillingError> {
-    let mut keys = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = s3
-            .list_objects(bucket, prefix, token.as_deref())
-            .await
-            .map_err(|error| BillingError::Completeness {
-                month,
-                action: "list",
-                uri: format!("s3://{bucket}/{prefix}"),
-                error,
-            })?;
-        keys.extend(page.keys);
-        match page.next_continuation_token {
-            Some(next) => token = Some(next),
-            None => return Ok(keys),
-        }
-    }
+    let mut days: Vec<String> = window
+        .folders()
+        .map(|h| format!("year={:04}/month={:02}/day={:02}", h.year, h.month, h.day))
+        .collect();
+    days.dedup();
+    days
 }
 
 /// The keys under `location`'s day folders of the window, by the hour folder they are in
@@ -123,7 +84,15 @@ async fn keys_by_hour<S: S3>(
     let mut by_hour: BTreeMap<FolderHour, Vec<String>> = BTreeMap::new();
     for day in days(window) {
         let prefix = format!("{}/", location.object_key(&day));
-        for key in list_all(s3, month, location.bucket(), &prefix).await? {
+        let keys = list_keys(s3, location.bucket(), &prefix)
+            .await
+            .map_err(|error| BillingError::Completeness {
+                month,
+                action: "list",
+                uri: format!("s3://{}/{prefix}", location.bucket()),
+                error,
+            })?;
+        for key in keys {
             match FolderHour::from_path(Path::new(&key)) {
                 Some(hour) if window.reads_folder(hour) => {
                     by_hour.entry(hour).or_default().push(key)

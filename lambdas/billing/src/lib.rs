@@ -526,24 +526,13 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
     ) -> Result<Vec<String>, BillingError> {
         let bucket = &self.settings.invoices_bucket;
         let uri = format!("s3://{bucket}/{}", writes.folder);
-        let mut listed = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .s3
-                .list_objects(bucket, &writes.folder, token.as_deref())
-                .await
-                .map_err(|error| BillingError::List {
-                    month,
-                    uri: uri.clone(),
-                    error,
-                })?;
-            listed.extend(page.keys);
-            match page.next_continuation_token {
-                Some(next) => token = Some(next),
-                None => break,
-            }
-        }
+        let listed = s3::list_keys(&self.s3, bucket, &writes.folder)
+            .await
+            .map_err(|error| BillingError::List {
+                month,
+                uri: uri.clone(),
+                error,
+            })?;
         let stale = writes.stale(listed);
         for batch in stale.chunks(MAX_DELETE_BATCH) {
             let failures = self

@@ -77,3 +77,17 @@ impl S3 for SdkS3 {
         self.delete_object_batch(bucket, keys)
     }
 }
+
+/// Every key under `prefix`, page by page, in S3's order.
+pub async fn list_keys<S: S3>(s3: &S, bucket: &str, prefix: &str) -> Result<Vec<String>, ApiError> {
+    let mut keys = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = s3.list_objects(bucket, prefix, token.as_deref()).await?;
+        keys.extend(page.keys);
+        match page.next_continuation_token {
+            Some(next) => token = Some(next),
+            None => return Ok(keys),
+        }
+    }
+}
