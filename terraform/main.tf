@@ -290,7 +290,7 @@ module "compaction" {
     function_name = "MergeSmallFilesWithAthenaCTAS"
     description   = "Merge small files in S3 with Athena CTAS query"
     handler       = "bootstrap"
-    zip_path      = "${path.root}/artifacts/merge-small-files.zip"
+    zip_path      = "${path.root}/artifacts/compaction.zip"
     memory_size   = 256
     timeout       = 900
   }

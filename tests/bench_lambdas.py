@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`make bench`: zip sizes against their goals, and cold start + handler time of every bootstrap.
 
-random-strings answers API Gateway events; merge-small-files compacts one hour against moto's
+random-strings answers API Gateway events; compaction compacts one hour against moto's
 S3 and Athena on 127.0.0.1 (moto runs no SQL: the handler time is the function's own work and
 its AWS round trips, each a local HTTP call). Every invocation re-runs the same hour, which is
 also the idempotent path: list, count, clear the Parquet folder, drop, CTAS, drop. billing
@@ -24,10 +24,10 @@ from pathlib import Path
 import boto3
 
 HERE = Path(__file__).resolve().parent
-GOALS = {"random-strings.zip": 1_500_000, "merge-small-files.zip": 4_000_000,
+GOALS = {"random-strings.zip": 1_500_000, "compaction.zip": 4_000_000,
          "billing.zip": 4_000_000}
 HOUR = "2026-11-01T05"
-INVOCATIONS = {"random-strings": 1000, "merge-small-files": 20, "billing": 20}
+INVOCATIONS = {"random-strings": 1000, "compaction": 20, "billing": 20}
 BILLED_MONTH = "2026-10"
 BILLED_TENANTS = 200
 
@@ -184,9 +184,9 @@ def main():
                      INVOCATIONS["random-strings"], {})]
     moto, url = start_moto(moto_python)
     try:
-        n = INVOCATIONS["merge-small-files"]
+        n = INVOCATIONS["compaction"]
         env = compaction_setup(url, n)
-        results.append(bench("merge-small-files", bootstraps["merge-small-files"],
+        results.append(bench("compaction", bootstraps["compaction"],
                              {"hour": HOUR}, n, env))
         n = INVOCATIONS["billing"]
         env = billing_setup(url, n, context)

@@ -1,4 +1,4 @@
-//! What the Lambda functions of this workspace (`merge-small-files`, `billing`) have in
+//! What the Lambda functions of this workspace (`compaction`, `billing`) have in
 //! common, kept here once so the two cannot drift apart:
 //!
 //! - [`sdk`]: the Athena and S3 clients (credentials from the environment only,
@@ -22,7 +22,7 @@
 //! - [`time_budget`]: how long an invocation may run.
 //!
 //! What differs stays in each function's crate: its settings, its queries, its errors and
-//! their kinds (`MergeSmallFiles.<Kind>`, `Billing.<Kind>`, each mapped from the runner's
+//! their kinds (`Compaction.<Kind>`, `Billing.<Kind>`, each mapped from the runner's
 //! [`query::RunError`]), and the `S3` trait each declares in the shape its tests fake and
 //! implements for [`s3::SdkS3`].
 //!
@@ -62,7 +62,7 @@ mod tests {
     #[test]
     fn time_budget_keeps_the_safety_margin() {
         let now = UNIX_EPOCH + Duration::from_millis(1_000_000);
-        // The cases merge-small-files and billing checked, each with its own margin.
+        // The cases compaction and billing checked, each with its own margin.
         assert_eq!(
             time_budget(1_000_000 + 600_000, now, Duration::from_secs(15)),
             Duration::from_secs(585)

@@ -492,7 +492,7 @@ mod tests {
 
     #[test]
     fn failure_reason_combines_reason_and_athena_error() {
-        // merge-small-files' and billing's cases.
+        // compaction's and billing's cases.
         for athena_error in ["HIVE_BAD_DATA", "TABLE_NOT_FOUND"] {
             let mut status = QueryStatus::new(QueryState::Failed);
             assert_eq!(failure_reason(&status), "Athena gave no StateChangeReason");

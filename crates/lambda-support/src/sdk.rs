@@ -138,7 +138,7 @@ impl ApiError {
     }
 
     /// The error kind a function reports for this failure (the `<Kind>` of
-    /// `MergeSmallFiles.<Kind>` and `Billing.<Kind>`): `Throttled` or `ApiTimedOut`,
+    /// `Compaction.<Kind>` and `Billing.<Kind>`): `Throttled` or `ApiTimedOut`,
     /// whichever call it was, else `otherwise`, the kind of the call that failed.
     pub fn kind_name(&self, otherwise: &'static str) -> &'static str {
         match self.kind {

@@ -4,7 +4,7 @@ use crate::diagnostic::Diagnostic;
 use serde::{Deserialize, Serialize};
 
 pub const RANDOM_STRINGS: &str = "random-strings";
-pub const MERGE_SMALL_FILES: &str = "merge-small-files";
+pub const COMPACTION: &str = "compaction";
 pub const BILLING: &str = "billing";
 
 /// A crate under `lambdas/`, as discovered by `artifacts::discover`.
@@ -43,7 +43,7 @@ pub struct LambdaSpec {
 #[derive(Debug, Clone, Serialize)]
 pub struct Lambdas {
     pub random_strings: LambdaSpec,
-    pub merge_small_files: LambdaSpec,
+    pub compaction: LambdaSpec,
     /// Deployed when `metering` has meters and plans.
     pub billing: LambdaSpec,
 }
@@ -141,11 +141,11 @@ pub(super) fn resolve(crates: &[LambdaCrate], errors: &mut Vec<Diagnostic>) -> O
         }
     };
     let random_strings = find(RANDOM_STRINGS);
-    let merge_small_files = find(MERGE_SMALL_FILES);
+    let compaction = find(COMPACTION);
     let billing = find(BILLING);
     Some(Lambdas {
         random_strings: random_strings?,
-        merge_small_files: merge_small_files?,
+        compaction: compaction?,
         billing: billing?,
     })
 }

@@ -31,7 +31,7 @@ pub use cognito::CognitoModel;
 pub use compaction::CompactionModel;
 pub use firehose::{AccessLogs, DEFAULT_ACCESS_LOG_BUCKET, DELIVERY_STREAM_PREFIX};
 pub use lake_formation::LakeFormationModel;
-pub use lambda::{LambdaCrate, LambdaSpec, Lambdas, BILLING, MERGE_SMALL_FILES, RANDOM_STRINGS};
+pub use lambda::{LambdaCrate, LambdaSpec, Lambdas, BILLING, COMPACTION, RANDOM_STRINGS};
 pub use modules::MODULES;
 pub use schedule::Schedule;
 

@@ -22,11 +22,11 @@ use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::types::Object;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use common::{config, far_deadline};
+use common::{far_deadline, settings};
+use compaction::{App, JobError};
 use lambda_support::athena::SdkAthena;
 use lambda_support::s3::SdkS3;
 use lambda_support::sdk::{athena_config, s3_config, MAX_ATTEMPTS};
-use merge_small_files::{App, JobError};
 use tokio::time::Instant;
 
 const JSON_PREFIX: &str = "json-data/year=2026/month=11/day=28/hour=00/";
@@ -61,7 +61,7 @@ fn app_with(mode: RuleMode, athena_rules: &[&Rule], s3_rules: &[&Rule]) -> App<S
     let mut rules = s3_rules.to_vec();
     rules.extend([&delete_manifest, &put_manifest]);
     let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &rules, s3_config);
-    App::new(SdkAthena::new(athena), SdkS3::new(s3), config())
+    App::new(SdkAthena::new(athena), SdkS3::new(s3), settings())
 }
 
 /// A backfill of the hour of [`JSON_PREFIX`] (the scheduled run's survey of earlier hours is
@@ -250,7 +250,7 @@ async fn cancelled_count_query_fails_the_hour_before_any_delete() {
          Query cancelled by user"
     );
     let diagnostic = lambda_runtime::Diagnostic::from(err);
-    assert_eq!(diagnostic.error_type, "MergeSmallFiles.QueryCancelled");
+    assert_eq!(diagnostic.error_type, "Compaction.QueryCancelled");
 }
 
 #[tokio::test(start_paused = true)]

@@ -54,7 +54,7 @@ pub fn recent_hours(latest: Hour) -> Vec<Hour> {
 /// The state of `hour`: its JSON objects against its manifest.
 pub async fn hour_state<S: S3>(
     s3: &S,
-    config: &Settings,
+    settings: &Settings,
     hour: Hour,
 ) -> Result<HourState, SurveyError> {
     let fail = |what, uri: String| {
@@ -65,7 +65,7 @@ pub async fn hour_state<S: S3>(
             error,
         }
     };
-    let json = sql::json_folder(config, &hour);
+    let json = sql::json_folder(settings, &hour);
     let json_keys = folder::list_keys(s3, &json)
         .await
         .map_err(fail("listing", json.to_string()))?;
@@ -74,7 +74,7 @@ pub async fn hour_state<S: S3>(
     }
     // Listed before it is read: a GetObject of a key that does not exist is refused as
     // AccessDenied, not NoSuchKey, to a role whose ListBucket is limited by prefix.
-    let manifests = S3Folder::new_in(&config.manifest_prefix, &hour.partition_path());
+    let manifests = S3Folder::new_in(&settings.manifest_prefix, &hour.partition_path());
     let found = folder::list_keys(s3, &manifests)
         .await
         .map_err(fail("listing", manifests.to_string()))?;
@@ -96,13 +96,13 @@ pub async fn hour_state<S: S3>(
 /// Of `hours`, those that need compacting, oldest first, with what was found of each.
 pub async fn hours_to_compact<S: S3>(
     s3: &S,
-    config: &Settings,
+    settings: &Settings,
     hours: &[Hour],
 ) -> Result<(Vec<Hour>, Vec<Surveyed>), SurveyError> {
     let mut chosen = Vec::new();
     let mut found = Vec::new();
     for &hour in hours {
-        let state = hour_state(s3, config, hour).await?;
+        let state = hour_state(s3, settings, hour).await?;
         if state.needs_compaction() {
             chosen.push(hour);
             found.push(Surveyed {

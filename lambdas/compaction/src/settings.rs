@@ -387,10 +387,14 @@ mod tests {
 
     #[test]
     fn reads_a_complete_environment() {
-        let config = load(&sample_env()).unwrap();
-        assert_eq!(config.old_database.as_str(), "metering");
-        assert_eq!(config.new_table_name.as_str(), "api_access_parquet");
-        let columns: Vec<&str> = config.column_names.iter().map(Identifier::as_str).collect();
+        let settings = load(&sample_env()).unwrap();
+        assert_eq!(settings.old_database.as_str(), "metering");
+        assert_eq!(settings.new_table_name.as_str(), "api_access_parquet");
+        let columns: Vec<&str> = settings
+            .column_names
+            .iter()
+            .map(Identifier::as_str)
+            .collect();
         assert_eq!(
             columns,
             [
@@ -405,10 +409,13 @@ mod tests {
                 "responseLength"
             ]
         );
-        assert_eq!(config.athena_work_group, "metering-wg");
-        assert_eq!(config.output_prefix.as_str(), "s3://bucket/parquet-data");
-        assert_eq!(config.staging_output_location(), "s3://results-bucket/tmp/");
-        assert_eq!(config.region_name, "eu-west-1");
+        assert_eq!(settings.athena_work_group, "metering-wg");
+        assert_eq!(settings.output_prefix.as_str(), "s3://bucket/parquet-data");
+        assert_eq!(
+            settings.staging_output_location(),
+            "s3://results-bucket/tmp/"
+        );
+        assert_eq!(settings.region_name, "eu-west-1");
     }
 
     #[test]
@@ -640,9 +647,9 @@ mod tests {
 
     #[test]
     fn manifests_are_kept_apart_from_the_data() {
-        let config = load(&sample_env()).unwrap();
+        let settings = load(&sample_env()).unwrap();
         assert_eq!(
-            config.manifest_prefix.to_string(),
+            settings.manifest_prefix.to_string(),
             "s3://bucket/compaction-manifests"
         );
         for value in [

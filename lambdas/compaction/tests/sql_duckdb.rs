@@ -11,8 +11,8 @@ mod common;
 
 use std::process::Command;
 
-use common::{config, hour};
-use merge_small_files::sql;
+use common::{hour, settings};
+use compaction::sql;
 use serde_json::Value;
 
 const READER: &str = r#"
@@ -55,9 +55,9 @@ fn rows_out_is_the_number_of_rows_the_ctas_writes() {
     ];
     std::fs::write(folder.join("firehose-1.json"), lines.join("\n") + "\n").unwrap();
 
-    let config = config();
-    let count = sql::count_rows(&config, &hour());
-    let ctas = sql::create_parquet_table(&config, &hour());
+    let settings = settings();
+    let count = sql::count_rows(&settings, &hour());
+    let ctas = sql::create_parquet_table(&settings, &hour());
     let select = &ctas[ctas.find(" AS SELECT ").expect("a CTAS") + 4..];
     let output = Command::new(python())
         .args(["-c", READER, root.path().to_str().unwrap(), &count, select])

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+use compaction::{App, HourError, JobError, Settings};
 use lambda_support::athena::SdkAthena;
 use lambda_support::lease::{
     now_epoch_ms, AcquireError, Busy, Holder, LeaseLock, LeaseRecord, LeaseStore, LockPrefix,
@@ -19,7 +20,6 @@ use lambda_support::lease::{
 use lambda_support::moto::{athena_client, query_executions, s3_client, MotoServer};
 use lambda_support::s3::SdkS3;
 use lambda_support::testing::lambda_event;
-use merge_small_files::{App, HourError, JobError, Settings};
 use serde_json::json;
 
 const RESULTS: &str = "athena-results";
@@ -153,7 +153,7 @@ async fn leases_are_exclusive_taken_over_when_expired_and_released_only_by_their
     assert_eq!(lock.release(&third).await.unwrap(), Released::Gone);
 }
 
-fn config() -> Settings {
+fn settings() -> Settings {
     Settings::from_lookup(|name| {
         Some(
             match name {
@@ -179,13 +179,13 @@ fn config() -> Settings {
 
 /// The function as `main.rs` builds it, with the lock of `LOCK_PREFIX`, over moto.
 async fn app(server: &MotoServer) -> App<SdkAthena, SdkS3, SdkS3> {
-    let config = config();
-    let prefix = config.lock_prefix.clone().expect("LOCK_PREFIX is set");
+    let settings = settings();
+    let prefix = settings.lock_prefix.clone().expect("LOCK_PREFIX is set");
     let s3 = SdkS3::new(s3(server).await);
     App::new(
         SdkAthena::new(athena_client(server, None::<NoInterceptor>).await),
         s3.clone(),
-        config,
+        settings,
     )
     .with_backoff(lambda_support::query::Backoff {
         initial: Duration::from_millis(20),

@@ -60,11 +60,11 @@ pub struct StepRequest<'a> {
 }
 
 impl<'a> StepRequest<'a> {
-    pub fn new(config: &'a Settings, hour: Hour, step: Step) -> Self {
+    pub fn new(settings: &'a Settings, hour: Hour, step: Step) -> Self {
         Self {
-            sql: step.query(config, &hour),
-            work_group: &config.athena_work_group,
-            output_location: config.staging_output_location(),
+            sql: step.query(settings, &hour),
+            work_group: &settings.athena_work_group,
+            output_location: settings.staging_output_location(),
         }
     }
 
@@ -90,7 +90,7 @@ pub struct StepQuery<'a, A> {
 impl<'a, A: Athena> StepQuery<'a, A> {
     pub fn new(
         athena: &'a A,
-        config: &'a Settings,
+        settings: &'a Settings,
         hour: Hour,
         step: Step,
         records: &'a mut Vec<QueryRecord>,
@@ -98,7 +98,7 @@ impl<'a, A: Athena> StepQuery<'a, A> {
         Self {
             athena,
             step,
-            request: StepRequest::new(config, hour, step),
+            request: StepRequest::new(settings, hour, step),
             records,
         }
     }
@@ -143,14 +143,14 @@ where
 /// `records`. Returns the id of the query execution that SUCCEEDED.
 pub async fn run_simple_step<A: Athena>(
     athena: &A,
-    config: &Settings,
+    settings: &Settings,
     hour: Hour,
     step: Step,
     deadline: Instant,
     policy: &QueryPolicy,
     records: &mut Vec<QueryRecord>,
 ) -> Result<String, HourError> {
-    let mut job = StepQuery::new(athena, config, hour, step, records);
+    let mut job = StepQuery::new(athena, settings, hour, step, records);
     run_step(&mut job, hour, step, deadline, policy).await
 }
 

@@ -15,28 +15,28 @@ pub const REQUEST_ID: &str = "requestid";
 pub const REQUEST_TIME: &str = "requesttime";
 
 /// `tmp_<NEW_TABLE_NAME>_<YYYYMMDDHH>`: the catalog entry CTAS creates.
-pub fn temp_table_name(config: &Settings, hour: &Hour) -> String {
-    format!("tmp_{}_{}", config.new_table_name, hour.compact())
+pub fn temp_table_name(settings: &Settings, hour: &Hour) -> String {
+    format!("tmp_{}_{}", settings.new_table_name, hour.compact())
 }
 
 /// The Parquet table's projected folder for `hour`: where CTAS writes.
-pub fn parquet_folder(config: &Settings, hour: &Hour) -> S3Folder {
-    S3Folder::new(&config.output_prefix, &hour.partition_path())
+pub fn parquet_folder(settings: &Settings, hour: &Hour) -> S3Folder {
+    S3Folder::new(&settings.output_prefix, &hour.partition_path())
 }
 
 /// The Firehose folder of `hour` in the JSON table.
-pub fn json_folder(config: &Settings, hour: &Hour) -> S3Folder {
-    S3Folder::new(&config.old_table_location_prefix, &hour.partition_path())
+pub fn json_folder(settings: &Settings, hour: &Hour) -> S3Folder {
+    S3Folder::new(&settings.old_table_location_prefix, &hour.partition_path())
 }
 
 /// Where the Parquet files of `hour` go, as an `s3://` URL ending in `/`.
-pub fn parquet_location(config: &Settings, hour: &Hour) -> String {
-    parquet_folder(config, hour).to_string()
+pub fn parquet_location(settings: &Settings, hour: &Hour) -> String {
+    parquet_folder(settings, hour).to_string()
 }
 
 /// The Firehose folder of `hour`, as an `s3://` URL ending in `/`.
-pub fn json_location(config: &Settings, hour: &Hour) -> String {
-    json_folder(config, hour).to_string()
+pub fn json_location(settings: &Settings, hour: &Hour) -> String {
+    json_folder(settings, hour).to_string()
 }
 
 /// Selects `hour` in either table. The partition keys are `int` columns (projected with two
@@ -51,15 +51,18 @@ fn partition_predicate(hour: &Hour) -> String {
     )
 }
 
-fn json_table(config: &Settings) -> String {
-    format!("\"{}\".\"{}\"", config.old_database, config.old_table_name)
+fn json_table(settings: &Settings) -> String {
+    format!(
+        "\"{}\".\"{}\"",
+        settings.old_database, settings.old_table_name
+    )
 }
 
-pub fn drop_temp_table(config: &Settings, hour: &Hour) -> String {
+pub fn drop_temp_table(settings: &Settings, hour: &Hour) -> String {
     format!(
         "DROP TABLE IF EXISTS `{}`.`{}`",
-        config.new_database,
-        temp_table_name(config, hour)
+        settings.new_database,
+        temp_table_name(settings, hour)
     )
 }
 
@@ -67,20 +70,20 @@ pub fn drop_temp_table(config: &Settings, hour: &Hour) -> String {
 /// are not requests: the table reads a line that is not valid JSON as a row of NULLs
 /// (`ignore.malformed.json`, "OpenX JSON SerDe" in the Athena User Guide), and API Gateway
 /// writes a request id into every record, so a row without one is such a line.
-pub fn count_rows(config: &Settings, hour: &Hour) -> String {
+pub fn count_rows(settings: &Settings, hour: &Hour) -> String {
     format!(
         "SELECT count(\"{REQUEST_ID}\") AS \"rows_in\", count(DISTINCT \"{REQUEST_ID}\") AS \"rows_out\", \
          count(*) - count(\"{REQUEST_ID}\") AS \"rows_malformed\" \
          FROM {table} WHERE {predicate}",
-        table = json_table(config),
+        table = json_table(settings),
         predicate = partition_predicate(hour),
     )
 }
 
 /// CTAS writing the hour as Snappy Parquet, one row per request id: Firehose delivers at
 /// least once, so the same request can be in the JSON files more than once.
-pub fn create_parquet_table(config: &Settings, hour: &Hour) -> String {
-    let columns = config
+pub fn create_parquet_table(settings: &Settings, hour: &Hour) -> String {
+    let columns = settings
         .column_names
         .iter()
         .map(Identifier::as_str)
@@ -94,10 +97,10 @@ pub fn create_parquet_table(config: &Settings, hour: &Hour) -> String {
          (PARTITION BY \"{REQUEST_ID}\" ORDER BY \"{REQUEST_TIME}\") AS \"{RANK_COLUMN}\" \
          FROM {table} WHERE {predicate} AND \"{REQUEST_ID}\" IS NOT NULL) AS ranked \
          WHERE \"{RANK_COLUMN}\" = 1",
-        new_db = config.new_database,
-        temp = temp_table_name(config, hour),
-        location = parquet_location(config, hour),
-        table = json_table(config),
+        new_db = settings.new_database,
+        temp = temp_table_name(settings, hour),
+        location = parquet_location(settings, hour),
+        table = json_table(settings),
         predicate = partition_predicate(hour),
     )
 }
@@ -129,11 +132,11 @@ impl Step {
         }
     }
 
-    pub fn query(self, config: &Settings, hour: &Hour) -> String {
+    pub fn query(self, settings: &Settings, hour: &Hour) -> String {
         match self {
-            Step::Count => count_rows(config, hour),
-            Step::DropLeftover | Step::DropTemp => drop_temp_table(config, hour),
-            Step::Ctas => create_parquet_table(config, hour),
+            Step::Count => count_rows(settings, hour),
+            Step::DropLeftover | Step::DropTemp => drop_temp_table(settings, hour),
+            Step::Ctas => create_parquet_table(settings, hour),
         }
     }
 }
@@ -148,7 +151,7 @@ impl std::fmt::Display for Step {
 mod tests {
     use super::*;
 
-    fn config() -> Settings {
+    fn settings() -> Settings {
         Settings::from_lookup(|name| {
             Some(
                 match name {
@@ -175,7 +178,7 @@ mod tests {
     fn drop_statement_uses_backticks() {
         let hour = Hour::parse("2026-11-28T00").unwrap();
         assert_eq!(
-            drop_temp_table(&config(), &hour),
+            drop_temp_table(&settings(), &hour),
             "DROP TABLE IF EXISTS `metering_db`.`tmp_api_access_parquet_2026112800`"
         );
     }
@@ -184,7 +187,7 @@ mod tests {
     fn count_statement_exact_text() {
         let hour = Hour::parse("2026-11-28T00").unwrap();
         assert_eq!(
-            count_rows(&config(), &hour),
+            count_rows(&settings(), &hour),
             "SELECT count(\"requestid\") AS \"rows_in\", count(DISTINCT \"requestid\") AS \"rows_out\", \
              count(*) - count(\"requestid\") AS \"rows_malformed\" \
              FROM \"metering_db\".\"api_access_json\" \
@@ -198,7 +201,7 @@ mod tests {
         let columns = "\"requestId\", \"ip\", \"user\", \"requestTime\", \"httpMethod\", \
                        \"resourcePath\", \"status\", \"protocol\", \"responseLength\"";
         assert_eq!(
-            create_parquet_table(&config(), &hour),
+            create_parquet_table(&settings(), &hour),
             format!(
                 "CREATE TABLE \"metering_db\".\"tmp_api_access_parquet_2026112800\" \
                  WITH (external_location = 's3://bucket/parquet-data/year=2026/month=11/day=28/hour=00/', \
@@ -214,16 +217,16 @@ mod tests {
 
     #[test]
     fn ctas_without_request_id_column_still_deduplicates_by_it() {
-        let mut config = config();
-        config.column_names = vec![
+        let mut settings = settings();
+        settings.column_names = vec![
             Identifier::parse("ip").unwrap(),
             Identifier::parse("status").unwrap(),
         ];
-        config.old_database = Identifier::parse("raw").unwrap();
-        config.new_database = Identifier::parse("curated").unwrap();
+        settings.old_database = Identifier::parse("raw").unwrap();
+        settings.new_database = Identifier::parse("curated").unwrap();
         let hour = Hour::parse("2027-01-05T09").unwrap();
         assert_eq!(
-            create_parquet_table(&config, &hour),
+            create_parquet_table(&settings, &hour),
             "CREATE TABLE \"curated\".\"tmp_api_access_parquet_2027010509\" \
              WITH (external_location = 's3://bucket/parquet-data/year=2027/month=01/day=05/hour=09/', \
              format = 'PARQUET', write_compression = 'SNAPPY') \
@@ -234,39 +237,39 @@ mod tests {
              AND \"requestid\" IS NOT NULL) AS ranked WHERE \"dedup_rank\" = 1"
         );
         assert_eq!(
-            count_rows(&config, &hour),
+            count_rows(&settings, &hour),
             "SELECT count(\"requestid\") AS \"rows_in\", count(DISTINCT \"requestid\") AS \"rows_out\", \
              count(*) - count(\"requestid\") AS \"rows_malformed\" \
              FROM \"raw\".\"api_access_json\" WHERE year = 2027 AND month = 1 AND day = 5 AND hour = 9"
         );
         assert_eq!(
-            drop_temp_table(&config, &hour),
+            drop_temp_table(&settings, &hour),
             "DROP TABLE IF EXISTS `curated`.`tmp_api_access_parquet_2027010509`"
         );
     }
 
     #[test]
     fn locations_and_names() {
-        let config = config();
+        let settings = settings();
         let hour = Hour::parse("2026-12-31T23").unwrap();
         assert_eq!(
-            temp_table_name(&config, &hour),
+            temp_table_name(&settings, &hour),
             "tmp_api_access_parquet_2026123123"
         );
         assert_eq!(
-            parquet_location(&config, &hour),
+            parquet_location(&settings, &hour),
             "s3://bucket/parquet-data/year=2026/month=12/day=31/hour=23/"
         );
         assert_eq!(
-            json_location(&config, &hour),
+            json_location(&settings, &hour),
             "s3://bucket/json-data/year=2026/month=12/day=31/hour=23/"
         );
-        let json = json_folder(&config, &hour);
+        let json = json_folder(&settings, &hour);
         assert_eq!(
             (json.bucket.as_str(), json.prefix.as_str()),
             ("bucket", "json-data/year=2026/month=12/day=31/hour=23/")
         );
-        let parquet = parquet_folder(&config, &hour);
+        let parquet = parquet_folder(&settings, &hour);
         assert_eq!(
             (parquet.bucket.as_str(), parquet.prefix.as_str()),
             ("bucket", "parquet-data/year=2026/month=12/day=31/hour=23/")
@@ -275,19 +278,19 @@ mod tests {
 
     #[test]
     fn steps_and_their_queries() {
-        let config = config();
+        let settings = settings();
         let hour = Hour::parse("2026-11-28T00").unwrap();
         assert_eq!(
-            Step::Count.query(&config, &hour),
-            count_rows(&config, &hour)
+            Step::Count.query(&settings, &hour),
+            count_rows(&settings, &hour)
         );
         let queries: Vec<String> = Step::COMPACTION
             .iter()
-            .map(|s| s.query(&config, &hour))
+            .map(|s| s.query(&settings, &hour))
             .collect();
-        assert_eq!(queries[0], drop_temp_table(&config, &hour));
-        assert_eq!(queries[1], create_parquet_table(&config, &hour));
-        assert_eq!(queries[2], drop_temp_table(&config, &hour));
+        assert_eq!(queries[0], drop_temp_table(&settings, &hour));
+        assert_eq!(queries[1], create_parquet_table(&settings, &hour));
+        assert_eq!(queries[2], drop_temp_table(&settings, &hour));
         let names: Vec<&str> = Step::COMPACTION.iter().map(|s| s.name()).collect();
         assert_eq!(names, ["drop_leftover", "ctas", "drop_temp"]);
         assert_eq!(Step::Count.to_string(), "count");

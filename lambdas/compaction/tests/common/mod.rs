@@ -9,14 +9,14 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use compaction::s3::{ListRequest, S3};
+use compaction::{Hour, Settings};
 use lambda_support::athena::{
     Athena, QueryRequest, QueryState, QueryStatus, ResultPage, StatusDetail,
 };
 use lambda_support::query::Backoff;
 use lambda_support::s3::{DeleteFailure, ObjectPage};
 use lambda_support::sdk::ApiError;
-use merge_small_files::s3::{ListRequest, S3};
-use merge_small_files::{Hour, Settings};
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -63,13 +63,13 @@ pub fn config_with(locations: &Locations<'_>, columns: &str) -> Settings {
     .unwrap()
 }
 
-pub fn config() -> Settings {
+pub fn settings() -> Settings {
     config_with(&FAKE_LOCATIONS, ALL_COLUMNS)
 }
 
 /// An EventBridge scheduled event at `time`.
 pub fn scheduled_event_at(time: &str) -> Value {
-    lambda_support::testing::scheduled_event("merge-small-files-hourly", time)
+    lambda_support::testing::scheduled_event("compaction-hourly", time)
 }
 
 /// The run at 01:10:07 that compacts [`hour()`].

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use compaction::Settings;
 use lambda_support::moto::iam_policy::{Inputs, Module, Policy};
 use lambda_support::moto::{ACCOUNT_ID, REGION};
-use merge_small_files::Settings;
 use serde_json::{json, Value};
 
 use super::ALL_COLUMNS;
@@ -62,7 +62,7 @@ pub fn module_inputs() -> Inputs {
                 "function_name": FUNCTION_NAME,
                 "description": "Merge small files in S3 with Athena CTAS query",
                 "handler": "bootstrap",
-                "zip_path": "artifacts/merge-small-files.zip",
+                "zip_path": "artifacts/compaction.zip",
                 "memory_size": 256,
                 "timeout": 900,
             }),

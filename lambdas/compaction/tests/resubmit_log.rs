@@ -14,13 +14,13 @@ use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::types::Object;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use common::{config, far_deadline};
+use common::{far_deadline, settings};
+use compaction::App;
 use lambda_support::athena::SdkAthena;
 use lambda_support::logging;
 use lambda_support::s3::SdkS3;
 use lambda_support::sdk::{athena_config, s3_config};
 use lambda_support::testing::LogBuffer;
-use merge_small_files::App;
 use serde_json::{json, Value};
 
 type Athena = aws_sdk_athena::Client;
@@ -121,7 +121,7 @@ async fn a_resubmission_is_logged_and_the_hour_lists_every_query_execution() {
         s3_config
     );
 
-    let response = App::new(SdkAthena::new(athena), SdkS3::new(s3), config())
+    let response = App::new(SdkAthena::new(athena), SdkS3::new(s3), settings())
         .run(&json!({"hour": "2026-11-28T00"}), far_deadline())
         .await
         .unwrap();

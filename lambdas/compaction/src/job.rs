@@ -175,7 +175,7 @@ impl HourReport {
 pub struct Compactor<'a, A, S, L> {
     pub athena: &'a A,
     pub s3: &'a S,
-    pub config: &'a Settings,
+    pub settings: &'a Settings,
     pub policy: &'a QueryPolicy,
     /// The hours' leases and who takes them; `None` runs without a lock (tests).
     pub lock: Option<(&'a LeaseLock<L>, &'a Holder)>,
@@ -188,8 +188,8 @@ impl<A: Athena, S: S3, L: LeaseStore> Compactor<'_, A, S, L> {
         let started = Instant::now();
         let mut report = HourReport {
             hour,
-            source: sql::json_location(self.config, &hour),
-            destination: sql::parquet_location(self.config, &hour),
+            source: sql::json_location(self.settings, &hour),
+            destination: sql::parquet_location(self.settings, &hour),
             counts: None,
             objects_deleted: 0,
             queries: Vec::with_capacity(4),
@@ -237,14 +237,14 @@ impl<A: Athena, S: S3, L: LeaseStore> Compactor<'_, A, S, L> {
         let Self {
             athena,
             s3,
-            config,
+            settings,
             policy,
             ..
         } = *self;
         let hour = report.hour;
 
         before(hour, deadline, Phase::ListJson)?;
-        let json = sql::json_folder(config, &hour);
+        let json = sql::json_folder(settings, &hour);
         let json_objects =
             folder::list_keys(s3, &json)
                 .await
@@ -259,7 +259,7 @@ impl<A: Athena, S: S3, L: LeaseStore> Compactor<'_, A, S, L> {
 
         let step = Step::Count;
         let records = &mut report.queries;
-        let id = run_simple_step(athena, config, hour, step, deadline, policy, records).await?;
+        let id = run_simple_step(athena, settings, hour, step, deadline, policy, records).await?;
         let results = step_results(athena, hour, step, &id).await?;
         let counts =
             RowCounts::from_results(&results).map_err(|problem| HourError::BadResults {
@@ -277,7 +277,7 @@ impl<A: Athena, S: S3, L: LeaseStore> Compactor<'_, A, S, L> {
                 "lines of the hour are not valid JSON or have no requestId: left out of Parquet and billing"
             );
         }
-        let manifest = HourManifest::new(config, hour);
+        let manifest = HourManifest::new(settings, hour);
         if counts.rows_in == 0 {
             manifest.write(s3, json_objects, counts, deadline).await?;
             return Ok(Outcome::NoRows);
@@ -287,24 +287,24 @@ impl<A: Athena, S: S3, L: LeaseStore> Compactor<'_, A, S, L> {
         // replaced: without a manifest, billing refuses the month and the next scheduled run
         // compacts the hour again if this one stops half-way.
         manifest.delete(s3).await?;
-        clear_parquet(s3, config, hour, deadline, &mut report.objects_deleted).await?;
+        clear_parquet(s3, settings, hour, deadline, &mut report.objects_deleted).await?;
         let records = &mut report.queries;
         let step = Step::DropLeftover;
-        run_simple_step(athena, config, hour, step, deadline, policy, records).await?;
+        run_simple_step(athena, settings, hour, step, deadline, policy, records).await?;
         let mut ctas = CtasQuery {
             athena,
             s3,
-            config,
+            settings,
             policy,
             deadline,
             hour,
-            request: StepRequest::new(config, hour, Step::Ctas),
+            request: StepRequest::new(settings, hour, Step::Ctas),
             report: &mut *report,
         };
         run_step(&mut ctas, hour, Step::Ctas, deadline, policy).await?;
         let records = &mut report.queries;
         let step = Step::DropTemp;
-        run_simple_step(athena, config, hour, step, deadline, policy, records).await?;
+        run_simple_step(athena, settings, hour, step, deadline, policy, records).await?;
         manifest.write(s3, json_objects, counts, deadline).await?;
         Ok(Outcome::Compacted)
     }
@@ -320,11 +320,11 @@ struct HourManifest {
 }
 
 impl HourManifest {
-    fn new(config: &Settings, hour: Hour) -> Self {
+    fn new(settings: &Settings, hour: Hour) -> Self {
         Self {
             hour,
-            bucket: config.manifest_prefix.bucket().to_owned(),
-            key: manifest_key(&config.manifest_prefix, &hour.partition_path()),
+            bucket: settings.manifest_prefix.bucket().to_owned(),
+            key: manifest_key(&settings.manifest_prefix, &hour.partition_path()),
         }
     }
 
@@ -387,13 +387,13 @@ fn before(hour: Hour, deadline: Instant, next: Phase) -> Result<(), HourError> {
 /// Step 3: deletes everything in the hour's Parquet folder, counting into `deleted`.
 async fn clear_parquet<S: S3>(
     s3: &S,
-    config: &Settings,
+    settings: &Settings,
     hour: Hour,
     deadline: Instant,
     deleted: &mut u64,
 ) -> Result<(), HourError> {
     before(hour, deadline, Phase::ClearParquet)?;
-    let parquet = sql::parquet_folder(config, &hour);
+    let parquet = sql::parquet_folder(settings, &hour);
     folder::empty_folder(s3, &parquet, deleted)
         .await
         .map_err(|error| HourError::ClearParquet {
@@ -411,7 +411,7 @@ async fn clear_parquet<S: S3>(
 struct CtasQuery<'a, A, S> {
     athena: &'a A,
     s3: &'a S,
-    config: &'a Settings,
+    settings: &'a Settings,
     policy: &'a QueryPolicy,
     deadline: Instant,
     hour: Hour,
@@ -435,13 +435,13 @@ impl<A: Athena, S: S3> QueryJob for CtasQuery<'_, A, S> {
         if earlier.is_empty() {
             return Ok(());
         }
-        let (athena, config, hour) = (self.athena, self.config, self.hour);
+        let (athena, settings, hour) = (self.athena, self.settings, self.hour);
         let deleted = &mut self.report.objects_deleted;
-        clear_parquet(self.s3, config, hour, self.deadline, deleted).await?;
+        clear_parquet(self.s3, settings, hour, self.deadline, deleted).await?;
         let (step, records) = (Step::DropLeftover, &mut self.report.queries);
         run_simple_step(
             athena,
-            config,
+            settings,
             hour,
             step,
             self.deadline,

@@ -1,8 +1,8 @@
 //! Properties of the event parsing (`event::hours_from_event`) over generated events.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
-use merge_small_files::event::{hours_from_event, EventError, MAX_BACKFILL_HOURS};
-use merge_small_files::Hour;
+use compaction::event::{hours_from_event, EventError, MAX_BACKFILL_HOURS};
+use compaction::Hour;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 

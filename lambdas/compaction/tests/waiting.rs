@@ -6,13 +6,13 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use compaction::error::Phase;
+use compaction::sql::{self, Step};
+use compaction::{App, HourError, JobError};
 use lambda_support::athena::{QueryState, QueryStatus};
 use lambda_support::manifest::Manifest;
 use lambda_support::query::Backoff;
 use lambda_support::testing::lambda_event;
-use merge_small_files::error::Phase;
-use merge_small_files::sql::{self, Step};
-use merge_small_files::{App, HourError, JobError};
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
@@ -42,7 +42,7 @@ fn put_manifest() -> Call {
 }
 
 fn app(fake: &FakeAws) -> App<FakeAws, FakeAws> {
-    App::new(fake.clone(), fake.clone(), config()).with_clock(test_clock)
+    App::new(fake.clone(), fake.clone(), settings()).with_clock(test_clock)
 }
 
 fn list(prefix: &str, max_keys: Option<i32>) -> Call {
@@ -102,10 +102,10 @@ async fn an_hour_runs_list_count_clear_drop_ctas_drop_each_waited_for() {
 
     let response = app(&fake).run(&hour_00(), far_deadline()).await.unwrap();
 
-    let config = config();
-    let count = sql::count_rows(&config, &hour());
-    let drop = sql::drop_temp_table(&config, &hour());
-    let ctas = sql::create_parquet_table(&config, &hour());
+    let settings = settings();
+    let count = sql::count_rows(&settings, &hour());
+    let drop = sql::drop_temp_table(&settings, &hour());
+    let ctas = sql::create_parquet_table(&settings, &hour());
     assert_eq!(
         fake.calls(),
         vec![
@@ -196,7 +196,7 @@ async fn json_files_without_rows_are_skipped_after_the_count() {
 
     let response = app(&fake).run(&hour_00(), far_deadline()).await.unwrap();
 
-    let count = sql::count_rows(&config(), &hour());
+    let count = sql::count_rows(&settings(), &hour());
     assert_eq!(
         fake.calls(),
         vec![
@@ -549,7 +549,7 @@ async fn backfill_compacts_each_hour_in_order_and_reports_each() {
             ("2026-11-01T07", "compacted", Some(7), Some(4)),
         ]
     );
-    let config = config();
+    let settings = settings();
     let ctas: Vec<String> = fake
         .starts()
         .into_iter()
@@ -559,8 +559,8 @@ async fn backfill_compacts_each_hour_in_order_and_reports_each() {
     assert_eq!(
         ctas,
         [
-            sql::create_parquet_table(&config, &backfill[0]),
-            sql::create_parquet_table(&config, &backfill[2]),
+            sql::create_parquet_table(&settings, &backfill[0]),
+            sql::create_parquet_table(&settings, &backfill[2]),
         ]
     );
     let json_lists: Vec<String> = fake
@@ -660,10 +660,10 @@ async fn backfill_stops_at_the_first_failed_hour_and_lists_the_rest() {
 
 #[tokio::test(start_paused = true)]
 async fn compaction_delay_moves_the_scheduled_hour() {
-    let mut config = config();
-    config.compaction_delay_minutes = 30;
+    let mut settings = settings();
+    settings.compaction_delay_minutes = 30;
     let fake = FakeAws::new(vec![]);
-    let app = App::new(fake.clone(), fake.clone(), config);
+    let app = App::new(fake.clone(), fake.clone(), settings);
 
     let at_0110 = app
         .run(&scheduled_event_at("2026-11-28T01:10:00Z"), far_deadline())

@@ -5,10 +5,10 @@
 mod common;
 
 use common::*;
+use compaction::App;
 use lambda_support::athena::{QueryState, QueryStatus};
 use lambda_support::logging;
 use lambda_support::testing::LogBuffer;
-use merge_small_files::App;
 use serde_json::{json, Value};
 
 /// The line without the fields that change from run to run.
@@ -36,7 +36,7 @@ async fn one_json_log_line_per_hour() {
         "bucket",
         "parquet-data/year=2026/month=11/day=28/hour=00/old.parquet",
     );
-    App::new(fake.clone(), fake, config())
+    App::new(fake.clone(), fake, settings())
         .run(&scheduled_event(), far_deadline())
         .await
         .unwrap();
@@ -85,7 +85,7 @@ async fn one_json_log_line_per_hour() {
         vec![vec![succeeded()], vec![succeeded()], vec![failed]],
         &[hour()],
     );
-    App::new(fake.clone(), fake, config())
+    App::new(fake.clone(), fake, settings())
         .run(&scheduled_event(), far_deadline())
         .await
         .unwrap_err();
@@ -114,7 +114,7 @@ async fn one_json_log_line_per_hour() {
 
     // A backfill of an empty hour and a compacted one: a line for each.
     let fake = FakeAws::with_json_for(vec![], &hours(&["2026-11-28T01"]));
-    App::new(fake.clone(), fake, config())
+    App::new(fake.clone(), fake, settings())
         .with_clock(test_clock)
         .run(
             &json!({"from": "2026-11-28T00", "to": "2026-11-28T01"}),
@@ -149,7 +149,7 @@ async fn one_json_log_line_per_hour() {
 
     // An event without an hour: one ERROR line, no call.
     let fake = FakeAws::new(vec![]);
-    App::new(fake.clone(), fake.clone(), config())
+    App::new(fake.clone(), fake.clone(), settings())
         .run(&json!({"source": "aws.events"}), far_deadline())
         .await
         .unwrap_err();

@@ -10,7 +10,7 @@
 //!
 //! Two runs never work on the same hour at once: each holds the hour's lease in S3
 //! (`LOCK_PREFIX`, see [`lambda_support::lease`]) while it works on it, and a run that finds
-//! the hour leased by a live run fails with `MergeSmallFiles.Locked` (a backfill stops there,
+//! the hour leased by a live run fails with `Compaction.Locked` (a backfill stops there,
 //! naming the hours done and left). This replaces reserved concurrency 1, which an account
 //! whose concurrency limit is still 10 cannot grant.
 //!
@@ -65,7 +65,7 @@ pub struct Response {
 impl From<JobError> for Diagnostic {
     fn from(error: JobError) -> Self {
         Diagnostic {
-            error_type: format!("MergeSmallFiles.{}", error.kind()),
+            error_type: format!("Compaction.{}", error.kind()),
             error_message: error.to_string(),
         }
     }
@@ -76,7 +76,7 @@ impl From<JobError> for Diagnostic {
 pub struct App<A, S, L = SdkS3> {
     athena: A,
     s3: S,
-    config: Settings,
+    settings: Settings,
     policy: QueryPolicy,
     safety_margin: Duration,
     clock: fn() -> NaiveDateTime,
@@ -91,11 +91,11 @@ pub fn utc_now() -> NaiveDateTime {
 impl<A: Athena, S: S3> App<A, S> {
     /// The function without a lock: runs of the same hour may overlap. The Lambda adds the
     /// lock of `LOCK_PREFIX` with [`App::with_lock`].
-    pub fn new(athena: A, s3: S, config: Settings) -> Self {
+    pub fn new(athena: A, s3: S, settings: Settings) -> Self {
         Self {
             athena,
             s3,
-            config,
+            settings,
             policy: QueryPolicy {
                 poll: DEFAULT_BACKOFF,
                 resubmit: DEFAULT_RESUBMIT,
@@ -113,7 +113,7 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
         App {
             athena: self.athena,
             s3: self.s3,
-            config: self.config,
+            settings: self.settings,
             policy: self.policy,
             safety_margin: self.safety_margin,
             clock: self.clock,
@@ -152,8 +152,8 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
         &self.s3
     }
 
-    pub fn config(&self) -> &Settings {
-        &self.config
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     /// The Lambda handler. The leases it takes are held by the invocation's request id until
@@ -190,7 +190,7 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
         holder: &Holder,
     ) -> Result<Response, JobError> {
         let now = (self.clock)();
-        let selection = event::selection(payload, now, self.config.compaction_delay_minutes)
+        let selection = event::selection(payload, now, self.settings.compaction_delay_minutes)
             .inspect_err(|error| {
                 tracing::error!(outcome = "invalid_event", error = %error, event = %payload, "event rejected");
             })?;
@@ -201,7 +201,7 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
         let compactor = Compactor {
             athena: &self.athena,
             s3: &self.s3,
-            config: &self.config,
+            settings: &self.settings,
             policy: &self.policy,
             lock: self.lock.as_ref().map(|lock| (lock, holder)),
         };
@@ -247,7 +247,7 @@ impl<A: Athena, S: S3, L> App<A, S, L> {
     async fn hours_to_compact(&self, latest: Hour) -> Result<Vec<Hour>, JobError> {
         let mut recent = survey::recent_hours(latest);
         recent.pop();
-        let (mut hours, found) = survey::hours_to_compact(&self.s3, &self.config, &recent)
+        let (mut hours, found) = survey::hours_to_compact(&self.s3, &self.settings, &recent)
             .await
             .inspect_err(|error| {
                 tracing::error!(outcome = "survey_failed", error = %error, "could not tell which hours to compact");
@@ -286,7 +286,7 @@ mod tests {
             left: vec![hour],
         };
         let diagnostic = Diagnostic::from(error);
-        assert_eq!(diagnostic.error_type, "MergeSmallFiles.DeadlineBeforeStart");
+        assert_eq!(diagnostic.error_type, "Compaction.DeadlineBeforeStart");
         assert_eq!(
             diagnostic.error_message,
             "hour 2026-11-28T00: deadline reached before starting the ctas query"

@@ -17,7 +17,8 @@ use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use aws_sdk_s3::operation::put_object::{PutObjectError, PutObjectInput, PutObjectOutput};
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleBuilder, RuleMode};
-use common::{config, far_deadline, test_clock};
+use common::{far_deadline, settings, test_clock};
+use compaction::{App, HourError, JobError};
 use lambda_support::athena::SdkAthena;
 use lambda_support::lease::{
     now_epoch_ms, AcquireError, Busy, Holder, LeaseLock, LeaseRecord, LockPrefix, Released,
@@ -25,7 +26,6 @@ use lambda_support::lease::{
 use lambda_support::s3::SdkS3;
 use lambda_support::sdk::{athena_config, s3_config};
 use lambda_support::testing::lambda_event;
-use merge_small_files::{App, HourError, JobError};
 use serde_json::json;
 
 type S3 = aws_sdk_s3::Client;
@@ -401,7 +401,7 @@ fn hour_00() -> serde_json::Value {
 fn app(rules: &[&Rule]) -> App<SdkAthena, SdkS3, SdkS3> {
     let athena = mock_client!(aws_sdk_athena, RuleMode::Sequential, &[], athena_config);
     let s3 = s3(rules);
-    App::new(SdkAthena::new(athena), s3.clone(), config())
+    App::new(SdkAthena::new(athena), s3.clone(), settings())
         .with_clock(test_clock)
         .with_lock(LeaseLock::new(s3, LockPrefix::parse(LOCKS).unwrap()))
 }
@@ -441,7 +441,7 @@ async fn an_hour_locked_by_a_live_run_fails_loudly_and_touches_nothing() {
         "{message}"
     );
     let diagnostic = lambda_runtime::Diagnostic::from(err);
-    assert_eq!(diagnostic.error_type, "MergeSmallFiles.Locked");
+    assert_eq!(diagnostic.error_type, "Compaction.Locked");
 }
 
 #[tokio::test(start_paused = true)]

@@ -40,6 +40,8 @@ use common::moto::{
     RESULTS_BUCKET, WORK_GROUP,
 };
 use common::{fast_backoff, hours, scheduled_event, test_clock};
+use compaction::sql::{self, Step};
+use compaction::{survey, App, HourError, JobError, Response, Settings};
 use lambda_support::athena::SdkAthena;
 use lambda_support::lease::LeaseLock;
 use lambda_support::manifest::Manifest;
@@ -49,8 +51,6 @@ use lambda_support::moto::{
 };
 use lambda_support::s3::SdkS3;
 use lambda_support::testing::lambda_event;
-use merge_small_files::sql::{self, Step};
-use merge_small_files::{survey, App, HourError, JobError, Response, Settings};
 use serde_json::json;
 
 const JSON_PREFIX: &str = "json-data/year=2026/month=11/day=28/hour=00/";
@@ -71,7 +71,7 @@ fn earlier_listings() -> Vec<Seen> {
 }
 
 /// The job's configuration: the environment the compaction module gives it.
-fn config() -> Settings {
+fn settings() -> Settings {
     function_config()
 }
 
@@ -238,7 +238,7 @@ impl World {
     }
 
     async fn put_manifest(&self, hour: &str, json_objects: &[String]) {
-        let hour = merge_small_files::Hour::parse(hour).unwrap();
+        let hour = compaction::Hour::parse(hour).unwrap();
         let manifest = Manifest {
             hour: hour.to_string(),
             json_objects: json_objects.to_vec(),
@@ -294,14 +294,14 @@ impl World {
     async fn app(&self, recorder: &Recorder) -> App<SdkAthena, SdkS3, SdkS3> {
         let s3 =
             SdkS3::new(s3_client_as(&self.server, &self.function, Some(recorder.clone())).await);
-        let config = config();
-        let lock_prefix = config.lock_prefix.clone().expect("LOCK_PREFIX");
+        let settings = settings();
+        let lock_prefix = settings.lock_prefix.clone().expect("LOCK_PREFIX");
         App::new(
             SdkAthena::new(
                 athena_client_as(&self.server, &self.function, Some(recorder.clone())).await,
             ),
             s3.clone(),
-            config,
+            settings,
         )
         .with_lock(LeaseLock::new(s3, lock_prefix))
         .with_backoff(fast_backoff())
@@ -347,13 +347,13 @@ async fn scheduled_event_compacts_the_hour_through_s3_and_athena() {
     let recorder = Recorder::default();
     let response = world.run(&recorder, scheduled_event()).await;
 
-    let config = config();
+    let settings = settings();
     let hour = common::hour();
     let expected_sql = [
-        sql::count_rows(&config, &hour),
-        sql::drop_temp_table(&config, &hour),
-        sql::create_parquet_table(&config, &hour),
-        sql::drop_temp_table(&config, &hour),
+        sql::count_rows(&settings, &hour),
+        sql::drop_temp_table(&settings, &hour),
+        sql::create_parquet_table(&settings, &hour),
+        sql::drop_temp_table(&settings, &hour),
     ];
     let executions = world.executions().await;
     let queries: Vec<&str> = executions.iter().map(|(q, _)| q.as_str()).collect();
@@ -505,7 +505,7 @@ async fn running_an_hour_again_deletes_what_the_last_run_wrote() {
 async fn a_scheduled_run_compacts_again_the_recent_hours_that_miss_objects() {
     let world = World::new().await;
     let json = |hour: &str, name: &str| {
-        let hour = merge_small_files::Hour::parse(hour).unwrap();
+        let hour = compaction::Hour::parse(hour).unwrap();
         format!("json-data/{}/{name}", hour.partition_path())
     };
     // Stale: compacted from `a`, then `b` arrived late.
@@ -629,7 +629,7 @@ async fn backfill_of_three_hours() {
             ("2026-11-02T00", "compacted", Some(1), Some(1)),
         ]
     );
-    let config = config();
+    let settings = settings();
     let ctas: Vec<String> = world
         .executions()
         .await
@@ -639,7 +639,7 @@ async fn backfill_of_three_hours() {
         .collect();
     let expected: Vec<String> = backfill
         .iter()
-        .map(|h| sql::create_parquet_table(&config, h))
+        .map(|h| sql::create_parquet_table(&settings, h))
         .collect();
     assert_eq!(ctas, expected);
 }
@@ -686,7 +686,7 @@ async fn missing_work_group_fails_naming_the_hour_and_step() {
     let app = App::new(
         SdkAthena::new(athena_client_as(&server, &function, Some(recorder.clone())).await),
         SdkS3::new(s3_client_as(&server, &function, Some(recorder.clone())).await),
-        config(),
+        settings(),
     )
     .with_backoff(fast_backoff());
 
@@ -838,7 +838,7 @@ async fn without_write_parquet_the_old_parquet_files_cannot_be_deleted() {
         .into_iter()
         .map(|(q, _)| q)
         .collect();
-    assert_eq!(queries, [sql::count_rows(&config(), &common::hour())]);
+    assert_eq!(queries, [sql::count_rows(&settings(), &common::hour())]);
 }
 
 /// Without the module's `HourManifests` statement the hour's manifest cannot be deleted, and
@@ -874,7 +874,7 @@ async fn without_hour_manifests_the_parquet_files_are_left_alone() {
         .into_iter()
         .map(|(q, _)| q)
         .collect();
-    assert_eq!(queries, [sql::count_rows(&config(), &common::hour())]);
+    assert_eq!(queries, [sql::count_rows(&settings(), &common::hour())]);
 }
 
 /// Athena calls are checked by action: without the module's `RunQueries` statement the count
