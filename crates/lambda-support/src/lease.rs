@@ -474,6 +474,34 @@ impl<L: LeaseStore> LeaseLock<L> {
         }
     }
 
+    /// Runs `work` holding the lease `name`: takes it for `holder` (taking over an expired one
+    /// is logged as a warning), runs `work`, and releases it whatever came of `work` (a release
+    /// that fails is logged: the lease expires anyway). A lease that cannot be taken is
+    /// `refused`'s error, and `work` is not run.
+    pub async fn holding<T, E, Fut>(
+        &self,
+        name: &str,
+        holder: &Holder,
+        refused: impl FnOnce(AcquireError) -> E,
+        work: impl FnOnce() -> Fut,
+    ) -> Result<T, E>
+    where
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let lease = self.acquire(name, holder).await.map_err(refused)?;
+        if let Some(previous) = &lease.took_over {
+            tracing::warn!(
+                lease = %lease.uri(),
+                previous_holder = %previous.holder,
+                previous_expires_at = previous.expires_at_ms,
+                "took over the expired lease of another run"
+            );
+        }
+        let outcome = work().await;
+        self.release_logged(&lease).await;
+        outcome
+    }
+
     /// [`Self::release`], with what went wrong logged (a warning: the lease expires anyway).
     pub async fn release_logged(&self, lease: &Lease) {
         match self.release(lease).await {

@@ -16,15 +16,18 @@
 //!   same hour or month at once;
 //! - [`manifest`]: which JSON objects an hour's Parquet files were made from, and whether an
 //!   hour is complete, stale or not compacted;
-//! - [`s3`]: [`s3::SdkS3`], listing and deleting objects, and the lease's conditional calls,
-//!   over the SDK;
-//! - [`env`](mod@env): reading required environment variables and naming the one at fault;
-//! - [`time_budget`]: how long an invocation may run.
+//! - [`s3`]: the [`s3::S3`] calls both functions make (their tests fake them), [`s3::list_keys`]
+//!   over every page, and [`s3::SdkS3`], those calls and the lease's conditional ones over the
+//!   SDK;
+//! - [`env`](mod@env): reading environment variables, naming the one at fault, and the checks
+//!   of the values both functions take (Glue identifiers, work groups, minutes);
+//! - [`sdk::Production`]: what a function's `main` runs on;
+//! - [`time_budget`]: how long an invocation may run, and [`Run`]: when its work stops and who
+//!   holds its leases.
 //!
-//! What differs stays in each function's crate: its settings, its queries, its errors and
-//! their kinds (`Compaction.<Kind>`, `Billing.<Kind>`, each mapped from the runner's
-//! [`query::RunError`]), and the `S3` trait each declares in the shape its tests fake and
-//! implements for [`s3::SdkS3`].
+//! What differs stays in each function's crate: its settings, its queries, and its errors and
+//! their kinds (`Compaction.<Kind>`, `Billing.<Kind>`), which hold a failed query as the
+//! runner's [`query::QueryFailure`] beside what the query was for.
 //!
 //! Test code is behind features, so it is never built into a Lambda binary: `moto` (the
 //! [`moto`] server harness of the wire tests) and `test-util` ([`testing`]).
@@ -46,6 +49,10 @@ pub mod testing;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tokio::time::Instant;
+
+use crate::lease::{now_epoch_ms, Holder};
+
 /// How long an invocation may run: from `now` to its deadline (milliseconds since the Unix
 /// epoch, as Lambda gives it) less `margin`, the time kept back to stop and report.
 pub fn time_budget(deadline_epoch_ms: u64, now: SystemTime, margin: Duration) -> Duration {
@@ -53,6 +60,41 @@ pub fn time_budget(deadline_epoch_ms: u64, now: SystemTime, margin: Duration) ->
     Duration::from_millis(deadline_epoch_ms)
         .saturating_sub(now)
         .saturating_sub(margin)
+}
+
+/// One run of a function: when its work must stop, and who holds the leases it takes.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub deadline: Instant,
+    pub holder: Holder,
+}
+
+impl Run {
+    /// A Lambda invocation: its work stops `margin` before the invocation's deadline
+    /// (milliseconds since the Unix epoch), and its request id holds the leases until that
+    /// deadline (plus [`lease::LEASE_MARGIN`]).
+    pub fn invocation(request_id: &str, deadline_epoch_ms: u64, margin: Duration) -> Self {
+        let budget = time_budget(deadline_epoch_ms, SystemTime::now(), margin);
+        Self {
+            deadline: Instant::now() + budget,
+            holder: Holder::invocation(request_id, deadline_epoch_ms),
+        }
+    }
+
+    /// A run without a Lambda context (a test, a local run) whose work stops at `deadline`:
+    /// `local-<epoch ms>` holds the leases until `deadline` plus `margin` (plus
+    /// [`lease::LEASE_MARGIN`]).
+    pub fn local(deadline: Instant, margin: Duration) -> Self {
+        let now = now_epoch_ms();
+        let left = deadline.saturating_duration_since(Instant::now()) + margin;
+        Self {
+            deadline,
+            holder: Holder::invocation(
+                &format!("local-{now}"),
+                now.saturating_add(u64::try_from(left.as_millis()).unwrap_or(u64::MAX)),
+            ),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //!
 //! What differs between the functions (the SQL, what a resubmission must clean up first, their
 //! error types) is behind [`QueryJob`], which each implements for its queries; each maps
-//! [`RunError`] to its own error. [`read_results`] then reads every page of the results.
+//! [`RunError`] to its own error, keeping a [`QueryFailure`] as it is. [`read_results`] then
+//! reads every page of the results.
 
 use std::fmt;
 use std::future::Future;
@@ -264,9 +265,7 @@ pub struct Succeeded {
     pub earlier: Earlier,
 }
 
-/// Why [`run_query`] gave up on a query. Every variant after [`RunError::Submit`] names the
-/// query execution it is about, and every variant after [`RunError::Start`] the attempts
-/// before it.
+/// Why [`run_query`] gave up on a query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunError<E> {
     /// The deadline had passed before the query was first submitted.
@@ -274,8 +273,28 @@ pub enum RunError<E> {
     /// A submission could not be prepared ([`QueryJob::prepare`]; the error says which, it was
     /// given the attempts before it).
     Start(E),
+    /// The query was submitted and failed.
+    Failed(QueryFailure),
+}
+
+/// Why a submitted query, or the reading of its results, failed: the same for every function.
+/// A function's error holds it beside what the query was for (a month; an hour and its step),
+/// says it with [`QueryFailure::describe`] and names it with [`QueryFailure::kind`]. Every
+/// variant after [`QueryFailure::Submit`] names the query execution it is about, and the four
+/// of [`run_query`] the attempts before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryFailure {
     /// StartQueryExecution failed.
     Submit { error: ApiError, earlier: Earlier },
+    /// GetQueryExecution failed (after the SDK's own retries); the query was then stopped,
+    /// best effort, so that it does not go on writing.
+    Status {
+        query_execution_id: String,
+        error: ApiError,
+        /// What came of StopQueryExecution ([`stop_outcome`]).
+        stop: String,
+        earlier: Earlier,
+    },
     /// The query ended FAILED or CANCELLED and was not resubmitted: CANCELLED, a failure that
     /// is not retryable, or a retryable one with the attempts used up or too little time left
     /// (`reason` then says so).
@@ -286,15 +305,6 @@ pub enum RunError<E> {
         reason: String,
         earlier: Earlier,
     },
-    /// GetQueryExecution failed (after the SDK's own retries); the query was then stopped,
-    /// best effort, so that it does not go on writing.
-    Status {
-        query_execution_id: String,
-        error: ApiError,
-        /// What came of StopQueryExecution ([`stop_outcome`]).
-        stop: String,
-        earlier: Earlier,
-    },
     /// The deadline passed with the query still running; it was then stopped, best effort.
     Deadline {
         query_execution_id: String,
@@ -303,6 +313,86 @@ pub enum RunError<E> {
         stop: String,
         earlier: Earlier,
     },
+    /// GetQueryResults failed ([`read_results`]).
+    GetResults {
+        query_execution_id: String,
+        error: ApiError,
+    },
+    /// The results cannot be read as the function expects them; says why.
+    BadResults {
+        query_execution_id: String,
+        problem: String,
+    },
+}
+
+impl QueryFailure {
+    /// The failure as a sentence about the query called `query` (`usage`, `count`, …):
+    /// `could not start the usage query: …`.
+    pub fn describe(&self, query: impl fmt::Display) -> String {
+        match self {
+            Self::Submit { error, earlier } => {
+                format!("could not start the {query} query: {error}{earlier}")
+            }
+            Self::Status {
+                query_execution_id,
+                error,
+                stop,
+                earlier,
+            } => format!(
+                "could not read the state of the {query} query (query execution id \
+                 {query_execution_id}): {error}; {stop}{earlier}"
+            ),
+            Self::Ended {
+                query_execution_id,
+                state,
+                reason,
+                earlier,
+            } => format!(
+                "the {query} query (query execution id {query_execution_id}) ended {state}: \
+                 {reason}{earlier}"
+            ),
+            Self::Deadline {
+                query_execution_id,
+                last_state,
+                stop,
+                earlier,
+            } => format!(
+                "the {query} query (query execution id {query_execution_id}) was still \
+                 {last_state} at the deadline; {stop}{earlier}"
+            ),
+            Self::GetResults {
+                query_execution_id,
+                error,
+            } => format!(
+                "could not read the results of the {query} query (query execution id \
+                 {query_execution_id}): {error}"
+            ),
+            Self::BadResults {
+                query_execution_id,
+                problem,
+            } => format!(
+                "unexpected results of the {query} query (query execution id \
+                 {query_execution_id}): {problem}"
+            ),
+        }
+    }
+
+    /// Short name for the Lambda error type and logs (`<Function>.<Kind>`). A call that
+    /// stayed throttled or timed out through the SDK's retries is named for that.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Submit { error, .. } => error.kind_name("StartQueryFailed"),
+            Self::Status { error, .. } => error.kind_name("GetQueryStateFailed"),
+            Self::Ended {
+                state: QueryState::Cancelled,
+                ..
+            } => "QueryCancelled",
+            Self::Ended { .. } => "QueryFailed",
+            Self::Deadline { .. } => "QueryTimedOut",
+            Self::GetResults { error, .. } => error.kind_name("GetQueryResultsFailed"),
+            Self::BadResults { .. } => "UnexpectedQueryResults",
+        }
+    }
 }
 
 /// Runs `job` to its end: submits it (after [`QueryJob::prepare`]), waits for it with
@@ -326,10 +416,10 @@ pub async fn run_query<Q: QueryJob>(
         let id = match job.athena().start_query(job.request()).await {
             Ok(id) => id,
             Err(error) => {
-                return Err(RunError::Submit {
+                return Err(RunError::Failed(QueryFailure::Submit {
                     error,
                     earlier: Earlier(earlier),
-                })
+                }))
             }
         };
         let number = u32::try_from(earlier.len()).unwrap_or(u32::MAX - 1) + 1;
@@ -350,24 +440,24 @@ pub async fn run_query<Q: QueryJob>(
                 attempt.polls = polls;
                 job.ended(&attempt);
                 let stop = stop_outcome(job.athena().stop_query(&id).await);
-                return Err(RunError::Status {
+                return Err(RunError::Failed(QueryFailure::Status {
                     query_execution_id: id,
                     error,
                     stop,
                     earlier: Earlier(earlier),
-                });
+                }));
             }
             Err(WaitError::Deadline { last_state, polls }) => {
                 attempt.polls = polls;
                 attempt.state = last_state.clone();
                 job.ended(&attempt);
                 let stop = stop_outcome(job.athena().stop_query(&id).await);
-                return Err(RunError::Deadline {
+                return Err(RunError::Failed(QueryFailure::Deadline {
                     query_execution_id: id,
                     last_state,
                     stop,
                     earlier: Earlier(earlier),
-                });
+                }));
             }
         };
         attempt.polls = polls;
@@ -406,7 +496,7 @@ pub async fn run_query<Q: QueryJob>(
             pause = policy.resubmit.backoff.next(pause);
             continue;
         };
-        return Err(RunError::Ended {
+        return Err(RunError::Failed(QueryFailure::Ended {
             query_execution_id: id,
             state: detail.status.state,
             reason: match not_resubmitted {
@@ -414,7 +504,7 @@ pub async fn run_query<Q: QueryJob>(
                 None => reason,
             },
             earlier: Earlier(earlier),
-        });
+        }));
     }
 }
 
@@ -429,27 +519,21 @@ pub struct QueryResults {
     pub pages: u32,
 }
 
-/// Why [`read_results`] gave up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ResultsError {
-    /// GetQueryResults failed.
-    Get(ApiError),
-    /// Athena's answer cannot be read; says why.
-    Bad(String),
-}
-
 /// Reads every page of GetQueryResults of `query_execution_id`.
 pub async fn read_results<A: Athena>(
     athena: &A,
     query_execution_id: &str,
-) -> Result<QueryResults, ResultsError> {
+) -> Result<QueryResults, QueryFailure> {
     let mut results = QueryResults::default();
     let mut token: Option<String> = None;
     loop {
         let page = athena
             .query_results(query_execution_id, token.as_deref())
             .await
-            .map_err(ResultsError::Get)?;
+            .map_err(|error| QueryFailure::GetResults {
+                query_execution_id: query_execution_id.to_owned(),
+                error,
+            })?;
         if results.pages == 0 {
             results.columns = page.columns;
         }
@@ -457,9 +541,10 @@ pub async fn read_results<A: Athena>(
         results.rows.extend(page.rows);
         match page.next_token {
             Some(next) if Some(&next) == token.as_ref() => {
-                return Err(ResultsError::Bad(format!(
-                    "GetQueryResults returned the same NextToken twice ({next})"
-                )))
+                return Err(QueryFailure::BadResults {
+                    query_execution_id: query_execution_id.to_owned(),
+                    problem: format!("GetQueryResults returned the same NextToken twice ({next})"),
+                })
             }
             Some(next) => token = Some(next),
             None => return Ok(results),
@@ -799,12 +884,12 @@ mod tests {
         let error = run_query(&mut job, far(), &policy(3)).await.unwrap_err();
 
         assert_eq!(job.ids(), ["q-1", "q-2", "q-3"]);
-        let RunError::Ended {
+        let RunError::Failed(QueryFailure::Ended {
             query_execution_id,
             state,
             reason,
             earlier,
-        } = &error
+        }) = &error
         else {
             panic!("{error:?}");
         };
@@ -833,12 +918,12 @@ mod tests {
             let mut job = FakeJob::new(vec![vec![answer]]);
             let error = run_query(&mut job, far(), &policy(3)).await.unwrap_err();
             assert_eq!(job.ids(), ["q-1"]);
-            let RunError::Ended {
+            let RunError::Failed(QueryFailure::Ended {
                 state: got,
                 reason,
                 earlier,
                 ..
-            } = error
+            }) = error
             else {
                 panic!("{error:?}");
             };
@@ -850,7 +935,7 @@ mod tests {
         let mut job = FakeJob::new(vec![vec![failed(true)]]);
         let error = run_query(&mut job, far(), &policy(1)).await.unwrap_err();
         assert!(
-            matches!(&error, RunError::Ended { reason, .. }
+            matches!(&error, RunError::Failed(QueryFailure::Ended { reason, .. })
                 if reason.ends_with("; retryable, but not resubmitted: 1 attempt made")),
             "{error:?}"
         );
@@ -870,7 +955,7 @@ mod tests {
 
         assert_eq!(job.ids(), ["q-1"]);
         assert!(
-            matches!(&error, RunError::Ended { reason, .. }
+            matches!(&error, RunError::Failed(QueryFailure::Ended { reason, .. })
                 if reason.ends_with("; retryable, but not resubmitted: too close to the deadline")),
             "{error:?}"
         );
@@ -888,12 +973,12 @@ mod tests {
 
         assert_eq!(
             error,
-            RunError::Status {
+            RunError::Failed(QueryFailure::Status {
                 query_execution_id: "q-1".to_owned(),
                 error: ApiError::new("GetQueryExecution failed: ThrottlingException (HTTP 400)"),
                 stop: "StopQueryExecution requested".to_owned(),
                 earlier: Earlier::default(),
-            }
+            })
         );
         assert_eq!(*job.stops.lock().unwrap(), ["q-1"]);
         assert_eq!(job.ended[0].state.as_str(), "UNKNOWN");
@@ -904,7 +989,7 @@ mod tests {
         job.stop_fails = true;
         let error = run_query(&mut job, far(), &policy(3)).await.unwrap_err();
         assert!(
-            matches!(&error, RunError::Status { stop, .. }
+            matches!(&error, RunError::Failed(QueryFailure::Status { stop, .. })
                 if stop == "StopQueryExecution also failed: StopQueryExecution failed: AccessDenied"),
             "{error:?}"
         );
@@ -920,12 +1005,12 @@ mod tests {
             .unwrap_err();
 
         assert_eq!(begin.elapsed(), Duration::from_secs(20));
-        let RunError::Deadline {
+        let RunError::Failed(QueryFailure::Deadline {
             query_execution_id,
             last_state,
             stop,
             earlier,
-        } = &error
+        }) = &error
         else {
             panic!("{error:?}");
         };
@@ -961,10 +1046,10 @@ mod tests {
         let error = run_query(&mut job, far(), &policy(3)).await.unwrap_err();
         assert_eq!(
             error,
-            RunError::Submit {
+            RunError::Failed(QueryFailure::Submit {
                 error: ApiError::new("StartQueryExecution failed: TooManyRequestsException"),
                 earlier: Earlier::default(),
-            }
+            })
         );
         assert!(job.ended.is_empty(), "no query execution to record");
     }
@@ -1056,9 +1141,10 @@ mod tests {
         ]);
         assert_eq!(
             read_results(&athena, "q-1").await,
-            Err(ResultsError::Get(ApiError::new(
-                "GetQueryResults failed: InternalServerException"
-            )))
+            Err(QueryFailure::GetResults {
+                query_execution_id: "q-1".to_owned(),
+                error: ApiError::new("GetQueryResults failed: InternalServerException"),
+            })
         );
 
         let athena = Pages::new(vec![
@@ -1067,9 +1153,10 @@ mod tests {
         ]);
         assert_eq!(
             read_results(&athena, "q-1").await,
-            Err(ResultsError::Bad(
-                "GetQueryResults returned the same NextToken twice (t-1)".to_owned()
-            ))
+            Err(QueryFailure::BadResults {
+                query_execution_id: "q-1".to_owned(),
+                problem: "GetQueryResults returned the same NextToken twice (t-1)".to_owned(),
+            })
         );
     }
 }

@@ -1,8 +1,8 @@
-//! [`SdkS3`]: the S3 calls both functions make (listing a folder, reading, writing and deleting
-//! objects, the conditional writes of [`crate::lease`]) over the SDK.
-//!
-//! Each function declares its own `S3` trait and implements it for [`SdkS3`] with these
-//! calls, and with [`SdkS3::client`] for the calls only it makes.
+//! The S3 calls both functions make, behind the [`S3`] trait their tests fake: listing a
+//! folder ([`list_keys`] reads every page), reading, writing and deleting objects. [`SdkS3`]
+//! makes them over the SDK, and the lease's conditional calls ([`crate::lease`]) too.
+
+use std::future::Future;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
@@ -34,6 +34,56 @@ pub struct DeleteFailure {
     pub message: String,
 }
 
+/// The S3 calls of the functions. Production uses [`SdkS3`].
+pub trait S3: Send + Sync {
+    /// ListObjectsV2, one page (S3's default of at most 1000 keys) from `continuation_token`
+    /// (`None` for the first page).
+    fn list_objects(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        continuation_token: Option<&str>,
+    ) -> impl Future<Output = Result<ObjectPage, ApiError>> + Send;
+
+    /// GetObject, the whole body.
+    fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+
+    /// PutObject of `body`.
+    fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+
+    /// DeleteObjects (quiet) of at most [`MAX_DELETE_BATCH`] keys; returns the keys S3
+    /// refused.
+    fn delete_objects(
+        &self,
+        bucket: &str,
+        keys: &[String],
+    ) -> impl Future<Output = Result<Vec<DeleteFailure>, ApiError>> + Send;
+}
+
+/// Every key under `prefix`, page by page, in S3's order.
+pub async fn list_keys<S: S3>(s3: &S, bucket: &str, prefix: &str) -> Result<Vec<String>, ApiError> {
+    let mut keys = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = s3.list_objects(bucket, prefix, token.as_deref()).await?;
+        keys.extend(page.keys);
+        match page.next_continuation_token {
+            Some(next) => token = Some(next),
+            None => return Ok(keys),
+        }
+    }
+}
+
 /// The S3 calls over the AWS SDK client.
 #[derive(Debug, Clone)]
 pub struct SdkS3 {
@@ -50,14 +100,13 @@ impl SdkS3 {
     pub fn client(&self) -> &aws_sdk_s3::Client {
         &self.client
     }
+}
 
-    /// ListObjectsV2, one page of at most `max_keys` keys (`None`: S3's default, 1000) from
-    /// `continuation_token` (`None` for the first page).
-    pub async fn list_objects_v2(
+impl S3 for SdkS3 {
+    async fn list_objects(
         &self,
         bucket: &str,
         prefix: &str,
-        max_keys: Option<i32>,
         continuation_token: Option<&str>,
     ) -> Result<ObjectPage, ApiError> {
         let output = self
@@ -65,7 +114,6 @@ impl SdkS3 {
             .list_objects_v2()
             .bucket(bucket)
             .prefix(prefix)
-            .set_max_keys(max_keys)
             .set_continuation_token(continuation_token.map(str::to_owned))
             .send()
             .await
@@ -83,8 +131,7 @@ impl SdkS3 {
         })
     }
 
-    /// GetObject, the whole body.
-    pub async fn get_object_bytes(&self, bucket: &str, key: &str) -> Result<Vec<u8>, ApiError> {
+    async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, ApiError> {
         let output = self
             .client
             .get_object()
@@ -101,8 +148,7 @@ impl SdkS3 {
         Ok(body.into_bytes().to_vec())
     }
 
-    /// PutObject of `body`.
-    pub async fn put_object_bytes(
+    async fn put_object(
         &self,
         bucket: &str,
         key: &str,
@@ -121,9 +167,7 @@ impl SdkS3 {
         Ok(())
     }
 
-    /// DeleteObjects (quiet) of at most [`MAX_DELETE_BATCH`] keys; returns the keys S3
-    /// refused.
-    pub async fn delete_object_batch(
+    async fn delete_objects(
         &self,
         bucket: &str,
         keys: &[String],

@@ -11,6 +11,11 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_athena::error::{DisplayErrorContext, ErrorMetadata, ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime::client::retries::classifiers::HttpStatusCodeClassifier;
 
+use crate::athena::SdkAthena;
+use crate::env::EnvError;
+use crate::lease::{LeaseLock, LockPrefix};
+use crate::s3::SdkS3;
+
 /// Tries per API call, the first included.
 pub const MAX_ATTEMPTS: u32 = 5;
 /// One try of an API call.
@@ -86,6 +91,30 @@ pub fn clients(
         aws_sdk_athena::Client::from_conf(athena.build()),
         aws_sdk_s3::Client::from_conf(s3.build()),
     )
+}
+
+/// What a function's `main` runs on: the Athena and S3 calls over the SDK and the lease lock.
+pub struct Production {
+    pub athena: SdkAthena,
+    pub s3: SdkS3,
+    pub lock: LeaseLock<SdkS3>,
+}
+
+impl Production {
+    /// The [`clients`] for `region`, at `AWS_ENDPOINT_URL` when it is set, and the lease lock
+    /// at `lock_prefix` (the `LOCK_PREFIX` variable). A function refuses to start without a
+    /// lock: two runs of one hour or month could overlap.
+    pub fn from_env(region: &str, lock_prefix: Option<&LockPrefix>) -> Result<Self, EnvError> {
+        let lock_prefix = lock_prefix.ok_or(EnvError::Missing("LOCK_PREFIX"))?;
+        let endpoint = std::env::var("AWS_ENDPOINT_URL").ok();
+        let (athena, s3) = clients(region, endpoint.as_deref());
+        let s3 = SdkS3::new(s3);
+        Ok(Self {
+            athena: SdkAthena::new(athena),
+            lock: LeaseLock::new(s3.clone(), lock_prefix.clone()),
+            s3,
+        })
+    }
 }
 
 /// The Athena client's retries, timeouts and retry classifiers.

@@ -18,7 +18,7 @@ use lambda_support::manifest::{HourState, Manifest, MANIFEST_FILE};
 use metering::{FolderHour, Month, Window};
 
 use crate::error::BillingError;
-use crate::s3::{list_keys, S3};
+use lambda_support::s3::{list_keys, S3};
 
 /// Manifests read at once.
 const CONCURRENT_READS: usize = 16;

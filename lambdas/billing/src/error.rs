@@ -1,8 +1,7 @@
 //! Why an invocation failed.
 
-use lambda_support::athena::QueryState;
 use lambda_support::lease::{AcquireError, Locked};
-use lambda_support::query::Earlier;
+use lambda_support::query::QueryFailure;
 use lambda_support::s3::DeleteFailure;
 use lambda_support::sdk::ApiError;
 use metering::{ConfigError, Month};
@@ -56,52 +55,9 @@ pub enum BillingError {
     },
     #[error("month {month}: the Lambda deadline came before the usage query could start")]
     DeadlineBeforeStart { month: Month },
-    #[error("month {month}: could not start the usage query: {error}{earlier}")]
-    Start {
-        month: Month,
-        error: ApiError,
-        /// The submissions before it, which failed with a retryable error.
-        earlier: Earlier,
-    },
-    #[error("month {month}: could not read the state of the usage query (query execution id {query_execution_id}): {error}; {stop}{earlier}")]
-    Status {
-        month: Month,
-        query_execution_id: String,
-        error: ApiError,
-        /// What happened to the best-effort StopQueryExecution.
-        stop: String,
-        earlier: Earlier,
-    },
-    #[error("month {month}: the usage query (query execution id {query_execution_id}) ended {state}: {reason}{earlier}")]
-    QueryEnded {
-        month: Month,
-        query_execution_id: String,
-        state: QueryState,
-        /// Athena's reason, and for a retryable failure why it was not resubmitted.
-        reason: String,
-        earlier: Earlier,
-    },
-    #[error("month {month}: the usage query (query execution id {query_execution_id}) was still {last_state} at the deadline; {stop}{earlier}")]
-    Deadline {
-        month: Month,
-        query_execution_id: String,
-        last_state: QueryState,
-        /// What happened to the best-effort StopQueryExecution.
-        stop: String,
-        earlier: Earlier,
-    },
-    #[error("month {month}: could not read the results of the usage query (query execution id {query_execution_id}): {error}")]
-    GetResults {
-        month: Month,
-        query_execution_id: String,
-        error: ApiError,
-    },
-    #[error("month {month}: unexpected results of the usage query (query execution id {query_execution_id}): {problem}")]
-    BadResults {
-        month: Month,
-        query_execution_id: String,
-        problem: String,
-    },
+    /// The usage query failed, or its results could not be read.
+    #[error("month {month}: {}", .failure.describe("usage"))]
+    Query { month: Month, failure: QueryFailure },
     #[error("month {month}: could not price the invoices: {problem}")]
     Price { month: Month, problem: String },
     /// The invoice files do not fit the month's folder: a bug, not bad input.
@@ -211,16 +167,7 @@ impl BillingError {
             Self::ChangedWhileBilled { .. } => "ChangedWhileBilled",
             Self::Completeness { error, .. } => error.kind_name("CompletenessCheckFailed"),
             Self::DeadlineBeforeStart { .. } => "DeadlineBeforeStart",
-            Self::Start { error, .. } => error.kind_name("StartQueryFailed"),
-            Self::Status { error, .. } => error.kind_name("GetQueryStateFailed"),
-            Self::QueryEnded {
-                state: QueryState::Cancelled,
-                ..
-            } => "QueryCancelled",
-            Self::QueryEnded { .. } => "QueryFailed",
-            Self::Deadline { .. } => "QueryTimedOut",
-            Self::GetResults { error, .. } => error.kind_name("GetQueryResultsFailed"),
-            Self::BadResults { .. } => "UnexpectedQueryResults",
+            Self::Query { failure, .. } => failure.kind(),
             Self::Price { .. } => "PricingFailed",
             Self::Files { .. } => "InvoiceFilesInvalid",
             Self::Put { error, .. } => error.kind_name("S3PutFailed"),
@@ -245,12 +192,7 @@ impl BillingError {
             | Self::IncompleteMonth { month, .. }
             | Self::ChangedWhileBilled { month, .. }
             | Self::Completeness { month, .. }
-            | Self::Start { month, .. }
-            | Self::Status { month, .. }
-            | Self::QueryEnded { month, .. }
-            | Self::Deadline { month, .. }
-            | Self::GetResults { month, .. }
-            | Self::BadResults { month, .. }
+            | Self::Query { month, .. }
             | Self::Price { month, .. }
             | Self::Files { month, .. }
             | Self::Put { month, .. }

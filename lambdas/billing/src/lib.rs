@@ -53,7 +53,6 @@ pub mod completeness;
 pub mod error;
 pub mod event;
 pub mod query;
-pub mod s3;
 pub mod settings;
 pub mod writes;
 
@@ -64,10 +63,10 @@ use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use lambda_support::athena::Athena;
-use lambda_support::lease::{now_epoch_ms, Holder, LeaseLock, LeaseStore};
-use lambda_support::query::{Backoff, QueryPolicy, Resubmit, DEFAULT_RESUBMIT};
-use lambda_support::s3::{SdkS3, MAX_DELETE_BATCH};
-use lambda_support::time_budget;
+use lambda_support::lease::{Holder, LeaseLock, LeaseStore};
+use lambda_support::query::{Backoff, QueryFailure, QueryPolicy, Resubmit, DEFAULT_RESUBMIT};
+use lambda_support::s3::{list_keys, SdkS3, MAX_DELETE_BATCH, S3};
+use lambda_support::Run;
 use metering::{Month, MonthInvoices, Usage, ValidConfig};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -75,7 +74,6 @@ use tokio::time::Instant;
 
 pub use error::BillingError;
 pub use query::DEFAULT_BACKOFF;
-pub use s3::S3;
 pub use settings::Settings;
 pub use writes::InvoiceWrites;
 
@@ -215,27 +213,20 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
     /// The Lambda handler. The month's lease is held by the invocation's request id until its
     /// deadline (plus [`lambda_support::lease::LEASE_MARGIN`]).
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Summary, BillingError> {
-        let budget = time_budget(
+        let run = Run::invocation(
+            &event.context.request_id,
             event.context.deadline,
-            SystemTime::now(),
             self.safety_margin,
         );
-        let holder = Holder::invocation(&event.context.request_id, event.context.deadline);
-        self.run_as(&event.payload, Instant::now() + budget, &holder)
-            .await
+        self.run_as(&event.payload, run.deadline, &run.holder).await
     }
 
     /// Bills the month `payload` names, giving up on the query at `deadline`. Without a
     /// Lambda context, the lease is held by `local-<epoch ms>` until `deadline` plus the
     /// safety margin (plus [`lambda_support::lease::LEASE_MARGIN`]).
     pub async fn run(&self, payload: &Value, deadline: Instant) -> Result<Summary, BillingError> {
-        let now = now_epoch_ms();
-        let left = deadline.saturating_duration_since(Instant::now()) + self.safety_margin;
-        let holder = Holder::invocation(
-            &format!("local-{now}"),
-            now.saturating_add(u64::try_from(left.as_millis()).unwrap_or(u64::MAX)),
-        );
-        self.run_as(payload, deadline, &holder).await
+        let run = Run::local(deadline, self.safety_margin);
+        self.run_as(payload, run.deadline, &run.holder).await
     }
 
     /// Bills the month `payload` names as `holder`, giving up on the query at `deadline`.
@@ -292,22 +283,13 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
         if Instant::now() >= deadline {
             return Err(BillingError::DeadlineBeforeStart { month });
         }
-        let lease = lock
-            .acquire(&month.to_string(), holder)
-            .await
-            .map_err(|error| BillingError::lease(month, error))?;
-        if let Some(previous) = &lease.took_over {
-            tracing::warn!(
-                month = %month,
-                lease = %lease.uri(),
-                previous_holder = %previous.holder,
-                previous_expires_at = previous.expires_at_ms,
-                "took over the expired lease of another run"
-            );
-        }
-        let outcome = self.bill_month(month, &config, deadline).await;
-        lock.release_logged(&lease).await;
-        outcome
+        lock.holding(
+            &month.to_string(),
+            holder,
+            |error| BillingError::lease(month, error),
+            || self.bill_month(month, &config, deadline),
+        )
+        .await
     }
 
     /// Runs the usage query, prices the month and writes its invoices.
@@ -319,8 +301,12 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
     ) -> Result<Summary, BillingError> {
         let started = Instant::now();
         let before = self.check_complete(month, config).await?;
-        let sql =
-            metering::usage_query(config, month, &self.settings.database, &self.settings.table);
+        let sql = metering::usage_query(
+            config,
+            month,
+            self.settings.database.as_str(),
+            self.settings.table.as_str(),
+        );
         let query = query::run_query_in(
             &self.athena,
             month,
@@ -344,10 +330,12 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
         log_step("usage query succeeded", fields);
 
         let results = query::read_usage(&self.athena, month, &id).await?;
-        let bad_results = |problem: String| BillingError::BadResults {
+        let bad_results = |problem: String| BillingError::Query {
             month,
-            query_execution_id: id.clone(),
-            problem,
+            failure: QueryFailure::BadResults {
+                query_execution_id: id.clone(),
+                problem,
+            },
         };
         let usage =
             Usage::from_rows(config, month, &results.header, results.rows).map_err(bad_results)?;
@@ -526,7 +514,7 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
     ) -> Result<Vec<String>, BillingError> {
         let bucket = &self.settings.invoices_bucket;
         let uri = format!("s3://{bucket}/{}", writes.folder);
-        let listed = s3::list_keys(&self.s3, bucket, &writes.folder)
+        let listed = list_keys(&self.s3, bucket, &writes.folder)
             .await
             .map_err(|error| BillingError::List {
                 month,
@@ -595,12 +583,14 @@ mod tests {
     #[test]
     fn billing_errors_become_lambda_diagnostics() {
         let month: Month = "2026-10".parse().unwrap();
-        let diagnostic = Diagnostic::from(BillingError::QueryEnded {
+        let diagnostic = Diagnostic::from(BillingError::Query {
             month,
-            query_execution_id: "q-1".to_owned(),
-            state: lambda_support::athena::QueryState::Failed,
-            reason: "TABLE_NOT_FOUND".to_owned(),
-            earlier: Default::default(),
+            failure: QueryFailure::Ended {
+                query_execution_id: "q-1".to_owned(),
+                state: lambda_support::athena::QueryState::Failed,
+                reason: "TABLE_NOT_FOUND".to_owned(),
+                earlier: Default::default(),
+            },
         });
         assert_eq!(diagnostic.error_type, "Billing.QueryFailed");
         assert_eq!(

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use lambda_support::athena::{Athena, QueryRequest, Rows};
 use lambda_support::query::{
-    read_results, run_query, Backoff, QueryJob, QueryPolicy, ResultsError, RunError, Succeeded,
+    read_results, run_query, Backoff, QueryFailure, QueryJob, QueryPolicy, RunError, Succeeded,
 };
 use metering::Month;
 use tokio::time::Instant;
@@ -74,47 +74,7 @@ fn billing_error(month: Month, error: RunError<Infallible>) -> BillingError {
     match error {
         RunError::DeadlineBeforeStart => BillingError::DeadlineBeforeStart { month },
         RunError::Start(never) => match never {},
-        RunError::Submit { error, earlier } => BillingError::Start {
-            month,
-            error,
-            earlier,
-        },
-        RunError::Ended {
-            query_execution_id,
-            state,
-            reason,
-            earlier,
-        } => BillingError::QueryEnded {
-            month,
-            query_execution_id,
-            state,
-            reason,
-            earlier,
-        },
-        RunError::Status {
-            query_execution_id,
-            error,
-            stop,
-            earlier,
-        } => BillingError::Status {
-            month,
-            query_execution_id,
-            error,
-            stop,
-            earlier,
-        },
-        RunError::Deadline {
-            query_execution_id,
-            last_state,
-            stop,
-            earlier,
-        } => BillingError::Deadline {
-            month,
-            query_execution_id,
-            last_state,
-            stop,
-            earlier,
-        },
+        RunError::Failed(failure) => BillingError::Query { month, failure },
     }
 }
 
@@ -132,22 +92,16 @@ pub async fn read_usage<A: Athena>(
     month: Month,
     query_execution_id: &str,
 ) -> Result<QueryRows, BillingError> {
-    let bad_results = |problem| BillingError::BadResults {
-        month,
-        query_execution_id: query_execution_id.to_owned(),
-        problem,
-    };
+    let failed = |failure| BillingError::Query { month, failure };
     let results = read_results(athena, query_execution_id)
         .await
-        .map_err(|error| match error {
-            ResultsError::Get(error) => BillingError::GetResults {
-                month,
-                query_execution_id: query_execution_id.to_owned(),
-                error,
-            },
-            ResultsError::Bad(problem) => bad_results(problem),
-        })?;
-    let (header, rows) = split_header(results.rows).map_err(bad_results)?;
+        .map_err(failed)?;
+    let (header, rows) = split_header(results.rows).map_err(|problem| {
+        failed(QueryFailure::BadResults {
+            query_execution_id: query_execution_id.to_owned(),
+            problem,
+        })
+    })?;
     Ok(QueryRows {
         header,
         rows,

@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use lambda_support::env::{invalid, required, EnvError};
+use lambda_support::env::{
+    invalid, minutes, optional, parsed, required, work_group, EnvError, Identifier,
+};
 use lambda_support::lease::LockPrefix;
 use lambda_support::location::S3Location;
 
@@ -53,9 +55,6 @@ pub const DEFAULT_INVOICES_PREFIX: &str = "invoices/";
 pub const DEFAULT_BILLING_DELAY_MINUTES: u32 = 60;
 const MAX_BILLING_DELAY_MINUTES: u32 = 7 * 24 * 60;
 
-const MAX_IDENTIFIER_LEN: usize = 255;
-const MAX_WORK_GROUP_LEN: usize = 128;
-
 /// A variable that is missing, blank or invalid.
 pub type SettingsError = EnvError;
 
@@ -94,8 +93,8 @@ impl fmt::Display for S3Object {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub work_group: String,
-    pub database: String,
-    pub table: String,
+    pub database: Identifier,
+    pub table: Identifier,
     pub config_object: S3Object,
     pub invoices_bucket: String,
     /// Empty (the bucket's root) or ending in `/`.
@@ -122,61 +121,33 @@ impl Settings {
     where
         F: Fn(&str) -> Option<String>,
     {
-        let get = |var: &'static str| required(&lookup, var);
-        let identifier = |var: &'static str| -> Result<String, SettingsError> {
-            let value = get(var)?;
-            check_identifier(&value).map_err(invalid(var))?;
-            Ok(value)
-        };
-
-        let work_group = get(ENV_ATHENA_WORK_GROUP)?;
-        check_work_group(&work_group).map_err(invalid(ENV_ATHENA_WORK_GROUP))?;
-        let database = identifier(ENV_USAGE_DATABASE)?;
-        let table = identifier(ENV_USAGE_TABLE)?;
-        let config_object = S3Object::parse(&get(ENV_METERING_CONFIG_URI)?)
-            .map_err(invalid(ENV_METERING_CONFIG_URI))?;
-        let invoices_bucket = get(ENV_INVOICES_BUCKET)?;
-        check_bucket(&invoices_bucket).map_err(invalid(ENV_INVOICES_BUCKET))?;
+        let work_group = parsed(&lookup, ENV_ATHENA_WORK_GROUP, work_group)?;
+        let database = parsed(&lookup, ENV_USAGE_DATABASE, Identifier::parse)?;
+        let table = parsed(&lookup, ENV_USAGE_TABLE, Identifier::parse)?;
+        let config_object = parsed(&lookup, ENV_METERING_CONFIG_URI, S3Object::parse)?;
+        let invoices_bucket = parsed(&lookup, ENV_INVOICES_BUCKET, check_bucket)?;
         let invoices_prefix = match lookup(ENV_INVOICES_PREFIX) {
             None => DEFAULT_INVOICES_PREFIX.to_owned(),
             Some(value) => normalize_prefix(value.trim()).map_err(invalid(ENV_INVOICES_PREFIX))?,
         };
-        let billing_delay_minutes = match lookup(ENV_BILLING_DELAY_MINUTES) {
-            None => DEFAULT_BILLING_DELAY_MINUTES,
-            Some(_) => {
-                let value = get(ENV_BILLING_DELAY_MINUTES)?;
-                match value.parse::<u32>() {
-                    Ok(m) if m <= MAX_BILLING_DELAY_MINUTES => m,
-                    _ => {
-                        return Err(invalid(ENV_BILLING_DELAY_MINUTES)(format!(
-                            "{value:?} is not a whole number of minutes from 0 to \
-                             {MAX_BILLING_DELAY_MINUTES}"
-                        )))
-                    }
-                }
+        let billing_delay_minutes = optional(&lookup, ENV_BILLING_DELAY_MINUTES, |v| {
+            minutes(v, MAX_BILLING_DELAY_MINUTES)
+        })?
+        .unwrap_or(DEFAULT_BILLING_DELAY_MINUTES);
+        let json_location = parsed(&lookup, ENV_JSON_LOCATION_PREFIX, S3Location::parse)?;
+        let manifest_prefix = parsed(&lookup, ENV_MANIFEST_PREFIX, S3Location::parse)?;
+        let region = required(&lookup, ENV_AWS_REGION)?;
+        let lock_prefix = optional(&lookup, ENV_LOCK_PREFIX, LockPrefix::parse)?;
+        // A run deletes whatever it did not write in a month's invoices folder, and the
+        // invoices table reads every object under the prefix.
+        if let Some(lock) = &lock_prefix {
+            if lock.overlaps(&invoices_bucket, invoices_prefix.trim_end_matches('/')) {
+                return Err(invalid(ENV_LOCK_PREFIX)(format!(
+                    "{lock} overlaps the invoices, s3://{invoices_bucket}/{invoices_prefix}; it \
+                     must be a separate folder"
+                )));
             }
-        };
-        let json_location = S3Location::parse(&get(ENV_JSON_LOCATION_PREFIX)?)
-            .map_err(invalid(ENV_JSON_LOCATION_PREFIX))?;
-        let manifest_prefix =
-            S3Location::parse(&get(ENV_MANIFEST_PREFIX)?).map_err(invalid(ENV_MANIFEST_PREFIX))?;
-        let region = get(ENV_AWS_REGION)?;
-        let lock_prefix = match lookup(ENV_LOCK_PREFIX) {
-            None => None,
-            Some(_) => {
-                let lock =
-                    LockPrefix::parse(&get(ENV_LOCK_PREFIX)?).map_err(invalid(ENV_LOCK_PREFIX))?;
-                // A run deletes whatever it did not write in a month's invoices folder, and
-                // the invoices table reads every object under the prefix.
-                if lock.overlaps(&invoices_bucket, invoices_prefix.trim_end_matches('/')) {
-                    return Err(invalid(ENV_LOCK_PREFIX)(format!(
-                        "{lock} overlaps the invoices, s3://{invoices_bucket}/{invoices_prefix}; \
-                         it must be a separate folder"
-                    )));
-                }
-                Some(lock)
-            }
-        };
+        }
         Ok(Self {
             work_group,
             database,
@@ -193,39 +164,7 @@ impl Settings {
     }
 }
 
-/// A Glue database or table name, spliced between double quotes into the usage query:
-/// ASCII letters, digits and `_` only.
-fn check_identifier(value: &str) -> Result<(), String> {
-    if value.len() > MAX_IDENTIFIER_LEN {
-        return Err(format!(
-            "{value:?} is longer than {MAX_IDENTIFIER_LEN} characters"
-        ));
-    }
-    match value
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
-    {
-        Some(bad) => Err(format!(
-            "{value:?} contains {bad:?}; only A-Z, a-z, 0-9 and _ are allowed"
-        )),
-        None => Ok(()),
-    }
-}
-
-fn check_work_group(value: &str) -> Result<(), String> {
-    if value.len() > MAX_WORK_GROUP_LEN
-        || !value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-    {
-        return Err(format!(
-            "{value:?} is not a work group name (1 to {MAX_WORK_GROUP_LEN} of A-Z a-z 0-9 . _ -)"
-        ));
-    }
-    Ok(())
-}
-
-fn check_bucket(value: &str) -> Result<(), String> {
+fn check_bucket(value: &str) -> Result<String, String> {
     let ok = (3..=63).contains(&value.len())
         && value
             .chars()
@@ -233,7 +172,7 @@ fn check_bucket(value: &str) -> Result<(), String> {
         && !value.starts_with(['-', '.'])
         && !value.ends_with(['-', '.']);
     if ok {
-        Ok(())
+        Ok(value.to_owned())
     } else {
         Err(format!("{value:?} is not an S3 bucket name"))
     }

@@ -2,9 +2,8 @@
 
 use std::fmt;
 
-use lambda_support::athena::QueryState;
 use lambda_support::lease::{AcquireError, Locked};
-use lambda_support::query::Earlier;
+use lambda_support::query::QueryFailure;
 use lambda_support::sdk::ApiError;
 
 use crate::event::EventError;
@@ -85,57 +84,12 @@ pub enum HourError {
         uri: String,
         error: ApiError,
     },
-    #[error("hour {hour}: could not start the {step} query: {error}{earlier}")]
-    Start {
+    /// The query of `step` failed, or its results could not be read.
+    #[error("hour {hour}: {}", .failure.describe(.step))]
+    Query {
         hour: Hour,
         step: Step,
-        error: ApiError,
-        /// The attempts before it, which failed with a retryable error.
-        earlier: Earlier,
-    },
-    #[error("hour {hour}: could not read the state of the {step} query (query execution id {query_execution_id}): {error}; {stop}{earlier}")]
-    Status {
-        hour: Hour,
-        step: Step,
-        query_execution_id: String,
-        error: ApiError,
-        /// What happened to the best-effort StopQueryExecution.
-        stop: String,
-        earlier: Earlier,
-    },
-    #[error("hour {hour}: the {step} query (query execution id {query_execution_id}) ended {state}: {reason}{earlier}")]
-    QueryEnded {
-        hour: Hour,
-        step: Step,
-        query_execution_id: String,
-        state: QueryState,
-        /// Athena's reason, and for a retryable failure why it was not resubmitted.
-        reason: String,
-        earlier: Earlier,
-    },
-    #[error("hour {hour}: the {step} query (query execution id {query_execution_id}) was still {last_state} at the deadline; {stop}{earlier}")]
-    Deadline {
-        hour: Hour,
-        step: Step,
-        query_execution_id: String,
-        last_state: QueryState,
-        /// What happened to the best-effort StopQueryExecution.
-        stop: String,
-        earlier: Earlier,
-    },
-    #[error("hour {hour}: could not read the results of the {step} query (query execution id {query_execution_id}): {error}")]
-    GetResults {
-        hour: Hour,
-        step: Step,
-        query_execution_id: String,
-        error: ApiError,
-    },
-    #[error("hour {hour}: unexpected results of the {step} query (query execution id {query_execution_id}): {problem}")]
-    BadResults {
-        hour: Hour,
-        step: Step,
-        query_execution_id: String,
-        problem: String,
+        failure: QueryFailure,
     },
 }
 
@@ -171,16 +125,7 @@ impl HourError {
                 FolderError::Delete(error) => error.kind_name("S3DeleteFailed"),
                 FolderError::Refused(_) => "S3DeleteRefused",
             },
-            Self::Start { error, .. } => error.kind_name("StartQueryFailed"),
-            Self::Status { error, .. } => error.kind_name("GetQueryStateFailed"),
-            Self::QueryEnded {
-                state: QueryState::Cancelled,
-                ..
-            } => "QueryCancelled",
-            Self::QueryEnded { .. } => "QueryFailed",
-            Self::Deadline { .. } => "QueryTimedOut",
-            Self::GetResults { error, .. } => error.kind_name("GetQueryResultsFailed"),
-            Self::BadResults { .. } => "UnexpectedQueryResults",
+            Self::Query { failure, .. } => failure.kind(),
         }
     }
 }
@@ -248,6 +193,8 @@ fn progress(done: &[Hour], left: &[Hour]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lambda_support::athena::QueryState;
+    use lambda_support::query::Earlier;
     use lambda_support::sdk::ApiErrorKind;
 
     fn hours(values: &[&str]) -> Vec<Hour> {
@@ -276,13 +223,15 @@ mod tests {
     fn backfill_errors_list_hours_done_and_left() {
         let left = hours(&["2026-11-01T07", "2026-11-01T08"]);
         let job = JobError::Hour {
-            error: HourError::QueryEnded {
+            error: HourError::Query {
                 hour: left[0],
                 step: Step::Ctas,
-                query_execution_id: "q-7".to_owned(),
-                state: QueryState::Cancelled,
-                reason: "cancelled by user".to_owned(),
-                earlier: Earlier::default(),
+                failure: QueryFailure::Ended {
+                    query_execution_id: "q-7".to_owned(),
+                    state: QueryState::Cancelled,
+                    reason: "cancelled by user".to_owned(),
+                    earlier: Earlier::default(),
+                },
             },
             done: hours(&["2026-11-01T05", "2026-11-01T06"]),
             left: left.clone(),
@@ -312,14 +261,16 @@ mod tests {
     #[test]
     fn api_error_kinds_name_throttling_and_timeouts() {
         let hour = hours(&["2026-11-28T00"])[0];
-        let start = |kind| HourError::Start {
+        let start = |kind| HourError::Query {
             hour,
             step: Step::Count,
-            error: ApiError {
-                message: "StartQueryExecution failed".to_owned(),
-                kind,
+            failure: QueryFailure::Submit {
+                error: ApiError {
+                    message: "StartQueryExecution failed".to_owned(),
+                    kind,
+                },
+                earlier: Earlier::default(),
             },
-            earlier: Earlier::default(),
         };
         assert_eq!(start(ApiErrorKind::Throttled).kind(), "Throttled");
         assert_eq!(start(ApiErrorKind::TimedOut).kind(), "ApiTimedOut");

@@ -6,8 +6,8 @@ use lambda_support::location::S3Location;
 use lambda_support::s3::{DeleteFailure, MAX_DELETE_BATCH};
 use lambda_support::sdk::ApiError;
 
-use crate::s3::{ListRequest, S3};
 use crate::settings::S3Prefix;
+use lambda_support::s3::S3;
 
 /// Keys named in an error when S3 refuses to delete several.
 const FAILURES_SHOWN: usize = 5;
@@ -37,15 +37,6 @@ impl S3Folder {
         Self {
             bucket: base.bucket().to_owned(),
             prefix: format!("{}/", base.object_key(path)),
-        }
-    }
-
-    fn list<'a>(&'a self, max_keys: Option<i32>, token: Option<&'a str>) -> ListRequest<'a> {
-        ListRequest {
-            bucket: &self.bucket,
-            prefix: &self.prefix,
-            max_keys,
-            continuation_token: token,
         }
     }
 }
@@ -81,16 +72,7 @@ fn describe(failures: &[DeleteFailure]) -> String {
 
 /// Every key in the folder, in S3's order, page by page.
 pub async fn list_keys<S: S3>(s3: &S, folder: &S3Folder) -> Result<Vec<String>, ApiError> {
-    let mut keys = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = s3.list_objects(folder.list(None, token.as_deref())).await?;
-        keys.extend(page.keys);
-        match page.next_continuation_token {
-            Some(next) => token = Some(next),
-            None => return Ok(keys),
-        }
-    }
+    lambda_support::s3::list_keys(s3, &folder.bucket, &folder.prefix).await
 }
 
 /// Deletes every object in the folder, [`MAX_DELETE_BATCH`] keys per DeleteObjects call, and

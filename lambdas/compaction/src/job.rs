@@ -21,7 +21,7 @@ use std::time::Duration;
 use lambda_support::athena::{Athena, QueryRequest};
 use lambda_support::lease::{now_epoch_ms, Holder, LeaseLock, LeaseStore};
 use lambda_support::manifest::{manifest_key, Manifest};
-use lambda_support::query::{Attempt, QueryJob, QueryPolicy};
+use lambda_support::query::{Attempt, QueryFailure, QueryJob, QueryPolicy};
 use lambda_support::sdk::ApiError;
 use serde::Serialize;
 use tokio::time::Instant;
@@ -31,9 +31,9 @@ use crate::error::{HourError, ManifestAction, Phase};
 use crate::folder;
 use crate::hour::Hour;
 use crate::query::{run_simple_step, run_step, step_results, QueryRecord, StepRequest};
-use crate::s3::S3;
 use crate::settings::Settings;
 use crate::sql::{self, Step};
+use lambda_support::s3::S3;
 
 /// How an hour ended when nothing went wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,22 +215,13 @@ impl<A: Athena, S: S3, L: LeaseStore> Compactor<'_, A, S, L> {
     ) -> Result<Outcome, HourError> {
         let hour = report.hour;
         before(hour, deadline, Phase::ListJson)?;
-        let lease = lock
-            .acquire(&hour.compact(), holder)
-            .await
-            .map_err(|error| HourError::lease(hour, error))?;
-        if let Some(previous) = &lease.took_over {
-            tracing::warn!(
-                hour = %hour,
-                lease = %lease.uri(),
-                previous_holder = %previous.holder,
-                previous_expires_at = previous.expires_at_ms,
-                "took over the expired lease of another run"
-            );
-        }
-        let outcome = self.run(deadline, report).await;
-        lock.release_logged(&lease).await;
-        outcome
+        lock.holding(
+            &hour.compact(),
+            holder,
+            |error| HourError::lease(hour, error),
+            || self.run(deadline, report),
+        )
+        .await
     }
 
     async fn run(&self, deadline: Instant, report: &mut HourReport) -> Result<Outcome, HourError> {
@@ -261,13 +252,14 @@ impl<A: Athena, S: S3, L: LeaseStore> Compactor<'_, A, S, L> {
         let records = &mut report.queries;
         let id = run_simple_step(athena, settings, hour, step, deadline, policy, records).await?;
         let results = step_results(athena, hour, step, &id).await?;
-        let counts =
-            RowCounts::from_results(&results).map_err(|problem| HourError::BadResults {
-                hour,
-                step,
+        let counts = RowCounts::from_results(&results).map_err(|problem| HourError::Query {
+            hour,
+            step,
+            failure: QueryFailure::BadResults {
                 query_execution_id: id,
                 problem,
-            })?;
+            },
+        })?;
         report.counts = Some(counts);
         if counts.rows_malformed > 0 {
             // Never silent: these lines cannot be billed. Their text is in the hour's folder.
@@ -370,9 +362,14 @@ impl HourManifest {
             rows_malformed: counts.rows_malformed,
             compacted_at_ms: now_epoch_ms(),
         };
-        s3.put_json(&self.bucket, &self.key, manifest.to_bytes())
-            .await
-            .map_err(|error| self.error(ManifestAction::Write, error))
+        s3.put_object(
+            &self.bucket,
+            &self.key,
+            "application/json",
+            manifest.to_bytes(),
+        )
+        .await
+        .map_err(|error| self.error(ManifestAction::Write, error))
     }
 }
 

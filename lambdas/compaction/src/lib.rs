@@ -24,7 +24,6 @@ pub mod folder;
 pub mod hour;
 pub mod job;
 pub mod query;
-pub mod s3;
 pub mod settings;
 pub mod sql;
 pub mod survey;
@@ -34,10 +33,10 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use lambda_support::athena::Athena;
-use lambda_support::lease::{now_epoch_ms, Holder, LeaseLock, LeaseStore};
+use lambda_support::lease::{Holder, LeaseLock, LeaseStore};
 use lambda_support::query::{Backoff, QueryPolicy, Resubmit, DEFAULT_RESUBMIT};
-use lambda_support::s3::SdkS3;
-use lambda_support::time_budget;
+use lambda_support::s3::{SdkS3, S3};
+use lambda_support::Run;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
@@ -47,7 +46,6 @@ pub use event::Selection;
 pub use hour::Hour;
 pub use job::{Compactor, HourReport, HourSummary, Outcome};
 pub use query::{QueryRecord, DEFAULT_BACKOFF};
-pub use s3::S3;
 pub use settings::Settings;
 
 /// Time kept back from the Lambda deadline to stop a query, release the hour's lease and
@@ -159,27 +157,20 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
     /// The Lambda handler. The leases it takes are held by the invocation's request id until
     /// its deadline (plus [`lambda_support::lease::LEASE_MARGIN`]).
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Response, JobError> {
-        let budget = time_budget(
+        let run = Run::invocation(
+            &event.context.request_id,
             event.context.deadline,
-            SystemTime::now(),
             self.safety_margin,
         );
-        let holder = Holder::invocation(&event.context.request_id, event.context.deadline);
-        self.run_as(&event.payload, Instant::now() + budget, &holder)
-            .await
+        self.run_as(&event.payload, run.deadline, &run.holder).await
     }
 
     /// Compacts the hours named by `payload`, giving up at `deadline`. Without a Lambda
     /// context, the leases are held by `local-<epoch ms>` until `deadline` plus the safety
     /// margin (plus [`lambda_support::lease::LEASE_MARGIN`]).
     pub async fn run(&self, payload: &Value, deadline: Instant) -> Result<Response, JobError> {
-        let now = now_epoch_ms();
-        let left = deadline.saturating_duration_since(Instant::now()) + self.safety_margin;
-        let holder = Holder::invocation(
-            &format!("local-{now}"),
-            now.saturating_add(u64::try_from(left.as_millis()).unwrap_or(u64::MAX)),
-        );
-        self.run_as(payload, deadline, &holder).await
+        let run = Run::local(deadline, self.safety_margin);
+        self.run_as(payload, run.deadline, &run.holder).await
     }
 
     /// Compacts the hours named by `payload` as `holder`, giving up at `deadline`.

@@ -1,30 +1,21 @@
-use compaction::settings::{SettingsError, ENV_LOCK_PREFIX};
 use compaction::{App, Settings};
 use lambda_runtime::{service_fn, LambdaEvent};
-use lambda_support::athena::SdkAthena;
-use lambda_support::lease::LeaseLock;
-use lambda_support::s3::SdkS3;
-use lambda_support::{logging, sdk};
+use lambda_support::logging;
+use lambda_support::sdk::Production;
 use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     logging::init();
-    let settings = Settings::from_env().inspect_err(|error| {
-        tracing::error!(error = %error, "invalid configuration");
-    })?;
-    // Without the lease lock two runs of one hour could overlap: refuse to start.
-    let lock_prefix = settings
-        .lock_prefix
-        .clone()
-        .ok_or(SettingsError::Missing(ENV_LOCK_PREFIX))
-        .inspect_err(|error| tracing::error!(error = %error, "invalid configuration"))?;
     // Throttling, 5xx and timeouts are retried by the SDK itself (standard mode, exponential
-    // backoff with jitter), as `sdk` configures it; a call still failing fails the hour.
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").ok();
-    let (athena, s3) = sdk::clients(&settings.region_name, endpoint.as_deref());
-    let s3 = SdkS3::new(s3);
-    let app = App::new(SdkAthena::new(athena), s3.clone(), settings)
-        .with_lock(LeaseLock::new(s3, lock_prefix));
+    // backoff with jitter), as `sdk` configures it. Without the lease lock two runs of one
+    // hour could overlap: `Production` refuses to start without it.
+    let (settings, aws) = Settings::from_env()
+        .and_then(|settings| {
+            let aws = Production::from_env(&settings.region_name, settings.lock_prefix.as_ref())?;
+            Ok((settings, aws))
+        })
+        .inspect_err(|error| tracing::error!(error = %error, "invalid configuration"))?;
+    let app = App::new(aws.athena, aws.s3, settings).with_lock(aws.lock);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| app.handle(event))).await
 }

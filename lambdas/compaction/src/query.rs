@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use lambda_support::athena::{Athena, QueryRequest};
 use lambda_support::query::{
-    read_results, run_query, Attempt, Backoff, QueryJob, QueryPolicy, QueryResults, ResultsError,
-    RunError,
+    read_results, run_query, Attempt, Backoff, QueryJob, QueryPolicy, QueryResults, RunError,
 };
 use serde::Serialize;
 use tokio::time::Instant;
@@ -161,22 +160,12 @@ pub async fn step_results<A: Athena>(
     step: Step,
     query_execution_id: &str,
 ) -> Result<QueryResults, HourError> {
-    let query_execution_id = query_execution_id.to_owned();
-    read_results(athena, &query_execution_id)
+    read_results(athena, query_execution_id)
         .await
-        .map_err(|error| match error {
-            ResultsError::Get(error) => HourError::GetResults {
-                hour,
-                step,
-                query_execution_id,
-                error,
-            },
-            ResultsError::Bad(problem) => HourError::BadResults {
-                hour,
-                step,
-                query_execution_id,
-                problem,
-            },
+        .map_err(|failure| HourError::Query {
+            hour,
+            step,
+            failure,
         })
 }
 
@@ -188,50 +177,10 @@ fn hour_error(hour: Hour, step: Step, error: RunError<HourError>) -> HourError {
             next: Phase::Query(step),
         },
         RunError::Start(error) => error,
-        RunError::Submit { error, earlier } => HourError::Start {
+        RunError::Failed(failure) => HourError::Query {
             hour,
             step,
-            error,
-            earlier,
-        },
-        RunError::Ended {
-            query_execution_id,
-            state,
-            reason,
-            earlier,
-        } => HourError::QueryEnded {
-            hour,
-            step,
-            query_execution_id,
-            state,
-            reason,
-            earlier,
-        },
-        RunError::Status {
-            query_execution_id,
-            error,
-            stop,
-            earlier,
-        } => HourError::Status {
-            hour,
-            step,
-            query_execution_id,
-            error,
-            stop,
-            earlier,
-        },
-        RunError::Deadline {
-            query_execution_id,
-            last_state,
-            stop,
-            earlier,
-        } => HourError::Deadline {
-            hour,
-            step,
-            query_execution_id,
-            last_state,
-            stop,
-            earlier,
+            failure,
         },
     }
 }

@@ -11,7 +11,8 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use lambda_support::env::{invalid, required, EnvError};
+pub use lambda_support::env::Identifier;
+use lambda_support::env::{invalid, minutes, optional, parsed, work_group, EnvError};
 use lambda_support::lease::LockPrefix;
 use lambda_support::location::S3Location;
 
@@ -60,49 +61,8 @@ pub const ENV_VARS: [&str; 11] = [
     ENV_MANIFEST_PREFIX,
 ];
 
-/// Glue and Athena limit database, table and column names to 255 characters.
-const MAX_IDENTIFIER_LEN: usize = 255;
-const MAX_WORK_GROUP_LEN: usize = 128;
-
 /// A variable that is missing, blank or invalid.
 pub type SettingsError = EnvError;
-
-/// A database, table or column name that is safe to quote in Athena SQL:
-/// ASCII letters, digits and `_` only.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Identifier(String);
-
-impl Identifier {
-    pub fn parse(value: &str) -> Result<Self, String> {
-        if value.is_empty() {
-            return Err("identifier is empty".to_owned());
-        }
-        if value.len() > MAX_IDENTIFIER_LEN {
-            return Err(format!(
-                "identifier {value:?} is longer than {MAX_IDENTIFIER_LEN} characters"
-            ));
-        }
-        if let Some(bad) = value
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
-        {
-            return Err(format!(
-                "identifier {value:?} contains {bad:?}; only A-Z, a-z, 0-9 and _ are allowed"
-            ));
-        }
-        Ok(Self(value.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Identifier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// An `s3://bucket[/prefix]` location without a trailing `/`, free of
 /// characters that could break out of an SQL string literal.
@@ -198,27 +158,17 @@ impl Settings {
     where
         F: Fn(&str) -> Option<String>,
     {
-        let get = |var: &'static str| required(&lookup, var);
-        let identifier = |var: &'static str| -> Result<Identifier, SettingsError> {
-            Identifier::parse(&get(var)?).map_err(invalid(var))
-        };
-        let s3_prefix = |var: &'static str| -> Result<S3Prefix, SettingsError> {
-            S3Prefix::parse(&get(var)?).map_err(invalid(var))
-        };
-
-        let old_database = identifier(ENV_OLD_DATABASE)?;
-        let old_table_name = identifier(ENV_OLD_TABLE_NAME)?;
-        let new_database = identifier(ENV_NEW_DATABASE)?;
-        let new_table_name = identifier(ENV_NEW_TABLE_NAME)?;
-        let column_names =
-            parse_columns(&get(ENV_COLUMN_NAMES)?).map_err(invalid(ENV_COLUMN_NAMES))?;
-        let athena_work_group = validate_work_group(&get(ENV_ATHENA_WORK_GROUP)?)
-            .map_err(invalid(ENV_ATHENA_WORK_GROUP))?;
-        let old_table_location_prefix = s3_prefix(ENV_OLD_TABLE_LOCATION_PREFIX)?;
-        let output_prefix = s3_prefix(ENV_OUTPUT_PREFIX)?;
-        let staging_output_prefix = s3_prefix(ENV_STAGING_OUTPUT_PREFIX)?;
-        let region_name =
-            validate_region(&get(ENV_REGION_NAME)?).map_err(invalid(ENV_REGION_NAME))?;
+        let old_database = parsed(&lookup, ENV_OLD_DATABASE, Identifier::parse)?;
+        let old_table_name = parsed(&lookup, ENV_OLD_TABLE_NAME, Identifier::parse)?;
+        let new_database = parsed(&lookup, ENV_NEW_DATABASE, Identifier::parse)?;
+        let new_table_name = parsed(&lookup, ENV_NEW_TABLE_NAME, Identifier::parse)?;
+        let column_names = parsed(&lookup, ENV_COLUMN_NAMES, parse_columns)?;
+        let athena_work_group = parsed(&lookup, ENV_ATHENA_WORK_GROUP, work_group)?;
+        let old_table_location_prefix =
+            parsed(&lookup, ENV_OLD_TABLE_LOCATION_PREFIX, S3Prefix::parse)?;
+        let output_prefix = parsed(&lookup, ENV_OUTPUT_PREFIX, S3Prefix::parse)?;
+        let staging_output_prefix = parsed(&lookup, ENV_STAGING_OUTPUT_PREFIX, S3Prefix::parse)?;
+        let region_name = parsed(&lookup, ENV_REGION_NAME, validate_region)?;
         // The job deletes everything under OUTPUT_PREFIX's hour folders before rewriting them.
         if old_table_location_prefix.overlaps(&output_prefix) {
             return Err(invalid(ENV_OUTPUT_PREFIX)(format!(
@@ -227,11 +177,10 @@ impl Settings {
                  it must be a separate folder"
             )));
         }
-        let compaction_delay_minutes = match lookup(ENV_COMPACTION_DELAY_MINUTES) {
-            None => DEFAULT_COMPACTION_DELAY_MINUTES,
-            Some(_) => parse_delay_minutes(&get(ENV_COMPACTION_DELAY_MINUTES)?)
-                .map_err(invalid(ENV_COMPACTION_DELAY_MINUTES))?,
-        };
+        let compaction_delay_minutes = optional(&lookup, ENV_COMPACTION_DELAY_MINUTES, |v| {
+            minutes(v, MAX_COMPACTION_DELAY_MINUTES)
+        })?
+        .unwrap_or(DEFAULT_COMPACTION_DELAY_MINUTES);
 
         // Athena reads every object under the tables' folders as data, and the job deletes
         // the Parquet hour folders: the manifests and leases live elsewhere.
@@ -249,18 +198,12 @@ impl Settings {
             }
             Ok(())
         };
-        let manifest_prefix =
-            S3Location::parse(&get(ENV_MANIFEST_PREFIX)?).map_err(invalid(ENV_MANIFEST_PREFIX))?;
+        let manifest_prefix = parsed(&lookup, ENV_MANIFEST_PREFIX, S3Location::parse)?;
         apart(ENV_MANIFEST_PREFIX, &manifest_prefix, "manifests")?;
-        let lock_prefix = match lookup(ENV_LOCK_PREFIX) {
-            None => None,
-            Some(_) => {
-                let lock =
-                    LockPrefix::parse(&get(ENV_LOCK_PREFIX)?).map_err(invalid(ENV_LOCK_PREFIX))?;
-                apart(ENV_LOCK_PREFIX, &lock, "leases")?;
-                Some(lock)
-            }
-        };
+        let lock_prefix = optional(&lookup, ENV_LOCK_PREFIX, LockPrefix::parse)?;
+        if let Some(lock) = &lock_prefix {
+            apart(ENV_LOCK_PREFIX, lock, "leases")?;
+        }
 
         Ok(Self {
             old_database,
@@ -313,32 +256,6 @@ pub fn parse_columns(value: &str) -> Result<Vec<Identifier>, String> {
         columns.push(column);
     }
     Ok(columns)
-}
-
-/// Athena work group names: 1–128 of `A-Z a-z 0-9 . _ -`.
-pub fn validate_work_group(value: &str) -> Result<String, String> {
-    if value.len() > MAX_WORK_GROUP_LEN {
-        return Err(format!(
-            "work group {value:?} is longer than {MAX_WORK_GROUP_LEN} characters"
-        ));
-    }
-    if let Some(bad) = value
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || "._-".contains(*c)))
-    {
-        return Err(format!("work group {value:?} contains {bad:?}"));
-    }
-    Ok(value.to_owned())
-}
-
-/// A whole number of minutes from 0 to 59.
-pub fn parse_delay_minutes(value: &str) -> Result<u32, String> {
-    match value.parse::<u32>() {
-        Ok(minutes) if minutes <= MAX_COMPACTION_DELAY_MINUTES => Ok(minutes),
-        _ => Err(format!(
-            "{value:?} is not a whole number of minutes from 0 to {MAX_COMPACTION_DELAY_MINUTES}"
-        )),
-    }
 }
 
 pub fn validate_region(value: &str) -> Result<String, String> {
@@ -468,20 +385,6 @@ mod tests {
                 other => panic!("{var}={value:?} gave {other:?}"),
             }
         }
-    }
-
-    #[test]
-    fn identifiers_allow_only_letters_digits_and_underscore() {
-        for ok in ["a", "A_b_9", "_x", "requestId", "0abc"] {
-            assert_eq!(Identifier::parse(ok).unwrap().as_str(), ok);
-        }
-        for bad in [
-            "", "a-b", "a b", "a\"b", "a`b", "a'b", "a;b", "é", "a.b", "a\nb",
-        ] {
-            assert!(Identifier::parse(bad).is_err(), "{bad:?} accepted");
-        }
-        assert!(Identifier::parse(&"x".repeat(256)).is_err());
-        assert!(Identifier::parse(&"x".repeat(255)).is_ok());
     }
 
     #[test]
@@ -687,14 +590,7 @@ mod tests {
     }
 
     #[test]
-    fn work_groups_and_regions() {
-        assert_eq!(validate_work_group("primary").unwrap(), "primary");
-        assert_eq!(
-            validate_work_group("metering.wg_1-a").unwrap(),
-            "metering.wg_1-a"
-        );
-        assert!(validate_work_group("wg/1").is_err());
-        assert!(validate_work_group(&"w".repeat(129)).is_err());
+    fn regions() {
         assert_eq!(validate_region("us-east-1").unwrap(), "us-east-1");
         assert!(validate_region("US-EAST-1").is_err());
         assert!(validate_region("-us").is_err());

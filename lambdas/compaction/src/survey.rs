@@ -15,9 +15,9 @@ use serde::Serialize;
 
 use crate::folder::{self, S3Folder};
 use crate::hour::Hour;
-use crate::s3::S3;
 use crate::settings::Settings;
 use crate::sql;
+use lambda_support::s3::S3;
 
 /// How many hours, ending with the one that just ended, a scheduled run looks at: Firehose's
 /// 24 hours of retries after the end of an hour, its buffer (at most 900 s), the compaction

@@ -49,6 +49,7 @@ use lambda_support::moto::iam_policy::Policy;
 use lambda_support::moto::{
     athena_client, athena_client_as, query_executions, s3_client, s3_client_as, MotoServer,
 };
+use lambda_support::query::QueryFailure;
 use lambda_support::s3::SdkS3;
 use lambda_support::testing::lambda_event;
 use serde_json::json;
@@ -65,7 +66,6 @@ fn earlier_listings() -> Vec<Seen> {
         .take(survey::REPAIR_HOURS as usize - 1)
         .map(|hour| Seen::List {
             prefix: format!("json-data/{}/", hour.partition_path()),
-            max_keys: None,
         })
         .collect()
 }
@@ -78,20 +78,11 @@ fn settings() -> Settings {
 /// What the SDK clients sent and received, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Seen {
-    List {
-        prefix: String,
-        max_keys: Option<i32>,
-    },
+    List { prefix: String },
     Delete(Vec<String>),
-    Start {
-        sql: String,
-        work_group: String,
-    },
+    Start { sql: String, work_group: String },
     Started(String),
-    Polled {
-        id: String,
-        state: String,
-    },
+    Polled { id: String, state: String },
     Results(String),
     Stop(String),
 }
@@ -134,7 +125,6 @@ impl Intercept for Recorder {
             assert_eq!(list.bucket(), Some(BUCKET));
             seen.push(Seen::List {
                 prefix: list.prefix().unwrap_or_default().to_owned(),
-                max_keys: list.max_keys(),
             });
         } else if let Some(delete) = input.downcast_ref::<DeleteObjectsInput>() {
             assert_eq!(delete.bucket(), Some(BUCKET));
@@ -377,7 +367,6 @@ async fn scheduled_event_compacts_the_hour_through_s3_and_athena() {
     let mut expected = earlier_listings();
     expected.push(Seen::List {
         prefix: JSON_PREFIX.to_owned(),
-        max_keys: None,
     });
     for (index, (id, sql)) in ids.iter().zip(&expected_sql).enumerate() {
         expected.push(Seen::Start {
@@ -396,7 +385,6 @@ async fn scheduled_event_compacts_the_hour_through_s3_and_athena() {
             expected.push(Seen::Delete(vec![MANIFEST_KEY.to_owned()]));
             expected.push(Seen::List {
                 prefix: PARQUET_PREFIX.to_owned(),
-                max_keys: None,
             });
         }
     }
@@ -658,7 +646,6 @@ async fn empty_hour_deletes_nothing_and_starts_no_query() {
     let mut expected = earlier_listings();
     expected.push(Seen::List {
         prefix: JSON_PREFIX.to_owned(),
-        max_keys: None,
     });
     assert_eq!(recorder.seen(), expected);
     assert!(world.executions().await.is_empty(), "no Athena query");
@@ -699,8 +686,9 @@ async fn missing_work_group_fails_naming_the_hour_and_step() {
         matches!(
             err,
             JobError::Hour {
-                error: HourError::Start {
+                error: HourError::Query {
                     step: Step::Count,
+                    failure: QueryFailure::Submit { .. },
                     ..
                 },
                 ..
@@ -720,7 +708,6 @@ async fn missing_work_group_fails_naming_the_hour_and_step() {
     let mut expected = earlier_listings();
     expected.push(Seen::List {
         prefix: JSON_PREFIX.to_owned(),
-        max_keys: None,
     });
     assert_eq!(
         seen[..expected.len()],
@@ -754,10 +741,14 @@ async fn query_stuck_in_moto_is_stopped_at_the_deadline() {
 
     let JobError::Hour {
         error:
-            HourError::Deadline {
+            HourError::Query {
                 step,
-                query_execution_id,
-                last_state,
+                failure:
+                    QueryFailure::Deadline {
+                        query_execution_id,
+                        last_state,
+                        ..
+                    },
                 ..
             },
         ..
@@ -894,8 +885,9 @@ async fn without_run_queries_no_query_can_be_started() {
         matches!(
             &err,
             JobError::Hour {
-                error: HourError::Start {
+                error: HourError::Query {
                     step: Step::Count,
+                    failure: QueryFailure::Submit { .. },
                     ..
                 },
                 ..

@@ -11,7 +11,7 @@ use compaction::sql::{self, Step};
 use compaction::{App, HourError, JobError};
 use lambda_support::athena::{QueryState, QueryStatus};
 use lambda_support::manifest::Manifest;
-use lambda_support::query::Backoff;
+use lambda_support::query::{Backoff, QueryFailure};
 use lambda_support::testing::lambda_event;
 use serde_json::{json, Value};
 use tokio::time::Instant;
@@ -45,11 +45,10 @@ fn app(fake: &FakeAws) -> App<FakeAws, FakeAws> {
     App::new(fake.clone(), fake.clone(), settings()).with_clock(test_clock)
 }
 
-fn list(prefix: &str, max_keys: Option<i32>) -> Call {
+fn list(prefix: &str) -> Call {
     Call::List {
         bucket: "bucket".to_owned(),
         prefix: prefix.to_owned(),
-        max_keys,
     }
 }
 
@@ -109,7 +108,7 @@ async fn an_hour_runs_list_count_clear_drop_ctas_drop_each_waited_for() {
     assert_eq!(
         fake.calls(),
         vec![
-            list(JSON_PREFIX, None),
+            list(JSON_PREFIX),
             start("qid-1", &count),
             poll("qid-1", 0),
             poll("qid-1", 200),
@@ -117,7 +116,7 @@ async fn an_hour_runs_list_count_clear_drop_ctas_drop_each_waited_for() {
             poll("qid-1", 1400),
             results("qid-1"),
             delete_manifest(),
-            list(PARQUET_PREFIX, None),
+            list(PARQUET_PREFIX),
             Call::Delete {
                 bucket: "bucket".to_owned(),
                 keys: vec![
@@ -169,7 +168,7 @@ async fn an_hour_without_json_files_is_skipped_without_touching_anything() {
 
     let response = app(&fake).run(&hour_00(), far_deadline()).await.unwrap();
 
-    assert_eq!(fake.calls(), vec![list(JSON_PREFIX, None)]);
+    assert_eq!(fake.calls(), vec![list(JSON_PREFIX)]);
     assert_eq!(
         fake.keys("bucket", PARQUET_PREFIX).len(),
         1,
@@ -200,7 +199,7 @@ async fn json_files_without_rows_are_skipped_after_the_count() {
     assert_eq!(
         fake.calls(),
         vec![
-            list(JSON_PREFIX, None),
+            list(JSON_PREFIX),
             start("qid-1", &count),
             poll("qid-1", 0),
             results("qid-1"),
@@ -317,12 +316,15 @@ async fn failed_query_names_hour_id_state_and_reason_and_nothing_else_starts() {
     match &err {
         JobError::Hour {
             error:
-                HourError::QueryEnded {
+                HourError::Query {
                     hour: h,
                     step,
-                    query_execution_id,
-                    state,
-                    ..
+                    failure:
+                        QueryFailure::Ended {
+                            query_execution_id,
+                            state,
+                            ..
+                        },
                 },
             done,
             left,
@@ -395,13 +397,15 @@ async fn query_that_never_finishes_hits_the_deadline_and_is_stopped() {
     };
     assert_eq!(
         error,
-        &HourError::Deadline {
+        &HourError::Query {
             hour: hour(),
             step: Step::Ctas,
-            query_execution_id: "qid-3".to_owned(),
-            last_state: QueryState::Running,
-            stop: "StopQueryExecution requested".to_owned(),
-            earlier: Default::default(),
+            failure: QueryFailure::Deadline {
+                query_execution_id: "qid-3".to_owned(),
+                last_state: QueryState::Running,
+                stop: "StopQueryExecution requested".to_owned(),
+                earlier: Default::default(),
+            },
         }
     );
     assert_eq!(err.kind(), "QueryTimedOut");

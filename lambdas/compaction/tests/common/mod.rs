@@ -9,12 +9,12 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use compaction::s3::{ListRequest, S3};
 use compaction::{Hour, Settings};
 use lambda_support::athena::{
     Athena, QueryRequest, QueryState, QueryStatus, ResultPage, StatusDetail,
 };
 use lambda_support::query::Backoff;
+use lambda_support::s3::S3;
 use lambda_support::s3::{DeleteFailure, ObjectPage};
 use lambda_support::sdk::ApiError;
 use serde_json::Value;
@@ -143,7 +143,6 @@ pub enum Call {
     List {
         bucket: String,
         prefix: String,
-        max_keys: Option<i32>,
     },
     Delete {
         bucket: String,
@@ -394,20 +393,24 @@ impl Athena for FakeAws {
 }
 
 impl S3 for FakeAws {
-    async fn list_objects(&self, request: ListRequest<'_>) -> Result<ObjectPage, ApiError> {
+    async fn list_objects(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        continuation_token: Option<&str>,
+    ) -> Result<ObjectPage, ApiError> {
         self.pause().await;
         let mut state = self.0.lock().unwrap();
         state.calls.push(Call::List {
-            bucket: request.bucket.to_owned(),
-            prefix: request.prefix.to_owned(),
-            max_keys: request.max_keys,
+            bucket: bucket.to_owned(),
+            prefix: prefix.to_owned(),
         });
-        let limit = request.max_keys.unwrap_or(1000) as usize;
-        let after = request.continuation_token.unwrap_or_default();
+        let limit = 1000;
+        let after = continuation_token.unwrap_or_default();
         let matching: Vec<String> = state
             .objects
             .keys()
-            .filter(|(b, k)| b == request.bucket && k.starts_with(request.prefix))
+            .filter(|(b, k)| b == bucket && k.starts_with(prefix))
             .map(|(_, k)| k.clone())
             .filter(|k| k.as_str() > after)
             .collect();
@@ -462,7 +465,13 @@ impl S3 for FakeAws {
             .ok_or_else(|| ApiError::new(format!("NoSuchKey: {key}")))
     }
 
-    async fn put_json(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), ApiError> {
+    async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        _content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<(), ApiError> {
         self.pause().await;
         let mut state = self.0.lock().unwrap();
         state.calls.push(Call::Put {
