@@ -9,6 +9,8 @@ VENV    := $(BUILD)/venv
 # checkov ships its own HCL parser, which conflicts with other hcl2 packages: own venv.
 CHECKOV_VENV := $(BUILD)/checkov
 GEN     := cargo run --quiet --locked -p metering-gen --
+# The development tool that writes a month of synthetic access logs (tools/simulate).
+SIMULATE := cargo run --quiet --locked -p simulate --
 # Terraform warns on every call when no CLI configuration file exists.
 export TF_CLI_CONFIG_FILE ?= /dev/null
 
@@ -45,7 +47,7 @@ fuzz:
 ## demo: simulate a month of API traffic, bill it offline, compare the invoiced requests with the simulation's, print a tenant's invoice
 demo:
 	rm -rf $(DEMO)
-	$(GEN) simulate --tenants 50 --requests 200000 --month $(DEMO_MONTH) --out $(DEMO)/logs
+	$(SIMULATE) --tenants 50 --requests 200000 --month $(DEMO_MONTH) --out $(DEMO)/logs
 	$(GEN) bill --logs $(DEMO)/logs/json-data --month $(DEMO_MONTH) --context examples/metering.json --out $(DEMO)/invoices 2>&1 | tee $(DEMO)/bill.log
 	@echo; python3 tests/demo_check.py $(DEMO)/logs/simulation.json $(DEMO)/bill.log
 	@echo; echo "Invoice of tenant-0002 ($(DEMO)/invoices/year=$(subst -,/month=,$(DEMO_MONTH))/tenants/tenant-0002.json):"
@@ -64,11 +66,11 @@ check:
 ## bench: rendering time, zip sizes, Lambda cold starts and handler times
 bench: $(VENV)/.installed
 	cargo bench --locked -p metering-gen --bench render
-	cargo build --quiet --locked --release -p metering-gen
+	cargo build --quiet --locked --release -p metering-gen -p simulate
 	python3 tests/bench_cli.py target/release/metering-gen gen --check --context $(CONTEXT) --out $(OUT)
 	$(GEN) gen --context $(CONTEXT) --out $(BUILD)/bench-tree >/dev/null
 	$(VENV)/bin/python tests/bench_lambdas.py $(BUILD)/bench-tree $(CURDIR)/$(VENV)/bin/python examples/metering.json
-	$(VENV)/bin/python tests/bench_bill.py target/release/metering-gen examples/metering.json $(BUILD)/bench-bill
+	$(VENV)/bin/python tests/bench_bill.py target/release/metering-gen target/release/simulate examples/metering.json $(BUILD)/bench-bill
 
 ## tools: the Python virtual environments (moto's server for the wire tests and DuckDB for the usage query's semantics, checkov)
 tools: $(VENV)/.installed $(CHECKOV_VENV)/.installed

@@ -1,9 +1,10 @@
 """`metering-gen bill` against DuckDB over the same simulated month of access logs.
 
-    python tests/bench_bill.py METERING_GEN CONTEXT SCRATCH [REQUESTS ...]
+    python tests/bench_bill.py METERING_GEN SIMULATE CONTEXT SCRATCH [REQUESTS ...]
 
-For each REQUESTS (default 1000000 10000000; `1_000_000` is fine too):
-1. `METERING_GEN simulate --tenants 200 --requests REQUESTS --month 2026-10` writes the logs to
+SIMULATE is the binary of tools/simulate. For each REQUESTS (default 1000000 10000000;
+`1_000_000` is fine too):
+1. `SIMULATE --tenants 200 --requests REQUESTS --month 2026-10` writes the logs to
    SCRATCH/sim-REQUESTS (kept and reused while its simulation.json exists);
 2. `METERING_GEN bill` bills the month into SCRATCH/inv-REQUESTS: wall time and peak RSS;
 3. DuckDB computes per tenant the same de-duplicated requests (earliest copy of each
@@ -155,7 +156,7 @@ ORDER BY tenant
 """
 
 
-def simulate(binary, size, sim):
+def simulate(simulator, size, sim):
     if os.path.exists(os.path.join(sim, "simulation.json")):
         progress(f"{sim}: reusing the simulated logs")
         return
@@ -163,7 +164,7 @@ def simulate(binary, size, sim):
         shutil.rmtree(sim)  # an interrupted simulation
     progress(f"simulate --requests {size} --out {sim}")
     start = time.perf_counter()
-    subprocess.run([binary, "simulate", "--tenants", str(TENANTS), "--requests", str(size),
+    subprocess.run([simulator, "--tenants", str(TENANTS), "--requests", str(size),
                     "--month", MONTH, "--out", sim], check=True, stdout=sys.stderr)
     progress(f"simulated in {time.perf_counter() - start:.1f} s")
 
@@ -207,11 +208,11 @@ def compare(label, figures, invoices, truth):
     return problems
 
 
-def bench(binary, context, scratch, size, late_arrival_hours):
+def bench(binary, simulator, context, scratch, size, late_arrival_hours):
     sim = os.path.join(scratch, f"sim-{size}")
     logs = os.path.join(sim, "json-data")
     out = os.path.join(scratch, f"inv-{size}")
-    simulate(binary, size, sim)
+    simulate(simulator, size, sim)
     with open(os.path.join(sim, "simulation.json")) as f:
         truth = json.load(f)["tenants"]
 
@@ -260,10 +261,11 @@ def bench(binary, context, scratch, size, late_arrival_hours):
 
 
 def main(argv):
-    if len(argv) < 3:
+    if len(argv) < 4:
         sys.exit(__doc__)
-    binary, context, scratch = os.path.abspath(argv[0]), argv[1], os.path.abspath(argv[2])
-    sizes = [int(a) for a in argv[3:]] or list(DEFAULT_SIZES)
+    binary, simulator = os.path.abspath(argv[0]), os.path.abspath(argv[1])
+    context, scratch = argv[2], os.path.abspath(argv[3])
+    sizes = [int(a) for a in argv[4:]] or list(DEFAULT_SIZES)
     try:
         import duckdb  # noqa: F401  (the children import it; fail early here)
     except ImportError:
@@ -273,7 +275,7 @@ def main(argv):
     os.makedirs(scratch, exist_ok=True)
     rows, problems = [], []
     for size in sizes:
-        row, found = bench(binary, context, scratch, size, late_arrival_hours)
+        row, found = bench(binary, simulator, context, scratch, size, late_arrival_hours)
         rows.append(row)
         problems += found
 

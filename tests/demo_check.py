@@ -2,10 +2,10 @@
 
     python3 tests/demo_check.py SIMULATION_JSON BILL_OUTPUT
 
-SIMULATION_JSON is what `metering-gen simulate` wrote: `requests` counts the month's distinct
-requests, those in the file that straddles the month's start (filed under the previous
-month's last hour) and in the late files included; `previous_month_lines` counts the previous
-month's records in the straddling file. BILL_OUTPUT is what `metering-gen bill` printed: its
+SIMULATION_JSON is what `simulate` (tools/simulate) wrote: `requests` counts the month's
+distinct requests, those in the file that straddles the month's start (filed under the
+previous month's last hour) and in the late files included; `previous_month_lines` counts the
+previous month's records in the straddling file. BILL_OUTPUT is what `metering-gen bill` printed: its
 `… N outside the month, M requests billed` line gives the requests the invoices were computed
 from. Prints one line comparing them; exits 1 when they differ.
 """

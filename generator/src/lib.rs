@@ -7,7 +7,6 @@
 pub mod artifacts;
 pub mod context;
 pub mod diagnostic;
-pub mod fields;
 pub mod model;
 pub mod offline;
 pub mod output;

@@ -1,5 +1,5 @@
 use clap::{Parser, Subcommand};
-use metering_gen::offline::{bill, simulate};
+use metering_gen::offline::bill;
 use metering_gen::{artifacts, output, render, Error};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,35 +59,6 @@ enum Cmd {
         #[command(flatten)]
         logs: LogsArgs,
     },
-    /// Write a month of synthetic access logs in Firehose's layout, with the defects real
-    /// deliveries have (duplicates, late files, a file straddling the month's start,
-    /// malformed lines), for demos and benchmarks.
-    Simulate {
-        /// Number of tenants (`tenant-0001` …).
-        #[arg(long, default_value_t = 20)]
-        tenants: u32,
-        /// Distinct requests in the month.
-        #[arg(long, default_value_t = 100_000)]
-        requests: u64,
-        /// The month, `YYYY-MM` (UTC).
-        #[arg(long)]
-        month: metering::Month,
-        /// Where to write `<folder>/year=…/…` and `simulation.json` (what was written).
-        #[arg(long)]
-        out: PathBuf,
-        /// The same seed gives the same files, byte for byte.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Write gzip files, as Firehose's GZIP compression does.
-        #[arg(long)]
-        gzip: bool,
-        /// The Firehose output folder.
-        #[arg(long, default_value = "json-data")]
-        folder: String,
-        /// The delivery stream name in file names.
-        #[arg(long, default_value = "amazon-apigateway-random-gen")]
-        stream_name: String,
-    },
 }
 
 #[derive(clap::Args)]
@@ -135,43 +106,6 @@ fn measure(args: &LogsArgs) -> Result<(metering::ValidConfig, metering::Usage), 
 
 fn run(command: Cmd) -> Result<ExitCode, Error> {
     match command {
-        Cmd::Simulate {
-            tenants,
-            requests,
-            month,
-            out,
-            seed,
-            gzip,
-            folder,
-            stream_name,
-        } => {
-            let options = simulate::SimulateOptions {
-                tenants,
-                requests,
-                month,
-                seed,
-                gzip,
-                folder: folder.clone(),
-                stream_name,
-            };
-            let summary = simulate::simulate(&options, &out)?;
-            println!(
-                "{}: {} files, {} lines ({} bytes): {} requests of {} tenants, {} duplicate lines, {} malformed lines, {} lines of the previous month (in {} file straddling the month's start), {} late files; what was written: {}",
-                out.join(&folder).display(),
-                summary.files,
-                summary.lines,
-                summary.bytes,
-                summary.requests,
-                summary.tenants.len(),
-                summary.duplicate_lines,
-                summary.malformed_lines,
-                summary.previous_month_lines,
-                summary.straddling_files.len(),
-                summary.late_files.len(),
-                out.join(simulate::SUMMARY_FILE).display()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
         Cmd::Usage { logs } => {
             let (config, usage) = measure(&logs)?;
             print!("{}", bill::usage_table(&config, &usage));

@@ -1,4 +1,4 @@
-//! One access-log record, as API Gateway writes it (see the generator's field catalogue).
+//! One access-log record, as API Gateway writes it (the fields of `access_log::FIELDS`).
 
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -83,6 +83,9 @@ impl<'a> Request<'a> {
         })
     }
 }
+
+#[cfg(test)]
+mod catalogue;
 
 #[cfg(test)]
 mod tests {

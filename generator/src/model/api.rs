@@ -2,7 +2,6 @@
 
 use super::Checker;
 use crate::context::Api;
-use crate::fields;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -17,7 +16,7 @@ pub(super) fn build(a: &Api, tenant_claim: &str, c: &mut Checker) -> ApiModel {
     check(a, c);
     ApiModel {
         settings: a.clone(),
-        access_log_format: fields::access_log_format(tenant_claim),
+        access_log_format: access_log::access_log_format(tenant_claim),
     }
 }
 

@@ -5,7 +5,7 @@ use super::compaction::ENV;
 use super::firehose::AccessLogs;
 use super::{rules, Checker};
 use crate::context::{Context, MergeSmallFilesEnv};
-use crate::fields::{self, FIELDS};
+use access_log::FIELDS;
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -173,7 +173,7 @@ fn projection_years(ctx: &Context, c: &mut Checker) {
 fn columns(names: &[String]) -> Vec<Column> {
     names
         .iter()
-        .filter_map(|n| fields::find(n))
+        .filter_map(|n| access_log::find(n))
         .map(|f| Column {
             name: f.column(),
             glue_type: f.field_type.glue_type().to_string(),

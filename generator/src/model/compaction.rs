@@ -5,7 +5,7 @@ use super::metering::MeteringModel;
 use super::Checker;
 use crate::context::{Compaction, Firehose, MergeSmallFilesEnv};
 use crate::diagnostic::did_you_mean;
-use crate::fields::{self, FIELDS};
+use access_log::FIELDS;
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -58,7 +58,7 @@ fn listed(list: &str, c: &mut Checker) -> Vec<String> {
         let position = i + 1;
         if name.is_empty() {
             c.fail(&path, format!("column {position} is empty"));
-        } else if fields::find(name).is_none() {
+        } else if access_log::find(name).is_none() {
             let mut message = format!("column {position} `{name}` is not an access-log field");
             match did_you_mean(name, FIELDS.iter().map(|f| f.name)) {
                 Some(hint) => message = format!("{message}; {hint}"),
@@ -80,7 +80,7 @@ fn listed(list: &str, c: &mut Checker) -> Vec<String> {
 /// Fields the sample's `COLUMN_NAMES` cannot list (they are this project's additions) are
 /// always compacted: tenants are what usage is billed by.
 fn compacted_added_fields(names: &mut Vec<String>) {
-    for added in fields::ADDED_FIELDS {
+    for added in access_log::ADDED_FIELDS {
         if !names.iter().any(|n| n.eq_ignore_ascii_case(added)) {
             names.push(added.to_string());
         }

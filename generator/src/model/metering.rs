@@ -6,7 +6,6 @@
 use super::schedule::Schedule;
 use super::{rules, Checker};
 use crate::context::{Context, Metering};
-use crate::fields;
 use metering::{Aggregation, Config, ValidConfig};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -118,7 +117,7 @@ fn billing(ctx: &Context, c: &mut Checker) -> Option<BillingModel> {
             columns.insert("status");
         }
     }
-    debug_assert!(columns.iter().all(|f| fields::find(f).is_some()));
+    debug_assert!(columns.iter().all(|f| access_log::find(f).is_some()));
     let config_json =
         serde_json::to_string_pretty(valid.config()).expect("a config serializes") + "\n";
     Some(BillingModel {

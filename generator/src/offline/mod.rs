@@ -1,6 +1,4 @@
-//! The offline commands: `bill` and `usage` over access-log files, and `simulate`, which
-//! writes such files.
+//! The offline commands: `bill` and `usage` over access-log files.
 
 pub mod bill;
 pub mod logs;
-pub mod simulate;

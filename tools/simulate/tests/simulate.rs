@@ -1,12 +1,12 @@
-//! `offline::simulate`: synthetic access logs, checked by re-reading every file it wrote.
+//! `simulate`: synthetic access logs, checked by re-reading every file it wrote.
 
-mod common;
-
+use access_log::{FieldType, FIELDS};
 use metering::{FolderHour, Month, Request, UNASSIGNED};
-use metering_gen::offline::simulate::{simulate, SimulateOptions, SimulateSummary, TenantTruth};
+use simulate::{simulate, SimulateOptions, SimulateSummary, TenantTruth};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 const FOLDER: &str = "json-data";
 const STREAM: &str = "amazon-apigateway-random-gen";
@@ -115,37 +115,20 @@ fn is_uuid(s: &str) -> bool {
         })
 }
 
-/// The line as the access-log format writes the record's values.
+/// The line as the access-log format writes the record's values: the catalogue's fields in
+/// its order, `"key": value`, strings quoted, separated by `, `.
 fn render(v: &serde_json::Value) -> String {
-    format!(
-        r#"{{"requestId": "{}", "ip": "{}", "user": "{}", "requestTime": {}, "httpMethod": "{}", "resourcePath": "{}", "status": {}, "protocol": "{}", "responseLength": {}, "tenant": "{}", "sub": "{}"}}"#,
-        v["requestId"].as_str().unwrap(),
-        v["ip"].as_str().unwrap(),
-        v["user"].as_str().unwrap(),
-        v["requestTime"].as_i64().unwrap(),
-        v["httpMethod"].as_str().unwrap(),
-        v["resourcePath"].as_str().unwrap(),
-        v["status"].as_i64().unwrap(),
-        v["protocol"].as_str().unwrap(),
-        v["responseLength"].as_i64().unwrap(),
-        v["tenant"].as_str().unwrap(),
-        v["sub"].as_str().unwrap(),
-    )
+    let members: Vec<String> = FIELDS
+        .iter()
+        .map(|f| match f.field_type {
+            FieldType::String => format!("\"{}\": \"{}\"", f.name, v[f.name].as_str().unwrap()),
+            FieldType::Int | FieldType::BigInt => {
+                format!("\"{}\": {}", f.name, v[f.name].as_i64().unwrap())
+            }
+        })
+        .collect();
+    format!("{{{}}}", members.join(", "))
 }
-
-const KEYS: [&str; 11] = [
-    "requestId",
-    "ip",
-    "user",
-    "requestTime",
-    "httpMethod",
-    "resourcePath",
-    "status",
-    "protocol",
-    "responseLength",
-    "tenant",
-    "sub",
-];
 
 /// A record's line and where each copy of it was found (folder, file).
 type Copies = (Vec<u8>, Vec<(FolderHour, PathBuf)>);
@@ -200,7 +183,7 @@ fn rescan(out: &Path, month: Month) -> Rescan {
             // The exact format: key order, spacing, quoting.
             let v: serde_json::Value = serde_json::from_slice(line).unwrap();
             let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
-            assert_eq!(keys, KEYS);
+            assert_eq!(keys, FIELDS.iter().map(|f| f.name).collect::<Vec<_>>());
             assert_eq!(render(&v), std::str::from_utf8(line).unwrap());
             assert!(is_uuid(&req.request_id));
             assert!(is_uuid(v["requestId"].as_str().unwrap()));
@@ -746,10 +729,10 @@ fn the_month_start_straddles_a_file_and_late_deliveries_are_billed() {
     }
 
     // `bill` reads them all: every request of the truth once, November's records outside.
-    let config = metering_gen::offline::bill::load_config(
-        &common::workspace().join("examples/metering.json"),
-    )
-    .unwrap();
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let config =
+        metering_gen::offline::bill::load_config(&workspace.join("examples/metering.json"))
+            .unwrap();
     let (usage, report) =
         metering_gen::offline::bill::measure(&config, &out.path().join(FOLDER), month).unwrap();
     assert_eq!(report.counts.billed_requests, summary.requests);
@@ -766,4 +749,54 @@ fn the_month_start_straddles_a_file_and_late_deliveries_are_billed() {
             "{tenant}"
         );
     }
+}
+
+#[test]
+fn the_binary_writes_what_the_library_writes() {
+    let by_library = run(&SimulateOptions {
+        gzip: true,
+        folder: "logs".into(),
+        stream_name: "s".into(),
+        ..options("2026-03", 5, 800, 4)
+    });
+    let out = tempfile::tempdir().unwrap();
+    let cli = Command::new(env!("CARGO_BIN_EXE_simulate"))
+        .args([
+            "--tenants",
+            "5",
+            "--requests",
+            "800",
+            "--month",
+            "2026-03",
+            "--seed",
+            "4",
+        ])
+        .args(["--gzip", "--folder", "logs", "--stream-name", "s", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(cli.status.success(), "{cli:?}");
+    assert_eq!(tree(out.path()), tree(by_library.0.path()));
+    let stdout = String::from_utf8(cli.stdout).unwrap();
+    let summary = &by_library.1;
+    assert!(
+        stdout.contains(&format!(
+            ": {} files, {} lines ({} bytes): {} requests of {} tenants, ",
+            summary.files,
+            summary.lines,
+            summary.bytes,
+            summary.requests,
+            summary.tenants.len()
+        )),
+        "{stdout}"
+    );
+
+    let again = Command::new(env!("CARGO_BIN_EXE_simulate"))
+        .args(["--month", "2026-03", "--folder", "logs", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(3), "{again:?}");
+    let stderr = String::from_utf8(again.stderr).unwrap();
+    assert!(stderr.contains("not empty"), "{stderr}");
 }

@@ -2,7 +2,8 @@
 //!
 //! API Gateway writes each access-log record from [`access_log_format`]; the Glue tables, the
 //! compaction query's column list and the named queries take their columns from the same list,
-//! so the log and the catalog cannot disagree.
+//! so the log and the catalog cannot disagree. The fields `metering` reads are tested against
+//! it, and the simulator (`tools/simulate`) lays out its records from it.
 
 /// How a field's value is written in the JSON record and typed in Glue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +25,8 @@ impl FieldType {
         }
     }
 
-    fn quoted(self) -> bool {
+    /// Whether the value is a JSON string in the record.
+    pub const fn quoted(self) -> bool {
         matches!(self, FieldType::String)
     }
 }
