@@ -31,6 +31,11 @@ pub enum EnvError {
     },
 }
 
+/// The process environment as a `lookup`: the variable `name`, if set (and valid UTF-8).
+pub fn process(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
 /// The value of `var`, trimmed; missing or blank is an error.
 pub fn required<F>(lookup: &F, var: &'static str) -> Result<String, EnvError>
 where

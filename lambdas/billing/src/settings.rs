@@ -111,11 +111,6 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Reads the settings from the process environment.
-    pub fn from_env() -> Result<Self, SettingsError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
     /// Reads the settings through `lookup`, which returns an environment variable by name.
     pub fn from_lookup<F>(lookup: F) -> Result<Self, SettingsError>
     where

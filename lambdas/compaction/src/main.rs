@@ -1,7 +1,7 @@
 use compaction::{App, Settings};
 use lambda_runtime::{service_fn, LambdaEvent};
-use lambda_support::logging;
 use lambda_support::sdk::Production;
+use lambda_support::{env, logging};
 use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
@@ -10,7 +10,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // Throttling, 5xx and timeouts are retried by the SDK itself (standard mode, exponential
     // backoff with jitter), as `sdk` configures it. Without the lease lock two runs of one
     // hour could overlap: `Production` refuses to start without it.
-    let (settings, aws) = Settings::from_env()
+    let (settings, aws) = Settings::from_lookup(env::process)
         .and_then(|settings| {
             let aws = Production::from_env(&settings.region_name, settings.lock_prefix.as_ref())?;
             Ok((settings, aws))

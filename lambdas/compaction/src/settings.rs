@@ -147,11 +147,6 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Reads the configuration from the process environment.
-    pub fn from_env() -> Result<Self, SettingsError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
     /// Reads the configuration through `lookup`, which returns the value of
     /// an environment variable by name.
     pub fn from_lookup<F>(lookup: F) -> Result<Self, SettingsError>
