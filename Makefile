@@ -63,11 +63,14 @@ check:
 	terraform fmt -check -recursive -diff terraform tests/golden
 	$(GEN) gen --check --context $(CONTEXT) --out $(OUT)
 
-## bench: rendering time, zip sizes, Lambda cold starts and handler times
+## bench: rendering time, gen --check, validate and a warm make gen as whole processes, zip sizes, Lambda cold starts and handler times, bill against DuckDB
 bench: $(VENV)/.installed
 	cargo bench --locked -p metering-gen --bench render
 	cargo build --quiet --locked --release -p metering-gen -p simulate
 	python3 tests/bench_cli.py target/release/metering-gen gen --check --context $(CONTEXT) --out $(OUT)
+	python3 tests/bench_cli.py target/release/metering-gen validate --context $(CONTEXT)
+	$(MAKE) --no-print-directory gen >/dev/null
+	python3 tests/bench_cli.py $(MAKE) --no-print-directory gen
 	$(GEN) gen --context $(CONTEXT) --out $(BUILD)/bench-tree >/dev/null
 	$(VENV)/bin/python tests/bench_lambdas.py $(BUILD)/bench-tree $(CURDIR)/$(VENV)/bin/python examples/metering.json
 	$(VENV)/bin/python tests/bench_bill.py target/release/metering-gen target/release/simulate examples/metering.json $(BUILD)/bench-bill

@@ -873,7 +873,7 @@ fn arbitrary_file() -> BoxedStrategy<Input> {
 /// The workspace's Lambda crates: `cargo metadata` is slow, so it runs once per test binary.
 fn crates() -> &'static [LambdaCrate] {
     static CRATES: OnceLock<Vec<LambdaCrate>> = OnceLock::new();
-    CRATES.get_or_init(|| artifacts::discover(&workspace()).expect("cargo metadata runs"))
+    CRATES.get_or_init(|| artifacts::discover(&workspace()).expect("the workspace manifests read"))
 }
 
 /// Scratch files for inputs read from disk, under the target directory.
