@@ -73,7 +73,7 @@ bench: $(VENV)/.installed
 	python3 tests/bench_cli.py $(MAKE) --no-print-directory gen
 	$(GEN) gen --context $(CONTEXT) --out $(BUILD)/bench-tree >/dev/null
 	$(VENV)/bin/python tests/bench_lambdas.py $(BUILD)/bench-tree $(CURDIR)/$(VENV)/bin/python examples/metering.json
-	$(VENV)/bin/python tests/bench_bill.py target/release/metering-gen target/release/simulate examples/metering.json $(BUILD)/bench-bill
+	$(VENV)/bin/python tests/bench_bill.py target/release/metering-gen target/release/simulate examples/metering.json $(BUILD)/bench-bill 2000000 --daily --runs 3
 
 ## tools: the Python virtual environments (moto's server for the wire tests and DuckDB for the usage query's semantics, checkov)
 tools: $(VENV)/.installed $(CHECKOV_VENV)/.installed

@@ -1,22 +1,38 @@
 """`metering-gen bill` against DuckDB over the same simulated month of access logs.
 
-    python tests/bench_bill.py METERING_GEN SIMULATE CONTEXT SCRATCH [REQUESTS ...]
+    python tests/bench_bill.py METERING_GEN SIMULATE CONTEXT SCRATCH [REQUESTS ...] [--runs N]
+        [--daily]
 
 SIMULATE is the binary of tools/simulate. For each REQUESTS (default 1000000 10000000;
 `1_000_000` is fine too):
 1. `SIMULATE --tenants 200 --requests REQUESTS --month 2026-10` writes the logs to
-   SCRATCH/sim-REQUESTS (kept and reused while its simulation.json exists);
-2. `METERING_GEN bill` bills the month into SCRATCH/inv-REQUESTS: wall time and peak RSS;
-3. DuckDB computes per tenant the same de-duplicated requests (earliest copy of each
-   requestId, over the folders bill reads, requests of the month only) and their sums, once
-   with `SET threads=1` and once with its default thread count: wall time and peak RSS of the
-   whole child process (Python, import and query);
-4. DuckDB's per-tenant figures must equal the invoices' raw usage (`api_requests`: 2xx on
-   `/random/*`; `data_transfer`: bytes of 2xx; `active_users`: distinct users) and the
-   simulation's ground truth (requests, bytes, 2xx, users); exit 1 when any differs.
+   SCRATCH/sim-REQUESTS (kept and reused while its simulation.json exists): one file per
+   5-minute Firehose buffer. With `--daily`, the same lines are also laid out as one file
+   per day of the month (the folders at the window's edges kept as they are) in
+   SCRATCH/daily-REQUESTS, and both layouts are measured;
+2. `METERING_GEN bill` bills the month into SCRATCH/inv-REQUESTS on all its threads: wall
+   time and peak RSS;
+3. DuckDB runs two queries, each once with `SET threads=1` and once with its default thread
+   count; wall time and peak RSS of the whole child process (Python, import and query):
+   - the usage rules: per tenant the same de-duplicated requests as bill (earliest copy of
+     each requestId, over the folders bill reads, requests of the month only) and their
+     sums, users and filtered counts;
+   - the plain query a user would write first: `read_json` of every file, `DISTINCT ON
+     (requestId)` keeping the earliest copy, the month's request times, per tenant the count
+     and the byte sum;
+4. the usage rules' per-tenant figures must equal the invoices' raw usage (`api_requests`:
+   2xx on `/random/*`; `data_transfer`: bytes of 2xx; `active_users`: distinct users) and
+   the simulation's ground truth (requests, bytes, 2xx, users); the plain query's must equal
+   the simulation's requests and bytes (its missing tenants read as `unassigned`; the
+   simulation writes no file outside the window's folders); exit 1 when any differs.
+
+With `--runs N` (default 1) every measurement is repeated N times, interleaved (bill, then
+each DuckDB query and thread count, then again), and the table shows medians.
 
 Prints a Markdown table on stdout, progress on stderr. Lines are the lines of the files bill
-read (its `read X files, Y lines` report); lines/s divides them by each process's wall time.
+read (its `read X files, Y lines` report); lines/s divides them by each process's wall time;
+the last column is bill's lines/s divided by that row's, so the DuckDB rows with 2 threads
+give bill's throughput relative to DuckDB on both cores.
 Needs the `duckdb` module in the Python that runs this script (build/venv after `make tools`).
 Peak RSS is each child process's own `ru_maxrss`, from os.wait4.
 """
@@ -27,6 +43,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -156,6 +173,47 @@ ORDER BY tenant
 """
 
 
+def plain_sql(logs, month):
+    """The count/sum query a user would write first over the same files."""
+    start, end, _, _ = month_bounds(month)
+    files = os.path.join(logs, "*", "*", "*", "*", "*").replace("'", "''")
+    return f"""
+SELECT tenant, count(*), coalesce(sum(responseLength), 0)
+FROM (
+  SELECT DISTINCT ON (requestId) requestId, requestTime, tenant, responseLength
+  FROM read_json('{files}', format='newline_delimited', ignore_errors=true)
+  ORDER BY requestId, requestTime
+)
+WHERE requestTime >= {start} AND requestTime < {end}
+GROUP BY tenant
+ORDER BY tenant
+"""
+
+
+def lay_out_daily(logs, daily):
+    """The files of `logs` as one file per day of the month (path order kept), in `daily`;
+    the previous month's and the next month's folders as they are."""
+    if os.path.exists(os.path.join(daily, "done")):
+        progress(f"{daily}: reusing the daily layout")
+        return
+    shutil.rmtree(daily, ignore_errors=True)
+    groups = {}
+    for path in sorted(glob.glob(os.path.join(logs, "*", "*", "*", "*", "*"))):
+        year, month, day, hour, _ = os.path.relpath(path, logs).split(os.sep)
+        inside = (year, month) == (f"year={MONTH[:4]}", f"month={MONTH[5:]}")
+        key = (year, month, day, "hour=00" if inside else hour)
+        groups.setdefault(key, []).append(path)
+    for key, paths in groups.items():
+        folder = os.path.join(daily, "json-data", *key)
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "part-0"), "wb") as out:
+            for path in paths:
+                with open(path, "rb") as f:
+                    shutil.copyfileobj(f, out)
+    open(os.path.join(daily, "done"), "w").close()
+    progress(f"{daily}: {len(groups)} files")
+
+
 def simulate(simulator, size, sim):
     if os.path.exists(os.path.join(sim, "simulation.json")):
         progress(f"{sim}: reusing the simulated logs")
@@ -208,17 +266,36 @@ def compare(label, figures, invoices, truth):
     return problems
 
 
-def bench(binary, simulator, context, scratch, size, late_arrival_hours):
-    sim = os.path.join(scratch, f"sim-{size}")
-    logs = os.path.join(sim, "json-data")
-    out = os.path.join(scratch, f"inv-{size}")
-    simulate(simulator, size, sim)
-    with open(os.path.join(sim, "simulation.json")) as f:
-        truth = json.load(f)["tenants"]
+def compare_plain(label, figures, truth):
+    """Differences between the plain query's counts and sums and the simulation's truth."""
+    got = {}
+    for tenant, (requests, total) in figures.items():
+        # The child writes a NULL tenant's key as "null".
+        name = UNASSIGNED if tenant in ("null", "", "-") else tenant
+        count, summed = got.get(name, (0, 0))
+        got[name] = (count + requests, summed + total)
+    problems = []
+    for tenant in sorted(set(got) | set(truth)):
+        t = truth.get(tenant, {})
+        want = (t.get("requests", 0), t.get("bytes", 0))
+        if got.get(tenant, (0, 0)) != want:
+            problems.append(f"{label}: {tenant}: simulation (requests, bytes) {want}, "
+                            f"DuckDB {got.get(tenant)}")
+    return problems
 
-    progress(f"bill --logs {logs}")
-    stdout = os.path.join(scratch, f"bill-{size}.out")
-    stderr = os.path.join(scratch, f"bill-{size}.err")
+
+# What each DuckDB measurement runs: (key, label, query, threads; None: DuckDB's default).
+DUCKDB_RUNS = (
+    ("plain_1", "plain query", "plain", 1),
+    ("plain_all", "plain query", "plain", None),
+    ("rules_1", "usage rules", "rules", 1),
+    ("rules_all", "usage rules", "rules", None),
+)
+
+
+def run_bill(binary, context, logs, out, scratch, name):
+    stdout = os.path.join(scratch, f"bill-{name}.out")
+    stderr = os.path.join(scratch, f"bill-{name}.err")
     wall, rss, code = run_measured(
         [binary, "bill", "--logs", logs, "--month", MONTH, "--context", context, "--out", out],
         stdout, stderr)
@@ -226,46 +303,86 @@ def bench(binary, simulator, context, scratch, size, late_arrival_hours):
         report = f.read()
     if code != 0:
         sys.exit(f"bill exited with {code}:\n{report}")
-    found = re.search(r"read (\d+) files, (\d+) lines", report)
+    found = re.search(r"read (\d+) files, (\d+) lines \((\d+) bytes\)", report)
     if not found:
         sys.exit(f"bill did not report what it read:\n{report}")
-    files, lines = int(found[1]), int(found[2])
+    files, lines, size = (int(g) for g in found.groups())
     progress(f"bill: {files} files, {lines} lines in {wall:.2f} s, peak RSS {rss / 1e6:.0f} MB")
-    row = {"size": size, "lines": lines, "bill": (wall, rss)}
+    return wall, rss, files, lines, size
 
-    invoices = invoices_raw(out)
-    sql = duckdb_sql(logs, MONTH, late_arrival_hours)
+
+def run_duckdb(sql, threads, scratch, name, temp):
+    result = os.path.join(scratch, f"duckdb-{name}.json")
+    job = {"sql": sql, "threads": threads, "out": result, "temp_directory": temp}
+    wall, rss, code = run_measured(
+        [sys.executable, "-c", DUCKDB_CHILD, json.dumps(job)],
+        os.path.join(scratch, f"duckdb-{name}.out"),
+        os.path.join(scratch, f"duckdb-{name}.err"))
+    if code != 0:
+        with open(os.path.join(scratch, f"duckdb-{name}.err")) as f:
+            sys.exit(f"DuckDB exited with {code}:\n{f.read()}")
+    with open(result) as f:
+        answer = json.load(f)
+    progress(f"DuckDB {answer['version']}, {answer['threads']} threads: {wall:.2f} s "
+             f"(query {answer['seconds']:.2f} s), peak RSS {rss / 1e6:.0f} MB")
+    return wall, rss, answer
+
+
+def bench(binary, context, scratch, size, layout, logs, truth, late_arrival_hours, runs):
+    """Medians of `runs` interleaved runs of bill and of each DuckDB measurement."""
+    name = f"{layout}-{size}"
+    out = os.path.join(scratch, f"inv-{name}")
+    queries = {"rules": duckdb_sql(logs, MONTH, late_arrival_hours),
+               "plain": plain_sql(logs, MONTH)}
+    samples = {key: [] for key in ["bill"] + [r[0] for r in DUCKDB_RUNS]}
+    row = {"size": size, "layout": layout, "threads": {}}
     problems = []
     temp = tempfile.mkdtemp(prefix="duckdb-", dir=scratch)
     try:
-        for label, threads in (("duckdb_1", 1), ("duckdb_all", None)):
-            result = os.path.join(scratch, f"{label}-{size}.json")
-            job = {"sql": sql, "threads": threads, "out": result, "temp_directory": temp}
-            progress(f"DuckDB, threads={threads or 'default'}")
-            wall, rss, code = run_measured(
-                [sys.executable, "-c", DUCKDB_CHILD, json.dumps(job)],
-                os.path.join(scratch, f"{label}-{size}.out"),
-                os.path.join(scratch, f"{label}-{size}.err"))
-            if code != 0:
-                with open(os.path.join(scratch, f"{label}-{size}.err")) as f:
-                    sys.exit(f"DuckDB exited with {code}:\n{f.read()}")
-            with open(result) as f:
-                answer = json.load(f)
-            progress(f"DuckDB {answer['version']}, {answer['threads']} threads: {wall:.2f} s "
-                     f"(query {answer['seconds']:.2f} s), peak RSS {rss / 1e6:.0f} MB")
-            row[label] = (wall, rss, answer["threads"])
-            problems += compare(f"{size} {label}", answer["tenants"], invoices, truth)
+        for run in range(runs):
+            progress(f"{layout} layout, run {run + 1} of {runs}: bill --logs {logs}")
+            wall, rss, row["files"], row["lines"], row["bytes"] = run_bill(
+                binary, context, logs, out, scratch, name)
+            samples["bill"].append((wall, rss))
+            invoices = invoices_raw(out)
+            for key, label, query, threads in DUCKDB_RUNS:
+                progress(f"DuckDB {label}, threads={threads or 'default'}")
+                wall, rss, answer = run_duckdb(queries[query], threads, scratch,
+                                               f"{name}-{key}", temp)
+                samples[key].append((wall, rss))
+                row["threads"][key] = answer["threads"]
+                if query == "rules":
+                    problems += compare(f"{name} {key}", answer["tenants"], invoices, truth)
+                else:
+                    problems += compare_plain(f"{name} {key}", answer["tenants"], truth)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
+    for key, values in samples.items():
+        row[key] = (statistics.median(v[0] for v in values),
+                    statistics.median(v[1] for v in values))
     return row, problems
 
 
-def main(argv):
-    if len(argv) < 4:
+def parse_args(argv):
+    positional, runs, daily = [], 1, False
+    args = iter(argv)
+    for arg in args:
+        if arg == "--runs":
+            runs = int(next(args, "0"))
+        elif arg == "--daily":
+            daily = True
+        else:
+            positional.append(arg)
+    if len(positional) < 4 or runs < 1:
         sys.exit(__doc__)
-    binary, simulator = os.path.abspath(argv[0]), os.path.abspath(argv[1])
-    context, scratch = argv[2], os.path.abspath(argv[3])
-    sizes = [int(a) for a in argv[4:]] or list(DEFAULT_SIZES)
+    return positional, runs, daily
+
+
+def main(argv):
+    positional, runs, daily = parse_args(argv)
+    binary, simulator = os.path.abspath(positional[0]), os.path.abspath(positional[1])
+    context, scratch = positional[2], os.path.abspath(positional[3])
+    sizes = [int(a) for a in positional[4:]] or list(DEFAULT_SIZES)
     try:
         import duckdb  # noqa: F401  (the children import it; fail early here)
     except ImportError:
@@ -275,9 +392,19 @@ def main(argv):
     os.makedirs(scratch, exist_ok=True)
     rows, problems = [], []
     for size in sizes:
-        row, found = bench(binary, simulator, context, scratch, size, late_arrival_hours)
-        rows.append(row)
-        problems += found
+        sim = os.path.join(scratch, f"sim-{size}")
+        simulate(simulator, size, sim)
+        with open(os.path.join(sim, "simulation.json")) as f:
+            truth = json.load(f)["tenants"]
+        layouts = [("simulated", os.path.join(sim, "json-data"))]
+        if daily:
+            lay_out_daily(os.path.join(sim, "json-data"), os.path.join(scratch, f"daily-{size}"))
+            layouts.append(("daily", os.path.join(scratch, f"daily-{size}", "json-data")))
+        for layout, logs in layouts:
+            row, found = bench(binary, context, scratch, size, layout, logs, truth,
+                               late_arrival_hours, runs)
+            rows.append(row)
+            problems += found
 
     def rate(lines, wall):
         return f"{lines / wall:,.0f}"
@@ -285,18 +412,26 @@ def main(argv):
     def mb(rss):
         return f"{rss / 1e6:,.0f}"
 
-    threads = rows[0]["duckdb_all"][2]
+    threads = rows[0]["threads"]["plain_all"]
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"`metering-gen bill` and DuckDB over `simulate --tenants {TENANTS} --month {MONTH}` "
-          f"({os.cpu_count()} CPUs; DuckDB all threads = {threads})\n")
-    print("| requests | lines | bill lines/s | bill peak RSS MB "
-          "| DuckDB 1 thread lines/s | DuckDB 1 thread peak RSS MB "
-          "| DuckDB all threads lines/s | DuckDB all threads peak RSS MB |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+          f"({cpus} CPUs available; DuckDB default threads = {threads}; median of {runs} "
+          "runs)\n")
+    print("| logs | lines | what | lines/s | peak RSS MB | bill's lines/s ÷ this |")
+    print("|---|---:|---|---:|---:|---:|")
     for r in rows:
-        cells = [f"{r['size']:,}", f"{r['lines']:,}"]
-        for key in ("bill", "duckdb_1", "duckdb_all"):
-            cells += [rate(r["lines"], r[key][0]), mb(r[key][1])]
-        print("| " + " | ".join(cells) + " |")
+        files = (f"{r['size']:,} requests, {r['files']:,} files ({r['layout']}), "
+                 f"{r['bytes'] / 1e6:,.0f} MB")
+        bill_rate = r["lines"] / r["bill"][0]
+        entries = [("`metering-gen bill`", "bill")] + [
+            (f"DuckDB {label}, {r['threads'][key]} thread{'s' if r['threads'][key] != 1 else ''}",
+             key) for key, label, _, _ in DUCKDB_RUNS]
+        for i, (what, key) in enumerate(entries):
+            wall, rss = r[key]
+            ratio = bill_rate / (r["lines"] / wall)
+            first = [files, f"{r['lines']:,}"] if i == 0 else ["", ""]
+            print("| " + " | ".join(first + [what, rate(r["lines"], wall), mb(rss),
+                                             f"{ratio:.2f}"]) + " |")
     if problems:
         print(f"\n{len(problems)} differences:", file=sys.stderr)
         for p in problems[:50]:

@@ -15,17 +15,19 @@
 mod aggregate;
 mod config;
 mod invoices;
+mod lines;
 mod meter;
 mod month;
 mod record;
 mod sql;
 mod usage;
 
-pub use aggregate::{AddError, Aggregator, Counts, DEFAULT_SPILL_ROWS, PARTITIONS};
+pub use aggregate::{AddError, Aggregator, Counts, Shard, DEFAULT_SPILL_ROWS, PARTITIONS};
 pub use config::{
     Config, ConfigError, ValidConfig, DEFAULT_LATE_ARRIVAL_HOURS, MAX_LATE_ARRIVAL_HOURS,
 };
 pub use invoices::{file_stem, month_folder, MeterUsage, MonthInvoices, TenantInvoice};
+pub use lines::Lines;
 pub use meter::{
     check_name, Aggregation, Filter, Meter, MAX_METERS, METHODS, RESERVED_NAMES, STATUS_CLASSES,
 };

@@ -64,8 +64,10 @@ fn present(value: Option<Cow<'_, str>>) -> Option<Cow<'_, str>> {
 impl<'a> Request<'a> {
     /// Parses one line (without its newline).
     pub fn parse(line: &'a [u8]) -> Result<Request<'a>, LineError> {
-        let r: Record<'a> =
-            serde_json::from_slice(line).map_err(|e| LineError::Json(e.to_string()))?;
+        let r: Record<'a> = match scan::record(line) {
+            Some(r) => r,
+            None => serde_json::from_slice(line).map_err(|e| LineError::Json(e.to_string()))?,
+        };
         let request_id = present(r.request_id).ok_or(LineError::NoRequestId)?;
         let request_time = r.request_time.ok_or(LineError::NoRequestTime)?;
         if let Some(n) = r.response_length.filter(|n| *n < 0) {
@@ -86,6 +88,7 @@ impl<'a> Request<'a> {
 
 #[cfg(test)]
 mod catalogue;
+mod scan;
 
 #[cfg(test)]
 mod tests {

@@ -154,7 +154,51 @@ fn run(records: &[Rec], spill_rows: Option<usize>) -> BTreeMap<String, BTreeMap<
     usage.tenants
 }
 
+/// The lines dealt out to `threads` shards in any order, each with its place in `records`.
+fn run_in_shards(
+    records: &[Rec],
+    threads: usize,
+    spill_rows: usize,
+    deal: &[usize],
+) -> (BTreeMap<String, BTreeMap<String, u64>>, metering::Counts) {
+    let mut agg = Aggregator::new(&config(), month())
+        .with_threads(threads)
+        .with_spill_rows(spill_rows);
+    assert_eq!(agg.threads(), threads);
+    let shards = agg.shards();
+    for (i, r) in records.iter().enumerate().rev() {
+        let shard = deal.get(i).copied().unwrap_or(i) % threads;
+        shards[shard]
+            .add_line(r.line().as_bytes(), i as u64)
+            .unwrap();
+    }
+    let (usage, counts) = agg.finish().unwrap();
+    (usage.tenants, counts)
+}
+
 proptest! {
+    /// However the lines are dealt out to shards and in whatever order each shard gets
+    /// them, the usage and the counts are those of one shard reading them in order: of two
+    /// copies with the same time, the one at the lower position counts.
+    #[test]
+    fn shards_give_what_one_reader_gives(
+        records in prop::collection::vec(rec(), 0..300),
+        threads in 1usize..5,
+        spill in 1usize..400,
+        deal in prop::collection::vec(0usize..5, 0..300),
+    ) {
+        let config = config();
+        let mut one = Aggregator::new(&config, month());
+        for r in &records {
+            one.add_line(r.line().as_bytes()).unwrap();
+        }
+        let (usage, counts) = one.finish().unwrap();
+        let (sharded, sharded_counts) = run_in_shards(&records, threads, spill, &deal);
+        prop_assert_eq!(&sharded, &usage.tenants);
+        prop_assert_eq!(sharded_counts, counts);
+        prop_assert_eq!(&sharded, &expected(&records));
+    }
+
     #[test]
     fn matches_the_rules_with_and_without_spilling(
         records in prop::collection::vec(rec(), 0..300),
@@ -166,19 +210,24 @@ proptest! {
     }
 }
 
-#[test]
-fn the_last_millisecond_of_the_month_is_in_it() {
-    let m = month();
-    let at = |id: u8, time: i64| Rec {
+/// A GET of `/` by `tenant`, status 200, 1 byte, without a user.
+fn request(id: u8, time: i64, tenant: &'static str) -> Rec {
+    Rec {
         id,
         time,
-        tenant: Some("acme"),
+        tenant: Some(tenant),
         sub: None,
         method: "GET",
         path: "/",
         status: 200,
         bytes: 1,
-    };
+    }
+}
+
+#[test]
+fn the_last_millisecond_of_the_month_is_in_it() {
+    let m = month();
+    let at = |id: u8, time: i64| request(id, time, "acme");
     let got = run(
         &[
             at(1, m.end_ms() - 1),
@@ -194,16 +243,7 @@ fn the_last_millisecond_of_the_month_is_in_it() {
 #[test]
 fn the_earliest_copy_decides_the_month_and_the_tenant() {
     let m = month();
-    let copy = |time: i64, tenant: &'static str| Rec {
-        id: 7,
-        time,
-        tenant: Some(tenant),
-        sub: None,
-        method: "GET",
-        path: "/",
-        status: 200,
-        bytes: 1,
-    };
+    let copy = |time: i64, tenant: &'static str| request(7, time, tenant);
     // A copy inside the month, but an earlier one in September: not October's.
     let got = run(
         &[
@@ -221,4 +261,21 @@ fn the_earliest_copy_decides_the_month_and_the_tenant() {
         Some(1),
     );
     assert_eq!(got.keys().collect::<Vec<_>>(), ["globex"]);
+}
+
+#[test]
+fn of_copies_at_the_same_time_the_one_read_first_counts() {
+    let copy = |tenant: &'static str| request(9, month().start_ms() + 5, tenant);
+    let records = [copy("acme"), copy("globex"), copy("initech")];
+    for threads in 1..4 {
+        for deal in [[0, 1, 2], [2, 1, 0], [1, 1, 0]] {
+            let (usage, counts) = run_in_shards(&records, threads, 1, &deal);
+            assert_eq!(
+                usage.keys().collect::<Vec<_>>(),
+                ["acme"],
+                "{threads} {deal:?}"
+            );
+            assert_eq!(counts.duplicates, 2);
+        }
+    }
 }

@@ -16,13 +16,14 @@ pub fn load_config(context_path: &Path) -> Result<ValidConfig, Error> {
     crate::model::metering::billing_config(&ctx).map_err(Error::Input)
 }
 
-/// Reads the logs of `month` under `logs`.
+/// Reads the logs of `month` under `logs`, on as many threads as the machine offers.
 pub fn measure(
     config: &ValidConfig,
     logs: &Path,
     month: Month,
 ) -> anyhow::Result<(Usage, ReadReport)> {
-    logs::read(logs, Aggregator::new(config, month))
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    logs::read(logs, Aggregator::new(config, month).with_threads(threads))
 }
 
 /// What writing the invoice files changed.

@@ -1,10 +1,9 @@
 //! Reading access-log files in Firehose's folder layout into an [`Aggregator`].
 
+use super::{units, workers};
 use anyhow::Context as _;
-use metering::{AddError, Aggregator, Counts, FolderHour, Usage, Window};
+use metering::{Aggregator, Counts, FolderHour, Usage, Window};
 use std::collections::BTreeSet;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 /// Malformed lines shown in full; the rest are counted.
@@ -41,8 +40,19 @@ pub struct ReadReport {
 }
 
 /// Reads every access-log file under `logs` that the month's window needs, plain or gzip
-/// (recognised by its magic bytes, whatever the name), in path order.
-pub fn read(logs: &Path, mut aggregator: Aggregator) -> anyhow::Result<(Usage, ReadReport)> {
+/// (recognised by its magic bytes, whatever the name), on the aggregator's threads: counts,
+/// malformed lines and errors are reported as one thread reading the files in path order
+/// would report them.
+pub fn read(logs: &Path, aggregator: Aggregator) -> anyhow::Result<(Usage, ReadReport)> {
+    read_in_chunks(logs, aggregator, units::CHUNK_BYTES)
+}
+
+/// [`read`], with plain files longer than `chunk_bytes` read in ranges of about that size.
+pub fn read_in_chunks(
+    logs: &Path,
+    mut aggregator: Aggregator,
+    chunk_bytes: u64,
+) -> anyhow::Result<(Usage, ReadReport)> {
     if !logs.is_dir() {
         anyhow::bail!("{}: not a folder of access logs", logs.display());
     }
@@ -51,8 +61,65 @@ pub fn read(logs: &Path, mut aggregator: Aggregator) -> anyhow::Result<(Usage, R
         window: Some(window),
         ..ReadReport::default()
     };
+    let (files, listing_error) = list(logs, window, &mut report);
+    if files.len() > units::MAX_FILES {
+        anyhow::bail!(
+            "{}: {} files in the month's window, more than {} can be read at once",
+            logs.display(),
+            files.len(),
+            units::MAX_FILES
+        );
+    }
+    let paths: Vec<PathBuf> = files.iter().map(|(path, _)| path.clone()).collect();
+    let units = units::plan(&paths, chunk_bytes.max(1));
+    let outcomes = workers::run(&units, &paths, aggregator.shards());
+    let mut lines_before = 0;
+    for (unit, outcome) in units.iter().zip(outcomes) {
+        let (path, hour) = &files[unit.file];
+        let outcome = outcome.expect("units are read in order up to the first failure");
+        if let Some(failure) = outcome.failure {
+            return Err(failure.into_error(path, lines_before));
+        }
+        report.lines += outcome.lines;
+        report.bytes += outcome.bytes;
+        report.malformed += outcome.malformed;
+        for (line, reason) in outcome.shown {
+            if report.malformed_shown.len() < SHOWN_MALFORMED {
+                report.malformed_shown.push(Malformed {
+                    file: path.clone(),
+                    line: lines_before + line,
+                    reason,
+                });
+            }
+        }
+        lines_before += outcome.lines;
+        if unit.last {
+            report.files_read += 1;
+            report.hours_with_files.insert(*hour);
+            lines_before = 0;
+        }
+    }
+    if let Some(e) = listing_error {
+        return Err(e);
+    }
+    let (usage, counts) = aggregator.finish().context("aggregating the usage")?;
+    report.counts = counts;
+    Ok((usage, report))
+}
+
+/// The files of the window's hours in path order, counting and listing the others in
+/// `report`; the listing stops at the first error, returned after the files before it.
+fn list(
+    logs: &Path,
+    window: Window,
+    report: &mut ReadReport,
+) -> (Vec<(PathBuf, FolderHour)>, Option<anyhow::Error>) {
+    let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(logs).sort_by_file_name() {
-        let entry = entry.with_context(|| format!("reading {}", logs.display()))?;
+        let entry = match entry.with_context(|| format!("reading {}", logs.display())) {
+            Ok(entry) => entry,
+            Err(e) => return (files, Some(e)),
+        };
         if !entry.file_type().is_file() {
             continue;
         }
@@ -60,65 +127,8 @@ pub fn read(logs: &Path, mut aggregator: Aggregator) -> anyhow::Result<(Usage, R
         match FolderHour::from_path(relative) {
             None => report.files_not_in_layout.push(entry.path().to_path_buf()),
             Some(hour) if !window.reads_folder(hour) => report.files_outside_window += 1,
-            Some(hour) => {
-                read_file(entry.path(), &mut aggregator, &mut report)?;
-                report.files_read += 1;
-                report.hours_with_files.insert(hour);
-            }
+            Some(hour) => files.push((entry.into_path(), hour)),
         }
     }
-    let (usage, counts) = aggregator.finish().context("aggregating the usage")?;
-    report.counts = counts;
-    Ok((usage, report))
-}
-
-fn read_file(
-    path: &Path,
-    aggregator: &mut Aggregator,
-    report: &mut ReadReport,
-) -> anyhow::Result<()> {
-    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut file = BufReader::with_capacity(1 << 18, file);
-    let start = file
-        .fill_buf()
-        .with_context(|| format!("reading {}", path.display()))?;
-    let mut reader: Box<dyn BufRead> = if start.starts_with(&[0x1f, 0x8b]) {
-        Box::new(BufReader::with_capacity(
-            1 << 18,
-            flate2::bufread::MultiGzDecoder::new(file),
-        ))
-    } else {
-        Box::new(file)
-    };
-    let mut line = Vec::with_capacity(1024);
-    let mut number = 0u64;
-    loop {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .with_context(|| format!("reading {} after line {number}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        number += 1;
-        report.lines += 1;
-        report.bytes += n as u64;
-        let text = line.strip_suffix(b"\n").unwrap_or(&line);
-        let text = text.strip_suffix(b"\r").unwrap_or(text);
-        match aggregator.add_line(text) {
-            Ok(()) => {}
-            Err(AddError::Line(e)) => {
-                report.malformed += 1;
-                if report.malformed_shown.len() < SHOWN_MALFORMED {
-                    report.malformed_shown.push(Malformed {
-                        file: path.to_path_buf(),
-                        line: number,
-                        reason: e.to_string(),
-                    });
-                }
-            }
-            Err(e @ AddError::Io(_)) => return Err(e.into()),
-        }
-    }
-    Ok(())
+    (files, None)
 }

@@ -2,3 +2,5 @@
 
 pub mod bill;
 pub mod logs;
+mod units;
+mod workers;

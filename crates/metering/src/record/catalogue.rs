@@ -69,3 +69,8 @@ fn every_key_record_reads_is_a_catalogue_field_read_as_its_type() {
         );
     }
 }
+
+#[test]
+fn the_fast_reader_reads_the_keys_of_record_in_its_order() {
+    assert_eq!(super::scan::KEYS.as_slice(), record_keys());
+}

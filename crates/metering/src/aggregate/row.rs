@@ -1,0 +1,81 @@
+//! One usable line as the aggregator keeps it, in memory and in spill files.
+
+use super::PARTITIONS;
+use std::io::{self, Write};
+
+pub(super) const ROW_BYTES: usize = 56;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Row {
+    /// A 128-bit hash of the request id.
+    pub key: u128,
+    pub time: i64,
+    /// Where the line was read, in reading order: the earlier of two copies with the same
+    /// request time wins, whichever thread read them.
+    pub position: u64,
+    /// Interned by the shard that read the line; 0: none.
+    pub tenant: u32,
+    pub sub: u32,
+    pub bytes: u64,
+    /// Bit `i`: the line passes meter `i`'s filter.
+    pub meters: u64,
+}
+
+impl Row {
+    /// All copies of a request id fall in the same partition.
+    pub fn partition(&self) -> usize {
+        (self.key >> 64) as usize % PARTITIONS
+    }
+
+    /// Copies of a request id side by side, the one that counts first.
+    pub fn order(&self) -> (u128, i64, u64) {
+        (self.key, self.time, self.position)
+    }
+
+    pub fn write(&self, out: &mut impl Write) -> io::Result<()> {
+        let mut buf = [0u8; ROW_BYTES];
+        buf[0..16].copy_from_slice(&self.key.to_le_bytes());
+        buf[16..24].copy_from_slice(&self.time.to_le_bytes());
+        buf[24..32].copy_from_slice(&self.position.to_le_bytes());
+        buf[32..36].copy_from_slice(&self.tenant.to_le_bytes());
+        buf[36..40].copy_from_slice(&self.sub.to_le_bytes());
+        buf[40..48].copy_from_slice(&self.bytes.to_le_bytes());
+        buf[48..56].copy_from_slice(&self.meters.to_le_bytes());
+        out.write_all(&buf)
+    }
+
+    pub fn read(buf: &[u8; ROW_BYTES]) -> Row {
+        let le8 = |at: usize| -> [u8; 8] { buf[at..at + 8].try_into().expect("8 bytes") };
+        let le4 = |at: usize| -> [u8; 4] { buf[at..at + 4].try_into().expect("4 bytes") };
+        Row {
+            key: u128::from_le_bytes(buf[0..16].try_into().expect("16 bytes")),
+            time: i64::from_le_bytes(le8(16)),
+            position: u64::from_le_bytes(le8(24)),
+            tenant: u32::from_le_bytes(le4(32)),
+            sub: u32::from_le_bytes(le4(36)),
+            bytes: u64::from_le_bytes(le8(40)),
+            meters: u64::from_le_bytes(le8(48)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_reads_back_as_written() {
+        let row = Row {
+            key: u128::MAX - 5,
+            time: -7,
+            position: 1 << 50,
+            tenant: 3,
+            sub: u32::MAX,
+            bytes: u64::MAX,
+            meters: 0b1011,
+        };
+        let mut buf = Vec::new();
+        row.write(&mut buf).unwrap();
+        assert_eq!(Row::read(&buf.try_into().unwrap()), row);
+    }
+}
