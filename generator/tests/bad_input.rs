@@ -714,6 +714,18 @@ fn invalid_plans_are_rejected_with_their_path() {
         &["at `metering.pricing.tenants.acme`: no plan named `gold`"],
     );
     rejects_metering(
+        |c| c["metering"]["pricing"]["tenants"]["verify-acme"] = json!("business"),
+        &["at `metering.pricing.tenants.verify-acme`: `verify-acme` is a test tenant"],
+    );
+    rejects_metering(
+        |c| c["metering"]["pricing"]["test_tenant_prefixes"] = json!(["qa-", ""]),
+        &["at `metering.pricing.test_tenant_prefixes[1]`: must have 1 to 64 characters"],
+    );
+    rejects_metering(
+        |c| c["metering"]["pricing"]["test_tenant_prefixes"] = json!("verify-"),
+        &["at `metering.pricing.test_tenant_prefixes`: wrong type: string \"verify-\", expected an array"],
+    );
+    rejects_metering(
         |c| {
             c.pointer_mut(&format!("{plans}/starter/charges/data_transfer/unit_price"))
                 .map(|v| *v = json!(0.09))

@@ -51,10 +51,13 @@ fn as_string<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// The invoices of a month: every tenant with usage, and every tenant the catalog gives a
-/// plan even without usage (its plan may have a monthly minimum).
+/// plan even without usage (its plan may have a monthly minimum); test tenants (the catalog's
+/// `test_tenant_prefixes`) are not invoiced, but named.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MonthInvoices {
     pub invoices: Vec<TenantInvoice>,
+    /// Test tenants with usage this month, in name order: measured, not invoiced.
+    pub test_tenants: Vec<String>,
 }
 
 impl MonthInvoices {
@@ -66,6 +69,9 @@ impl MonthInvoices {
             .map(String::as_str)
             .chain(config.config().pricing.tenants.keys().map(String::as_str))
             .collect();
+        let catalog = &config.config().pricing;
+        let (test_tenants, tenants): (Vec<&str>, Vec<&str>) =
+            tenants.into_iter().partition(|t| catalog.is_test_tenant(t));
         let mut invoices = Vec::new();
         for tenant in tenants {
             let raw = usage.tenants.get(tenant);
@@ -98,7 +104,10 @@ impl MonthInvoices {
                 invoice: pricing::price(plan, &quantities)?,
             });
         }
-        Ok(MonthInvoices { invoices })
+        Ok(MonthInvoices {
+            invoices,
+            test_tenants: test_tenants.into_iter().map(str::to_owned).collect(),
+        })
     }
 
     /// Relative path → contents, for the month's folder under the invoices root.
@@ -175,5 +184,42 @@ mod tests {
         assert_eq!(file_stem("a/b"), "a%2Fb");
         assert_eq!(file_stem(".."), "%2E%2E");
         assert_eq!(file_stem("Zoë"), "Zo%C3%AB");
+    }
+
+    #[test]
+    fn test_tenants_are_measured_but_not_invoiced() {
+        let config: crate::Config = serde_json::from_str(
+            r#"{"meters": {"requests": {"aggregation": "count"}},
+                "pricing": {"default_plan": "std", "plans": {"std": {"currency": "EUR",
+                    "monthly_minimum": "5.00",
+                    "charges": {"requests": {"model": "per_unit", "unit_price": "0.01"}}}},
+                    "tenants": {"idle": "std"}}}"#,
+        )
+        .unwrap();
+        let config = config.validate().unwrap();
+        let month: crate::Month = "2026-10".parse().unwrap();
+        let usage = Usage {
+            month,
+            tenants: [("acme", 7), ("verify-3f9a", 5), ("verify-0b12", 1)]
+                .into_iter()
+                .map(|(t, n)| (t.to_owned(), BTreeMap::from([("requests".to_owned(), n)])))
+                .collect(),
+        };
+        let invoices = MonthInvoices::price(&config, &usage).unwrap();
+        let invoiced: Vec<&str> = invoices
+            .invoices
+            .iter()
+            .map(|i| i.tenant.as_str())
+            .collect();
+        assert_eq!(invoiced, ["acme", "idle"]);
+        assert_eq!(invoices.test_tenants, ["verify-0b12", "verify-3f9a"]);
+        let files = invoices.files(&config, &usage);
+        assert!(
+            files.keys().all(|k| !k.contains("verify")),
+            "{:?}",
+            files.keys()
+        );
+        let summary = String::from_utf8(files["year=2026/month=10/summary.csv"].clone()).unwrap();
+        assert!(!summary.contains("verify"), "{summary}");
     }
 }

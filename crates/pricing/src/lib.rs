@@ -198,9 +198,11 @@ mod validate;
 
 pub use currency::{Currency, CurrencyError};
 pub use invoice::{price, Invoice, InvoiceLine, PriceError, TierLine};
-pub use plan::{Catalog, Charge, Model, Package, PerUnit, Plan, Tier, Tiered};
+pub use plan::{
+    Catalog, Charge, Model, Package, PerUnit, Plan, Tier, Tiered, DEFAULT_TEST_TENANT_PREFIXES,
+};
 pub use rust_decimal::{self, Decimal, RoundingStrategy};
-pub use validate::{PlanError, ValidCatalog, ValidPlan};
+pub use validate::{PlanError, ValidCatalog, ValidPlan, MAX_TEST_TENANT_PREFIX};
 
 /// Bytes in one gigabyte, as used by [`bytes_to_gb`]: the decimal (SI) gigabyte, 10^9.
 pub const BYTES_PER_GB: u64 = 1_000_000_000;

@@ -27,6 +27,32 @@ pub struct Catalog {
     /// Tenant id → plan name. Optional in JSON.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tenants: BTreeMap<String, String>,
+    /// Tenants whose id starts with one of these are test tenants: their usage is measured
+    /// and reported, but they are never invoiced. Optional in JSON, default
+    /// [`DEFAULT_TEST_TENANT_PREFIXES`] (the tenants `metering-gen verify` creates); `[]`
+    /// invoices every tenant.
+    #[serde(default = "default_test_tenant_prefixes")]
+    pub test_tenant_prefixes: Vec<String>,
+}
+
+/// The prefix of the tenants `metering-gen verify` signs in as.
+pub const DEFAULT_TEST_TENANT_PREFIXES: &[&str] = &["verify-"];
+
+fn default_test_tenant_prefixes() -> Vec<String> {
+    DEFAULT_TEST_TENANT_PREFIXES
+        .iter()
+        .map(|p| (*p).to_owned())
+        .collect()
+}
+
+impl Catalog {
+    /// Whether `tenant` is a test tenant: measured, never invoiced. An empty prefix (which
+    /// validation refuses) matches nothing.
+    pub fn is_test_tenant(&self, tenant: &str) -> bool {
+        self.test_tenant_prefixes
+            .iter()
+            .any(|prefix| !prefix.is_empty() && tenant.starts_with(prefix.as_str()))
+    }
 }
 
 /// A price plan: a currency, an optional monthly minimum and one charge per priced meter.

@@ -57,6 +57,9 @@ impl ValidPlan {
     }
 }
 
+/// The longest test-tenant prefix.
+pub const MAX_TEST_TENANT_PREFIX: usize = 64;
+
 /// A catalog that passed [`Catalog::validate`]: every plan valid, the default plan and every
 /// tenant's plan exist.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +127,26 @@ impl Catalog {
                 errors.push(PlanError {
                     path: format!("tenants.{tenant}"),
                     message: self.no_such_plan(plan),
+                });
+            } else if self.is_test_tenant(tenant) {
+                errors.push(PlanError {
+                    path: format!("tenants.{tenant}"),
+                    message: format!(
+                        "`{tenant}` is a test tenant (`test_tenant_prefixes`), which is never \
+                         invoiced: remove it here or change `test_tenant_prefixes`"
+                    ),
+                });
+            }
+        }
+        for (i, prefix) in self.test_tenant_prefixes.iter().enumerate() {
+            if prefix.is_empty() || prefix.chars().count() > MAX_TEST_TENANT_PREFIX {
+                errors.push(PlanError {
+                    path: format!("test_tenant_prefixes[{i}]"),
+                    message: format!(
+                        "must have 1 to {MAX_TEST_TENANT_PREFIX} characters (an empty prefix \
+                         would make every tenant a test tenant), not {}",
+                        prefix.chars().count()
+                    ),
                 });
             }
         }

@@ -241,9 +241,10 @@ proptest! {
     fn a_catalog_round_trips_through_json(
         plans in btree_map("[a-z]{1,8}", plan(), 1..=3),
         tenants in btree_map("[a-z0-9-]{1,12}", "[a-z]{1,8}", 0..=3),
+        test_tenant_prefixes in vec("[a-z-]{1,8}", 0..=2),
     ) {
         let default_plan = plans.keys().next().unwrap().clone();
-        let catalog = Catalog { default_plan, plans, tenants };
+        let catalog = Catalog { default_plan, plans, tenants, test_tenant_prefixes };
         let json = serde_json::to_string_pretty(&catalog).unwrap();
         let back: Catalog = serde_json::from_str(&json).unwrap();
         prop_assert_eq!(back, catalog);

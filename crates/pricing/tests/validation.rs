@@ -669,3 +669,34 @@ fn reading_errors_carry_the_path_of_the_key() {
         assert_eq!(error.path().to_string(), path, "{}", error.inner());
     }
 }
+
+#[test]
+fn test_tenants_default_to_the_verify_prefix_and_are_never_given_a_plan() {
+    let c = catalog(r#"{"default_plan": "standard", "plans": {"standard": {"currency": "EUR"}}}"#);
+    assert_eq!(c.test_tenant_prefixes, ["verify-"]);
+    assert!(c.is_test_tenant("verify-3f9a"));
+    assert!(!c.is_test_tenant("acme"));
+    assert!(!c.is_test_tenant("averify-x"), "a prefix, not a substring");
+
+    let c = catalog(
+        r#"{"default_plan": "standard", "plans": {"standard": {"currency": "EUR"}},
+            "tenants": {"verify-1": "standard", "qa-acme": "standard", "acme": "standard"},
+            "test_tenant_prefixes": ["qa-", "verify-", ""]}"#,
+    );
+    assert_eq!(
+        pairs(c.validate(METERS).unwrap_err()),
+        [
+            ("tenants.qa-acme".to_string(), "`qa-acme` is a test tenant (`test_tenant_prefixes`), which is never invoiced: remove it here or change `test_tenant_prefixes`".to_string()),
+            ("tenants.verify-1".to_string(), "`verify-1` is a test tenant (`test_tenant_prefixes`), which is never invoiced: remove it here or change `test_tenant_prefixes`".to_string()),
+            ("test_tenant_prefixes[2]".to_string(), "must have 1 to 64 characters (an empty prefix would make every tenant a test tenant), not 0".to_string()),
+        ]
+    );
+
+    // `[]` bills every tenant, verify's too.
+    let c = catalog(
+        r#"{"default_plan": "standard", "plans": {"standard": {"currency": "EUR"}},
+            "tenants": {"verify-1": "standard"}, "test_tenant_prefixes": []}"#,
+    );
+    assert!(c.validate(METERS).is_ok());
+    assert!(!c.is_test_tenant("verify-1"));
+}

@@ -215,7 +215,15 @@ pub fn invoice_table(invoices: &MonthInvoices) -> String {
             i.invoice.total.to_string(),
         ]);
     }
-    table(&rows)
+    let mut out = table(&rows);
+    if !invoices.test_tenants.is_empty() {
+        out.push_str(&format!(
+            "{} test tenant(s) not invoiced (pricing.test_tenant_prefixes): {}\n",
+            invoices.test_tenants.len(),
+            invoices.test_tenants.join(", ")
+        ));
+    }
+    out
 }
 
 /// Left-aligned first column, right-aligned numbers.

@@ -55,6 +55,13 @@ pub enum BillingError {
     },
     #[error("month {month}: the Lambda deadline came before the usage query could start")]
     DeadlineBeforeStart { month: Month },
+    /// A preview too large for a synchronous response.
+    #[error("month {month}: the preview of {tenants} tenant(s) has {bytes} bytes, more than a Lambda response may carry ({max} bytes here); preview one tenant with \"tenant\"", max = crate::MAX_PREVIEW_BYTES)]
+    PreviewTooLarge {
+        month: Month,
+        bytes: usize,
+        tenants: usize,
+    },
     /// The usage query failed, or its results could not be read.
     #[error("month {month}: {}", .failure.describe("usage"))]
     Query { month: Month, failure: QueryFailure },
@@ -167,6 +174,7 @@ impl BillingError {
             Self::ChangedWhileBilled { .. } => "ChangedWhileBilled",
             Self::Completeness { error, .. } => error.kind_name("CompletenessCheckFailed"),
             Self::DeadlineBeforeStart { .. } => "DeadlineBeforeStart",
+            Self::PreviewTooLarge { .. } => "PreviewTooLarge",
             Self::Query { failure, .. } => failure.kind(),
             Self::Price { .. } => "PricingFailed",
             Self::Files { .. } => "InvoiceFilesInvalid",
@@ -189,6 +197,7 @@ impl BillingError {
             Self::Locked { month, .. }
             | Self::LockFailed { month, .. }
             | Self::DeadlineBeforeStart { month }
+            | Self::PreviewTooLarge { month, .. }
             | Self::IncompleteMonth { month, .. }
             | Self::ChangedWhileBilled { month, .. }
             | Self::Completeness { month, .. }

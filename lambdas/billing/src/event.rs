@@ -2,7 +2,10 @@
 //!
 //! - an EventBridge scheduled event (`"detail-type": "Scheduled Event"`, `"time"`): the month
 //!   before the one `time` falls in (UTC);
-//! - `{"month": "YYYY-MM"}`: that month.
+//! - `{"month": "YYYY-MM"}`: that month;
+//! - `{"month": "YYYY-MM", "preview": true}`, optionally with `"tenant": "<id>"`: a preview of
+//!   that month's usage and priced invoices so far, which writes nothing and is allowed for
+//!   the current month too (not for a future one).
 //!
 //! A month may be billed once it is over and its late-arrival window (the first
 //! `late_arrival_hours` of the next month, whose folders the usage query also reads) has
@@ -14,8 +17,8 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use metering::{Month, MonthError};
 use serde_json::{Map, Value};
 
-const SHAPES: &str = "expected {\"month\": \"YYYY-MM\"} or an EventBridge scheduled event with \
-                      \"time\"";
+const SHAPES: &str = "expected {\"month\": \"YYYY-MM\"} (with \"preview\": true and an optional \
+                      \"tenant\" for a preview) or an EventBridge scheduled event with \"time\"";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
@@ -31,6 +34,14 @@ pub enum EventError {
     NotScheduled { detail_type: String },
     #[error("event field \"{field}\" must be a string, got {got}")]
     NotAString { field: &'static str, got: String },
+    #[error("event field \"preview\" must be true or false, got {got}")]
+    NotABool { got: String },
+    #[error("event field \"tenant\" is only allowed with \"preview\": true; {SHAPES}")]
+    TenantWithoutPreview,
+    #[error("event field \"tenant\" must not be empty")]
+    EmptyTenant,
+    #[error("event field \"{field}\" needs \"month\", not a scheduled event's \"time\"; {SHAPES}")]
+    PreviewWithoutMonth { field: &'static str },
     #[error("event field \"month\": {0}")]
     BadMonth(MonthError),
     #[error(
@@ -70,17 +81,40 @@ pub struct TooEarly {
     pub now: String,
 }
 
-/// The month `event` asks for; refused unless it is over at `now`.
-pub fn month_from_event(event: &Value, now: DateTime<Utc>) -> Result<Month, EventError> {
+/// What an invocation asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// Bill the month: write its invoices.
+    Bill(Month),
+    /// Return the month's usage and priced invoices so far, of one tenant or of all; write
+    /// nothing.
+    Preview {
+        month: Month,
+        tenant: Option<String>,
+    },
+}
+
+impl Request {
+    pub fn month(&self) -> Month {
+        match self {
+            Request::Bill(month) | Request::Preview { month, .. } => *month,
+        }
+    }
+}
+
+/// What `event` asks for. A month to bill is refused unless it is over at `now`; a preview
+/// is refused for a month that has not begun.
+pub fn request_from_event(event: &Value, now: DateTime<Utc>) -> Result<Request, EventError> {
     let object = event.as_object().ok_or(EventError::NotAnObject)?;
-    let month = match (object.get("month"), object.get("time")) {
+    let request = match (object.get("month"), object.get("time")) {
         (Some(_), Some(_)) => return Err(EventError::Ambiguous),
         (Some(month), None) => explicit(object, month)?,
-        (None, Some(time)) => scheduled(object, time)?,
+        (None, Some(time)) => Request::Bill(scheduled(object, time)?),
         (None, None) => return Err(EventError::NoMonth),
     };
+    let month = request.month();
     let current = current_month(now);
-    if month == current {
+    if month == current && matches!(request, Request::Bill(_)) {
         return Err(EventError::Current {
             month,
             now: timestamp(now),
@@ -92,13 +126,14 @@ pub fn month_from_event(event: &Value, now: DateTime<Utc>) -> Result<Month, Even
             now: timestamp(now),
         });
     }
-    Ok(month)
+    Ok(request)
 }
 
-fn explicit(object: &Map<String, Value>, month: &Value) -> Result<Month, EventError> {
+/// `{"month": …}`, with `"preview"` and `"tenant"` for a preview.
+fn explicit(object: &Map<String, Value>, month: &Value) -> Result<Request, EventError> {
     let unknown: Vec<String> = object
         .keys()
-        .filter(|key| *key != "month")
+        .filter(|key| !matches!(key.as_str(), "month" | "preview" | "tenant"))
         .map(|key| format!("{key:?}"))
         .collect();
     if !unknown.is_empty() {
@@ -106,12 +141,36 @@ fn explicit(object: &Map<String, Value>, month: &Value) -> Result<Month, EventEr
             fields: unknown.join(", "),
         });
     }
-    string("month", month)?
+    let month: Month = string("month", month)?
         .parse()
-        .map_err(EventError::BadMonth)
+        .map_err(EventError::BadMonth)?;
+    let preview = match object.get("preview") {
+        None => false,
+        Some(value) => value.as_bool().ok_or_else(|| EventError::NotABool {
+            got: value.to_string(),
+        })?,
+    };
+    let tenant = match object.get("tenant") {
+        None => None,
+        Some(value) => match string("tenant", value)? {
+            "" => return Err(EventError::EmptyTenant),
+            tenant => Some(tenant.to_owned()),
+        },
+    };
+    match (preview, tenant) {
+        (false, None) => Ok(Request::Bill(month)),
+        (false, Some(_)) => Err(EventError::TenantWithoutPreview),
+        (true, tenant) => Ok(Request::Preview { month, tenant }),
+    }
 }
 
 fn scheduled(object: &Map<String, Value>, time: &Value) -> Result<Month, EventError> {
+    // A preview asked for with `time` must not bill.
+    for field in ["preview", "tenant"] {
+        if object.contains_key(field) {
+            return Err(EventError::PreviewWithoutMonth { field });
+        }
+    }
     if let Some(detail_type) = object.get("detail-type") {
         let detail_type = string("detail-type", detail_type)?;
         if detail_type != "Scheduled Event" {
@@ -196,6 +255,14 @@ mod tests {
 
     fn scheduled_at(time: &str) -> Value {
         scheduled_event("monthly-billing", time)
+    }
+
+    /// The month a billing event asks for.
+    fn month_from_event(event: &Value, now: DateTime<Utc>) -> Result<Month, EventError> {
+        request_from_event(event, now).map(|request| match request {
+            Request::Bill(month) => month,
+            preview => panic!("{event} asks for {preview:?}, not billing"),
+        })
     }
 
     #[test]
@@ -286,21 +353,62 @@ mod tests {
     fn garbage_is_refused_with_a_clear_message() {
         let now = at("2026-11-15T12:00:00Z");
         let cases = [
-            (json!("2026-10"), "event is not a JSON object; expected {\"month\": \"YYYY-MM\"} or an EventBridge scheduled event with \"time\""),
-            (json!({}), "event has neither \"month\" nor \"time\"; expected {\"month\": \"YYYY-MM\"} or an EventBridge scheduled event with \"time\""),
+            (json!("2026-10"), "event is not a JSON object; expected {\"month\": \"YYYY-MM\"} (with \"preview\": true and an optional \"tenant\" for a preview) or an EventBridge scheduled event with \"time\""),
+            (json!({}), "event has neither \"month\" nor \"time\"; expected {\"month\": \"YYYY-MM\"} (with \"preview\": true and an optional \"tenant\" for a preview) or an EventBridge scheduled event with \"time\""),
             (json!({"month": "2026-13"}), "event field \"month\": `2026-13` is not a month: expected YYYY-MM, e.g. 2026-10"),
             (json!({"month": "October"}), "event field \"month\": `October` is not a month: expected YYYY-MM, e.g. 2026-10"),
             (json!({"month": 202610}), "event field \"month\" must be a string, got 202610"),
-            (json!({"month": "2026-10", "tenant": "acme"}), "event has unknown field(s) \"tenant\"; expected {\"month\": \"YYYY-MM\"} or an EventBridge scheduled event with \"time\""),
-            (json!({"month": "2026-10", "time": "2026-11-01T04:10:00Z"}), "event has both \"month\" and \"time\"; give one: expected {\"month\": \"YYYY-MM\"} or an EventBridge scheduled event with \"time\""),
+            (json!({"month": "2026-10", "region": "eu-west-1"}), "event has unknown field(s) \"region\"; expected {\"month\": \"YYYY-MM\"} (with \"preview\": true and an optional \"tenant\" for a preview) or an EventBridge scheduled event with \"time\""),
+            (json!({"month": "2026-10", "time": "2026-11-01T04:10:00Z"}), "event has both \"month\" and \"time\"; give one: expected {\"month\": \"YYYY-MM\"} (with \"preview\": true and an optional \"tenant\" for a preview) or an EventBridge scheduled event with \"time\""),
             (json!({"time": "yesterday"}), "event field \"time\" = \"yesterday\" is not an RFC 3339 timestamp like 2026-11-01T04:10:00Z"),
             (json!({"time": "1970-01-05T00:00:00Z"}), "event field \"time\" = \"1970-01-05T00:00:00Z\" is not an RFC 3339 timestamp like 2026-11-01T04:10:00Z"),
-            (json!({"detail-type": "Object Created", "time": "2026-11-01T04:10:00Z"}), "event of type \"Object Created\" is not supported; expected {\"month\": \"YYYY-MM\"} or an EventBridge scheduled event with \"time\""),
+            (json!({"detail-type": "Object Created", "time": "2026-11-01T04:10:00Z"}), "event of type \"Object Created\" is not supported; expected {\"month\": \"YYYY-MM\"} (with \"preview\": true and an optional \"tenant\" for a preview) or an EventBridge scheduled event with \"time\""),
         ];
         for (event, message) in cases {
             let err = month_from_event(&event, now).unwrap_err();
             assert_eq!(err.to_string(), message, "{event}");
             assert_eq!(err.kind(), "InvalidEvent");
+        }
+    }
+
+    #[test]
+    fn a_preview_may_ask_for_the_current_month_and_one_tenant() {
+        let now = at("2026-11-15T12:00:00Z");
+        let preview = |event: Value| request_from_event(&event, now);
+        assert_eq!(
+            preview(json!({"month": "2026-11", "preview": true})),
+            Ok(Request::Preview {
+                month: month("2026-11"),
+                tenant: None
+            })
+        );
+        assert_eq!(
+            preview(json!({"month": "2026-10", "preview": true, "tenant": "verify-3f9a"})),
+            Ok(Request::Preview {
+                month: month("2026-10"),
+                tenant: Some("verify-3f9a".to_owned())
+            })
+        );
+        // `false` is a billing event like one without the field.
+        assert_eq!(
+            preview(json!({"month": "2026-10", "preview": false})),
+            Ok(Request::Bill(month("2026-10")))
+        );
+        let refused = [
+            (json!({"month": "2026-12", "preview": true}), "month 2026-12 is in the future (now 2026-11-15T12:00:00Z); only a month that is over can be billed"),
+            (json!({"month": "2026-11", "preview": false}), "month 2026-11 is the current month (now 2026-11-15T12:00:00Z); only a month that is over can be billed"),
+            (json!({"month": "2026-10", "preview": "yes"}), "event field \"preview\" must be true or false, got \"yes\""),
+            (json!({"month": "2026-10", "tenant": "acme"}), "event field \"tenant\" is only allowed with \"preview\": true; expected {\"month\": \"YYYY-MM\"} (with \"preview\": true and an optional \"tenant\" for a preview) or an EventBridge scheduled event with \"time\""),
+            (json!({"month": "2026-10", "preview": true, "tenant": ""}), "event field \"tenant\" must not be empty"),
+            (json!({"month": "2026-10", "preview": true, "tenant": 7}), "event field \"tenant\" must be a string, got 7"),
+            (json!({"time": "2026-11-01T04:10:00Z", "preview": true}), "event field \"preview\" needs \"month\", not a scheduled event's \"time\"; expected {\"month\": \"YYYY-MM\"} (with \"preview\": true and an optional \"tenant\" for a preview) or an EventBridge scheduled event with \"time\""),
+        ];
+        for (event, message) in refused {
+            assert_eq!(
+                preview(event.clone()).unwrap_err().to_string(),
+                message,
+                "{event}"
+            );
         }
     }
 }

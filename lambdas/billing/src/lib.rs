@@ -25,6 +25,11 @@
 //! An EventBridge scheduled event bills the month before the event's `time`;
 //! `{"month": "2026-10"}` bills that month. See [`event`] for which months may be billed.
 //!
+//! `{"month": "2026-11", "preview": true}` (optionally with `"tenant": "<id>"`) returns the
+//! month's usage and priced invoices so far as a [`Preview`], for the current month too, and
+//! writes nothing: no lease, no invoice files. Hours not compacted yet are listed, not
+//! refused; their usage is missing from the preview.
+//!
 //! # What a run does
 //!
 //! 1. reads the metering config from S3 and validates it (every problem is reported, with its
@@ -85,6 +90,57 @@ pub const DEFAULT_SAFETY_MARGIN: Duration = Duration::from_secs(120);
 /// Invoice files written at the same time.
 pub const PUT_CONCURRENCY: usize = 16;
 
+/// The largest preview returned: a synchronous invocation's response may have 6 MB (Lambda
+/// quotas, "Invocation payload (request and response)"); the rest is kept for the envelope.
+pub const MAX_PREVIEW_BYTES: usize = 5 * 1024 * 1024;
+
+/// What a successful run returns: the billed month's summary, or a preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Response {
+    Billed(Summary),
+    Preview(Preview),
+}
+
+impl Response {
+    /// The summary of a billed month; `None` for a preview.
+    pub fn billed(self) -> Option<Summary> {
+        match self {
+            Response::Billed(summary) => Some(summary),
+            Response::Preview(_) => None,
+        }
+    }
+
+    /// The preview; `None` for a billed month.
+    pub fn preview(self) -> Option<Preview> {
+        match self {
+            Response::Preview(preview) => Some(preview),
+            Response::Billed(_) => None,
+        }
+    }
+}
+
+/// A month's usage and priced invoices so far, written nowhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Preview {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Always `true`: tells a preview from a [`Summary`].
+    pub preview: bool,
+    /// The tenant asked for, or `null` for every tenant.
+    pub tenant: Option<String>,
+    pub query_execution_id: String,
+    /// Hours of the month's window whose JSON objects are not all in Parquet yet
+    /// (`YYYY-MM-DDTHH`, why): their usage is missing from this preview.
+    pub hours_not_compacted: Vec<(String, String)>,
+    /// Tenant → meter → raw total, test tenants included.
+    pub usage: BTreeMap<String, BTreeMap<String, u64>>,
+    /// The invoices as they would be written now (test tenants have none).
+    pub invoices: Vec<metering::TenantInvoice>,
+    /// Test tenants with usage: measured, never invoiced.
+    pub test_tenants: Vec<String>,
+}
+
 /// What a successful run returns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Summary {
@@ -101,6 +157,8 @@ pub struct Summary {
     pub totals: BTreeMap<String, String>,
     /// `s3://bucket/<prefix>year=YYYY/month=MM/`.
     pub location: String,
+    /// Test tenants with usage (`test_tenant_prefixes`): measured, not invoiced.
+    pub test_tenants: Vec<String>,
 }
 
 impl From<BillingError> for Diagnostic {
@@ -212,7 +270,7 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
 
     /// The Lambda handler. The month's lease is held by the invocation's request id until its
     /// deadline (plus [`lambda_support::lease::LEASE_MARGIN`]).
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Summary, BillingError> {
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Response, BillingError> {
         let run = Run::invocation(
             &event.context.request_id,
             event.context.deadline,
@@ -224,26 +282,38 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
     /// Bills the month `payload` names, giving up on the query at `deadline`. Without a
     /// Lambda context, the lease is held by `local-<epoch ms>` until `deadline` plus the
     /// safety margin (plus [`lambda_support::lease::LEASE_MARGIN`]).
-    pub async fn run(&self, payload: &Value, deadline: Instant) -> Result<Summary, BillingError> {
+    pub async fn run(&self, payload: &Value, deadline: Instant) -> Result<Response, BillingError> {
         let run = Run::local(deadline, self.safety_margin);
         self.run_as(payload, run.deadline, &run.holder).await
     }
 
-    /// Bills the month `payload` names as `holder`, giving up on the query at `deadline`.
+    /// Bills (or previews) the month `payload` names as `holder`, giving up on the query at
+    /// `deadline`.
     pub async fn run_as(
         &self,
         payload: &Value,
         deadline: Instant,
         holder: &Holder,
-    ) -> Result<Summary, BillingError> {
+    ) -> Result<Response, BillingError> {
         // Boxed: the SDK futures nest deep enough to strain the compiler's limits otherwise.
-        let outcome = Box::pin(self.bill(payload, deadline, holder)).await;
+        let outcome = Box::pin(self.respond(payload, deadline, holder)).await;
         match &outcome {
-            Ok(summary) => {
+            Ok(Response::Billed(summary)) => {
                 let mut fields = serde_json::to_value(summary).expect("the summary serializes");
                 fields["outcome"] = json!("billed");
                 log_step("month billed", fields);
             }
+            Ok(Response::Preview(preview)) => log_step(
+                "month previewed",
+                json!({
+                    "outcome": "previewed",
+                    "month": preview.month,
+                    "tenant": preview.tenant,
+                    "query_execution_id": preview.query_execution_id,
+                    "tenants_with_usage": preview.usage.len(),
+                    "hours_not_compacted": preview.hours_not_compacted.len(),
+                }),
+            ),
             Err(error) => {
                 let fields = json!({
                     "outcome": "failed",
@@ -260,16 +330,24 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
         outcome
     }
 
-    /// Which month, its config and whether it may be billed; then the month billed holding
-    /// its lease.
-    async fn bill(
+    /// What is asked; for a bill, whether the month may be billed, then the month billed
+    /// holding its lease.
+    async fn respond(
         &self,
         payload: &Value,
         deadline: Instant,
         holder: &Holder,
-    ) -> Result<Summary, BillingError> {
+    ) -> Result<Response, BillingError> {
         let now = (self.clock)();
-        let month = event::month_from_event(payload, now)?;
+        let month = match event::request_from_event(payload, now)? {
+            event::Request::Bill(month) => month,
+            event::Request::Preview { month, tenant } => {
+                let config = self.read_config(month).await?;
+                return Ok(Response::Preview(
+                    self.preview(month, tenant, &config, deadline).await?,
+                ));
+            }
+        };
         let config = self.read_config(month).await?;
         event::check_billable(
             month,
@@ -278,7 +356,10 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
             self.settings.billing_delay_minutes,
         )?;
         let Some(lock) = &self.lock else {
-            return self.bill_month(month, &config, deadline).await;
+            return self
+                .bill_month(month, &config, deadline)
+                .await
+                .map(Response::Billed);
         };
         if Instant::now() >= deadline {
             return Err(BillingError::DeadlineBeforeStart { month });
@@ -290,6 +371,54 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
             || self.bill_month(month, &config, deadline),
         )
         .await
+        .map(Response::Billed)
+    }
+
+    /// The month's usage and invoices so far, of `tenant` or of every tenant; no lease, no
+    /// write, and hours not compacted yet are reported rather than refused.
+    async fn preview(
+        &self,
+        month: Month,
+        tenant: Option<String>,
+        config: &ValidConfig,
+        deadline: Instant,
+    ) -> Result<Preview, BillingError> {
+        let before = self.snapshot(month, config).await?;
+        let (query_execution_id, mut usage) =
+            self.measure(month, config, &before, deadline).await?;
+        if let Some(tenant) = &tenant {
+            usage.tenants.retain(|t, _| t == tenant);
+        }
+        let mut invoices =
+            MonthInvoices::price(config, &usage).map_err(|e| BillingError::Price {
+                month,
+                problem: e.to_string(),
+            })?;
+        if let Some(tenant) = &tenant {
+            // Tenants the catalog lists without usage are invoiced too: keep the one asked.
+            invoices.invoices.retain(|i| &i.tenant == tenant);
+        }
+        let preview = Preview {
+            month: month.to_string(),
+            preview: true,
+            tenant,
+            query_execution_id,
+            hours_not_compacted: before.incomplete(),
+            usage: usage.tenants,
+            invoices: invoices.invoices,
+            test_tenants: invoices.test_tenants,
+        };
+        let bytes = serde_json::to_vec(&preview)
+            .expect("a preview serializes")
+            .len();
+        if bytes > MAX_PREVIEW_BYTES {
+            return Err(BillingError::PreviewTooLarge {
+                month,
+                bytes,
+                tenants: preview.usage.len(),
+            });
+        }
+        Ok(preview)
     }
 
     /// Runs the usage query, prices the month and writes its invoices.
@@ -299,8 +428,63 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
         config: &ValidConfig,
         deadline: Instant,
     ) -> Result<Summary, BillingError> {
-        let started = Instant::now();
         let before = self.check_complete(month, config).await?;
+        let (id, usage) = self.measure(month, config, &before, deadline).await?;
+        let invoices = MonthInvoices::price(config, &usage).map_err(|e| BillingError::Price {
+            month,
+            problem: e.to_string(),
+        })?;
+        let writes = InvoiceWrites::new(
+            &self.settings.invoices_prefix,
+            month,
+            invoices.files(config, &usage),
+        )
+        .map_err(|problem| BillingError::Files { month, problem })?;
+        let location = format!("s3://{}/{}", self.settings.invoices_bucket, writes.folder);
+        let files_written = self.write(month, &writes).await?;
+        log_step(
+            "invoices written",
+            json!({
+                "step": "write",
+                "month": month.to_string(),
+                "location": location,
+                "files_written": files_written,
+            }),
+        );
+        let deleted = self.delete_stale(month, &writes).await?;
+        log_step(
+            "stale invoices deleted",
+            json!({
+                "step": "delete",
+                "month": month.to_string(),
+                "location": location,
+                "files_deleted": deleted.len(),
+                "deleted": deleted,
+            }),
+        );
+
+        Ok(Summary {
+            month: month.to_string(),
+            query_execution_id: id,
+            tenants_invoiced: invoices.invoices.len(),
+            files_written,
+            files_deleted: deleted.len(),
+            totals: totals(&invoices),
+            location,
+            test_tenants: invoices.test_tenants,
+        })
+    }
+
+    /// Runs the usage query and reads its results; fails if an hour that was in `before`
+    /// changed meanwhile. Returns the query execution id and the usage.
+    async fn measure(
+        &self,
+        month: Month,
+        config: &ValidConfig,
+        before: &completeness::Snapshot,
+        deadline: Instant,
+    ) -> Result<(String, Usage), BillingError> {
+        let started = Instant::now();
         let sql = metering::usage_query(
             config,
             month,
@@ -353,59 +537,16 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
         // A compaction that rewrote an hour while the query ran changed its manifest: the
         // query may have read the hour half-written.
         let after = self.snapshot(month, config).await?;
-        let changed = after.changed_since(&before);
+        let changed = after.changed_since(before);
         if !changed.is_empty() {
             return Err(BillingError::ChangedWhileBilled {
                 month,
                 hours: changed,
             });
         }
-
-        let invoices = MonthInvoices::price(config, &usage).map_err(|e| BillingError::Price {
-            month,
-            problem: e.to_string(),
-        })?;
-        let writes = InvoiceWrites::new(
-            &self.settings.invoices_prefix,
-            month,
-            invoices.files(config, &usage),
-        )
-        .map_err(|problem| BillingError::Files { month, problem })?;
-        let location = format!("s3://{}/{}", self.settings.invoices_bucket, writes.folder);
-        let files_written = self.write(month, &writes).await?;
-        log_step(
-            "invoices written",
-            json!({
-                "step": "write",
-                "month": month.to_string(),
-                "location": location,
-                "files_written": files_written,
-            }),
-        );
-        let deleted = self.delete_stale(month, &writes).await?;
-        log_step(
-            "stale invoices deleted",
-            json!({
-                "step": "delete",
-                "month": month.to_string(),
-                "location": location,
-                "files_deleted": deleted.len(),
-                "deleted": deleted,
-            }),
-        );
-
-        Ok(Summary {
-            month: month.to_string(),
-            query_execution_id: id,
-            tenants_invoiced: invoices.invoices.len(),
-            files_written,
-            files_deleted: deleted.len(),
-            totals: totals(&invoices),
-            location,
-        })
+        Ok((id, usage))
     }
 
-    /// Reads, parses and validates the metering config.
     /// Every hour of the month's window with JSON objects, and its state.
     async fn snapshot(
         &self,

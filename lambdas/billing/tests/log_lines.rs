@@ -116,6 +116,8 @@ async fn one_json_line_per_step_and_one_for_the_outcome() {
     let summary = app
         .run(&json!({"month": "2026-10"}), far_deadline())
         .await
+        .unwrap()
+        .billed()
         .unwrap();
 
     let mut lines = logs.take();
@@ -144,14 +146,15 @@ async fn one_json_line_per_step_and_one_for_the_outcome() {
             json!({"level": "INFO", "message": "month billed", "month": "2026-10",
                    "query_execution_id": "q-1", "tenants_invoiced": 2, "files_written": 3,
                    "files_deleted": 0, "totals": {"EUR": "49.00", "USD": "0.09"},
-                   "location": location, "outcome": "billed"}),
+                   "location": location, "test_tenants": [], "outcome": "billed"}),
         ]
     );
     assert_eq!(
         serde_json::to_value(&summary).unwrap(),
         json!({"month": "2026-10", "query_execution_id": "q-1", "tenants_invoiced": 2,
                "files_written": 3, "files_deleted": 0,
-               "totals": {"EUR": "49.00", "USD": "0.09"}, "location": location}),
+               "totals": {"EUR": "49.00", "USD": "0.09"}, "location": location,
+               "test_tenants": []}),
         "the response is the summary"
     );
 

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use aws_sdk_athena::config::Credentials;
 use aws_sdk_s3::primitives::ByteStream;
-use billing::{App, BillingError, Settings, Summary};
+use billing::{App, BillingError, Response, Settings, Summary};
 use common::moto::{
     self as moto, athena_client, athena_client_as, function_policy, function_settings,
     query_result, s3_client, s3_client_as, FUNCTION_NAME,
@@ -164,6 +164,12 @@ impl World {
     }
 
     async fn try_bill(&self, payload: Value) -> Result<Summary, BillingError> {
+        self.respond(payload)
+            .await
+            .map(|response| response.billed().expect("a billing event bills"))
+    }
+
+    async fn respond(&self, payload: Value) -> Result<Response, BillingError> {
         self.app()
             .await
             .handle(lambda_event(payload, Duration::from_secs(300)))
@@ -551,4 +557,72 @@ async fn without_read_manifests_the_month_is_not_billed() {
     assert_eq!(err.kind(), "CompletenessCheckFailed", "{err}");
     assert!(err.to_string().contains("AccessDenied"), "{err}");
     assert!(world.executions().await.is_empty(), "no usage query");
+}
+
+// ---- preview, under the function's role ----
+
+const NOVEMBER_HOUR: &str = "year=2026/month=11/day=15/hour=11";
+
+/// A preview of the current month runs the usage query and prices it, reports the hour whose
+/// objects are not compacted yet instead of refusing the month, shows the test tenant's
+/// usage without invoicing it, and writes nothing: no invoice file, no lease.
+#[tokio::test]
+async fn a_preview_of_the_current_month_writes_nothing() {
+    let world = World::new().await;
+    world.put_json(NOVEMBER_HOUR, "not-yet.json").await;
+    let mut rows = usage_rows();
+    rows.push(vec!["verify-3f9a", "5", "640"]);
+    world
+        .server
+        .queue_athena_results(vec![query_result(&rows), query_result(&rows)]);
+
+    let preview = world
+        .respond(json!({"month": "2026-11", "preview": true}))
+        .await
+        .unwrap_or_else(|e| panic!("preview failed: {e}\n{}", world.server.log_tail()))
+        .preview()
+        .expect("a preview");
+
+    assert_eq!(preview.month, "2026-11");
+    assert!(preview.preview);
+    let hours: Vec<&str> = preview
+        .hours_not_compacted
+        .iter()
+        .map(|(h, _)| h.as_str())
+        .collect();
+    assert_eq!(hours, ["2026-11-15T11"]);
+    assert_eq!(preview.usage["verify-3f9a"]["requests"], 5);
+    assert_eq!(preview.usage["acme"]["requests"], 150000);
+    let invoiced: Vec<&str> = preview.invoices.iter().map(|i| i.tenant.as_str()).collect();
+    assert_eq!(invoiced, ["acme", "unassigned"]);
+    assert_eq!(preview.test_tenants, ["verify-3f9a"]);
+    assert_eq!(preview.invoices[0].invoice.total.to_string(), "49.00");
+    let november =
+        metering::usage_query(&valid_config(), "2026-11".parse().unwrap(), DATABASE, TABLE);
+    assert_eq!(
+        world.executions().await,
+        [(november, WORK_GROUP.to_owned())],
+        "one usage query, of November"
+    );
+    assert!(world.invoices().await.is_empty(), "no invoice written");
+    assert!(world.leases().await.is_empty(), "no lease taken");
+
+    // One tenant: its usage and invoice only; a test tenant has usage and no invoice.
+    let one = world
+        .respond(json!({"month": "2026-11", "preview": true, "tenant": "verify-3f9a"}))
+        .await
+        .unwrap()
+        .preview()
+        .unwrap();
+    assert_eq!(one.tenant.as_deref(), Some("verify-3f9a"));
+    assert_eq!(
+        one.usage,
+        BTreeMap::from([(
+            "verify-3f9a".to_owned(),
+            BTreeMap::from([("requests".to_owned(), 5), ("transfer".to_owned(), 640)])
+        )])
+    );
+    assert!(one.invoices.is_empty());
+    assert_eq!(one.test_tenants, ["verify-3f9a"]);
+    assert!(world.invoices().await.is_empty(), "still nothing written");
 }

@@ -292,6 +292,8 @@ async fn results_are_read_over_two_pages() {
     let summary = app
         .run(&json!({"month": "2026-10"}), far_deadline())
         .await
+        .unwrap()
+        .billed()
         .unwrap();
 
     assert!(athena.iter().all(|r| r.num_calls() == 1), "both pages read");
@@ -531,6 +533,8 @@ async fn a_usage_query_failing_with_a_retryable_error_is_resubmitted() {
     let summary = app
         .run(&json!({"month": "2026-10"}), far_deadline())
         .await
+        .unwrap()
+        .billed()
         .unwrap();
 
     assert_eq!(summary.query_execution_id, "q-2");
@@ -751,6 +755,8 @@ async fn a_month_is_billed_holding_its_lease_and_released_after() {
     let summary = app
         .run(&json!({"month": "2026-10"}), far_deadline())
         .await
+        .unwrap()
+        .billed()
         .unwrap();
 
     assert_eq!(summary.files_written, 2, "acme's invoice and the summary");

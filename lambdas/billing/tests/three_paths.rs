@@ -308,6 +308,7 @@ impl World {
             Duration::from_secs(300),
         ))
         .await
+        .map(|response| response.billed().expect("a billing event bills"))
     }
 
     /// Requests per tenant in the invoice files the function wrote.

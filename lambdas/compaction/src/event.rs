@@ -8,7 +8,11 @@
 //!   included.
 //!
 //! Named hours must be complete (see [`Hour::latest_complete`]) and at most
-//! [`MAX_BACKFILL_HOURS`] of them go in one invocation.
+//! [`MAX_BACKFILL_HOURS`] of them go in one invocation. With `"early": true` (and `"hour"`),
+//! the hour may still be open, down to the current one: it is compacted from the objects
+//! there now, and the scheduled run compacts it again once it is complete (it always compacts
+//! the hour that has just ended), so nothing that arrives later is lost. `metering-gen
+//! verify` uses it to see its own requests in Parquet without waiting for the hour to end.
 
 use std::collections::BTreeSet;
 
@@ -59,12 +63,18 @@ pub enum EventError {
     RangeTooLong { from: Hour, to: Hour, count: i64 },
     #[error("\"hours\" lists {count} hours; at most {MAX_BACKFILL_HOURS} per invocation: split the list")]
     ListTooLong { count: usize },
-    #[error("hour {hour} is not complete yet: the latest hour that may be compacted now is {latest} (COMPACTION_DELAY_MINUTES = {delay_minutes})")]
+    #[error("hour {hour} is not complete yet: the latest hour that may be compacted now is {latest} (COMPACTION_DELAY_MINUTES = {delay_minutes}); {{\"hour\": \"{hour}\", \"early\": true}} compacts it as it is now")]
     NotComplete {
         hour: Hour,
         latest: Hour,
         delay_minutes: u32,
     },
+    #[error("hour {hour} has not begun (now {now}); an early compaction takes the current hour at the latest")]
+    NotBegun { hour: Hour, now: Hour },
+    #[error("event field \"early\" must be true or false, got {got}")]
+    NotABool { got: String },
+    #[error("event field \"early\" goes with \"hour\" only: compact one open hour at a time")]
+    EarlyNotAlone,
 }
 
 /// What an event asks for.
@@ -97,6 +107,15 @@ pub fn selection(
     delay_minutes: u32,
 ) -> Result<Selection, EventError> {
     let object = event.as_object().ok_or(EventError::NotAnObject)?;
+    let early = match object.get("early") {
+        None => false,
+        Some(value) => value.as_bool().ok_or_else(|| EventError::NotABool {
+            got: value.to_string(),
+        })?,
+    };
+    if early && selector(object)? != Some(Selector::Hour) {
+        return Err(EventError::EarlyNotAlone);
+    }
     let hours = match selector(object)? {
         Some(Selector::Hour) => vec![hour_field(object, "hour")?],
         Some(Selector::Hours) => hour_list(&object["hours"])?,
@@ -115,6 +134,13 @@ pub fn selection(
             )));
         }
     };
+    if early {
+        let current = Hour::containing(now);
+        if let Some(&hour) = hours.iter().find(|h| **h > current) {
+            return Err(EventError::NotBegun { hour, now: current });
+        }
+        return Ok(Selection::Named(hours));
+    }
     let latest = Hour::latest_complete(now, delay_minutes);
     if let Some(&hour) = hours.iter().find(|h| **h > latest) {
         return Err(EventError::NotComplete {
@@ -342,11 +368,55 @@ mod tests {
     }
 
     #[test]
+    fn an_early_compaction_takes_an_open_hour_up_to_the_current_one() {
+        // now() is 06:05 on the 28th: 05 has ended but is within the delay, 06 is open.
+        assert_eq!(
+            hours(json!({"hour": "2026-11-28T06", "early": true})),
+            Ok(vec!["2026-11-28T06".to_owned()])
+        );
+        assert_eq!(
+            hours(json!({"hour": "2026-11-28T05", "early": true})),
+            Ok(vec!["2026-11-28T05".to_owned()])
+        );
+        assert_eq!(
+            hours(json!({"hour": "2026-11-20T05", "early": true})),
+            Ok(vec!["2026-11-20T05".to_owned()]),
+            "a complete hour too"
+        );
+        assert_eq!(
+            hours(json!({"hour": "2026-11-28T06", "early": false})),
+            Err(EventError::NotComplete {
+                hour: Hour::parse("2026-11-28T06").unwrap(),
+                latest: Hour::parse("2026-11-28T04").unwrap(),
+                delay_minutes: 10
+            })
+        );
+        assert_eq!(
+            err(json!({"hour": "2026-11-28T07", "early": true})),
+            "hour 2026-11-28T07 has not begun (now 2026-11-28T06); an early compaction takes \
+             the current hour at the latest"
+        );
+        assert_eq!(
+            err(json!({"hours": ["2026-11-28T06"], "early": true})),
+            "event field \"early\" goes with \"hour\" only: compact one open hour at a time"
+        );
+        assert_eq!(
+            err(json!({"time": "2026-11-28T06:10:00Z", "early": true})),
+            "event field \"early\" goes with \"hour\" only: compact one open hour at a time"
+        );
+        assert_eq!(
+            err(json!({"hour": "2026-11-28T06", "early": "yes"})),
+            "event field \"early\" must be true or false, got \"yes\""
+        );
+    }
+
+    #[test]
     fn hours_not_complete_yet_are_refused() {
         assert_eq!(
             err(json!({"hour": "2026-11-28T05"})),
             "hour 2026-11-28T05 is not complete yet: the latest hour that may be compacted now \
-             is 2026-11-28T04 (COMPACTION_DELAY_MINUTES = 10)"
+             is 2026-11-28T04 (COMPACTION_DELAY_MINUTES = 10); {\"hour\": \"2026-11-28T05\", \
+             \"early\": true} compacts it as it is now"
         );
         assert!(err(json!({"from": "2026-11-28T03", "to": "2026-11-28T06"}))
             .starts_with("hour 2026-11-28T05 is not complete yet"));

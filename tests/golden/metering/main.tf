@@ -434,7 +434,10 @@ module "billing" {
           "tenant-0001": "enterprise",
           "tenant-0002": "business",
           "tenant-0003": "business"
-        }
+        },
+        "test_tenant_prefixes": [
+          "verify-"
+        ]
       }
     }
   EOT
