@@ -8,7 +8,10 @@ BUILD   := build
 VENV    := $(BUILD)/venv
 # checkov ships its own HCL parser, which conflicts with other hcl2 packages: own venv.
 CHECKOV_VENV := $(BUILD)/checkov
-GEN     := cargo run --quiet --locked -p metering-gen --
+# `gen` and the offline commands need no AWS SDK: built without `verify`, a fresh clone's
+# first `make gen` does not compile the SDK for the generator as well as for the Lambdas.
+GEN     := cargo run --quiet --locked -p metering-gen --no-default-features --
+VERIFY  := cargo run --quiet --locked -p metering-gen -- verify
 # The development tool that writes a month of synthetic access logs (tools/simulate).
 SIMULATE := cargo run --quiet --locked -p simulate --
 # Terraform warns on every call when no CLI configuration file exists.
@@ -17,11 +20,15 @@ export TF_CLI_CONFIG_FILE ?= /dev/null
 DEMO    := $(BUILD)/demo
 DEMO_MONTH := 2026-10
 
-.PHONY: gen test fmt check bench clean tools artifacts-check checkov fuzz demo
+.PHONY: gen verify test fmt check bench clean tools artifacts-check checkov fuzz demo
 
 ## gen: build the Lambda zips and write the Terraform tree
 gen:
 	$(GEN) gen --context $(CONTEXT) --out $(OUT)
+
+## verify: after `terraform apply`, prove stage by stage that the stack meters and bills (VERIFY_ARGS: e.g. --stages stack,identity --json)
+verify:
+	$(VERIFY) --tree $(OUT) $(VERIFY_ARGS)
 
 ## test: every test: Rust unit, golden, bad-input and wire tests, fmt and drift checks, artifacts
 test: tools
@@ -42,7 +49,7 @@ artifacts-check:
 
 ## fuzz: a long fuzz pass of the context parser and validator (make test runs 256 cases)
 fuzz:
-	PROPTEST_CASES=$${PROPTEST_CASES:-20000} cargo test --locked --release -p metering-gen --test fuzz_context -- --nocapture
+	PROPTEST_CASES=$${PROPTEST_CASES:-20000} cargo test --locked --release --no-default-features -p metering-gen --test fuzz_context -- --nocapture
 
 ## demo: simulate a month of API traffic, bill it offline, compare the invoiced requests with the simulation's, print a tenant's invoice
 demo:
@@ -66,7 +73,7 @@ check:
 ## bench: rendering time, gen --check, validate and a warm make gen as whole processes, zip sizes, Lambda cold starts and handler times, bill against DuckDB
 bench: $(VENV)/.installed
 	cargo bench --locked -p metering-gen --bench render
-	cargo build --quiet --locked --release -p metering-gen -p simulate
+	cargo build --quiet --locked --release --no-default-features -p metering-gen -p simulate
 	python3 tests/bench_cli.py target/release/metering-gen gen --check --context $(CONTEXT) --out $(OUT)
 	python3 tests/bench_cli.py target/release/metering-gen validate --context $(CONTEXT)
 	$(MAKE) --no-print-directory gen >/dev/null

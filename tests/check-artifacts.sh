@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 scratch=build/artifacts-check
 rm -rf "$scratch"
 for run in a b; do
-  cargo run --quiet --locked -p metering-gen -- gen --out "$scratch/$run" >/dev/null
+  cargo run --quiet --locked -p metering-gen --no-default-features -- gen --out "$scratch/$run" >/dev/null
 done
 status=0
 for zip in "$scratch"/a/artifacts/*.zip; do
@@ -42,7 +42,7 @@ if [ -n "$(git status --porcelain -- "${inputs[@]}")" ]; then
 else
   clone="$PWD/build/repro/a/checkout/at/another/path"
   rm -rf build/repro && git clone --quiet . "$clone"
-  (cd "$clone" && cargo run --quiet --locked -p metering-gen -- gen --out "$clone/build/tree" >/dev/null)
+  (cd "$clone" && cargo run --quiet --locked -p metering-gen --no-default-features -- gen --out "$clone/build/tree" >/dev/null)
   for zip in "$scratch"/a/artifacts/*.zip; do
     name=$(basename "$zip")
     if cmp -s "$zip" "$clone/build/tree/artifacts/$name"; then

@@ -11,6 +11,8 @@ pub mod model;
 pub mod offline;
 pub mod output;
 pub mod render;
+#[cfg(feature = "verify")]
+pub mod verify;
 
 use diagnostic::Diagnostics;
 use std::path::Path;

@@ -59,6 +59,40 @@ enum Cmd {
         #[command(flatten)]
         logs: LogsArgs,
     },
+    /// Prove stage by stage that a deployed stack meters and bills: stack, identity, api,
+    /// delivery, compaction, usage, cleanup. Uses the caller's AWS credentials and region;
+    /// creates a temporary Cognito user (tenant `verify-<random>`) and deletes it, also on
+    /// failure or Ctrl-C. Exit codes: 0 every stage that ran passed, 1 a stage failed, 2 bad
+    /// arguments or outputs, 3 anything else (an interruption too).
+    #[cfg(feature = "verify")]
+    Verify(VerifyArgs),
+}
+
+#[cfg(feature = "verify")]
+#[derive(clap::Args)]
+struct VerifyArgs {
+    /// The applied Terraform root module whose outputs are read (`terraform output -json`).
+    #[arg(long, default_value = "terraform")]
+    tree: PathBuf,
+    /// Read the outputs from this file (as `terraform output -json` prints them) instead.
+    #[arg(long)]
+    outputs: Option<PathBuf>,
+    /// The stages to run, comma-separated (default: all); each needs the one before it.
+    #[arg(long, value_delimiter = ',')]
+    stages: Vec<verify::Stage>,
+    /// Authorized calls to the metered method.
+    #[arg(long, default_value_t = verify::DEFAULT_CALLS, value_parser = clap::value_parser!(u32).range(1..=100))]
+    calls: u32,
+    /// Seconds to wait for the access-log records (default: the Firehose buffer interval
+    /// plus 180).
+    #[arg(long)]
+    timeout: Option<u64>,
+    /// Keep the test user (the command prints how to delete it).
+    #[arg(long)]
+    keep_user: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -106,6 +140,16 @@ fn measure(args: &LogsArgs) -> Result<(metering::ValidConfig, metering::Usage), 
 
 fn run(command: Cmd) -> Result<ExitCode, Error> {
     match command {
+        #[cfg(feature = "verify")]
+        Cmd::Verify(args) => metering_gen::verify::run(metering_gen::verify::Request {
+            tree: args.tree,
+            outputs: args.outputs,
+            stages: args.stages,
+            calls: args.calls,
+            timeout: args.timeout.map(std::time::Duration::from_secs),
+            keep_user: args.keep_user,
+            json: args.json,
+        }),
         Cmd::Usage { logs } => {
             let (config, usage) = measure(&logs)?;
             print!("{}", bill::usage_table(&config, &usage));

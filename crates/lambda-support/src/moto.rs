@@ -18,7 +18,7 @@
 //! and [`s3_client_as`].
 //!
 //! What moto 5.2 checks (`moto/core/authorization.py`, `moto/iam/access_control.py`), with
-//! the three corrections [`LAUNCHER`] applies:
+//! the four corrections [`LAUNCHER`] applies:
 //!
 //! - the SigV4 signature, and that the access key is an IAM user's or an assumed role's
 //!   (with its session token);
@@ -58,6 +58,11 @@
 //! 3. DeleteObjects is checked as `s3:DeleteObject` on the bucket's ARN, where AWS checks
 //!    each key; the launcher checks each key. If any key is refused, all are (moto's own
 //!    answer, every key AccessDenied), where AWS would refuse only those.
+//! 4. Cognito's UpdateUserAttributes is authorized by the user's access token alone: "Amazon
+//!    Cognito doesn't evaluate AWS Identity and Access Management (IAM) policies in requests
+//!    for this API operation" (Amazon Cognito API Reference, UpdateUserAttributes), and the
+//!    SDK sends it unsigned; moto's list of such public operations lacks it, so it refused the
+//!    call. The launcher adds it.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -89,7 +94,7 @@ pub const ADMIN_USER: &str = "wire-test-admin";
 /// The calls moto lets through unchecked: CreateUser, PutUserPolicy, CreateAccessKey.
 const UNCHECKED_CALLS: u32 = 3;
 
-/// Runs moto's server (`python -c LAUNCHER <server arguments>`) with three corrections to
+/// Runs moto's server (`python -c LAUNCHER <server arguments>`) with four corrections to
 /// its IAM access control; see the [module documentation](self).
 pub const LAUNCHER: &str = r#"
 import sys
@@ -174,6 +179,12 @@ def authorize_s3(self, bucket_name=None, key_name=None):
 
 
 ActionAuthenticatorMixin._authenticate_and_authorize_s3_action = authorize_s3
+
+# 4. Cognito operations authorized by the user's access token, which the SDK sends unsigned:
+#    AWS evaluates no IAM policy for them; moto lists only some as public.
+ActionAuthenticatorMixin.PUBLIC_OPERATIONS = ActionAuthenticatorMixin.PUBLIC_OPERATIONS + [
+    "AWSCognitoIdentityProviderService.UpdateUserAttributes",
+]
 
 from moto.server import main
 

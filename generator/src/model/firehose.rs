@@ -18,6 +18,9 @@ pub struct AccessLogs {
     pub prefix: String,
     pub error_output_prefix: String,
     pub folder: String,
+    /// The folder of the error prefix before its first expression (`error/` of
+    /// `error/year=!{…}/…`): where Firehose's error output starts, whatever its layout.
+    pub error_folder: String,
 }
 
 pub(super) fn build(f: &Firehose, c: &mut Checker) -> AccessLogs {
@@ -88,5 +91,32 @@ pub(super) fn build(f: &Firehose, c: &mut Checker) -> AccessLogs {
         prefix: f.prefix.clone(),
         error_output_prefix: f.error_output_prefix.clone(),
         folder: f.s3_output_folder.clone(),
+        error_folder: error_folder(&f.error_output_prefix),
+    }
+}
+
+/// `error/` of `error/year=!{timestamp:yyyy}/…`: the prefix up to its first expression, cut
+/// after its last `/` (the whole static part when it has none).
+fn error_folder(prefix: &str) -> String {
+    let fixed = prefix.split("!{").next().unwrap_or_default();
+    match fixed.rfind('/') {
+        Some(end) => fixed[..=end].to_owned(),
+        None => fixed.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_folder;
+
+    #[test]
+    fn the_error_folder_is_the_prefix_before_its_expressions() {
+        assert_eq!(error_folder("error/year=!{timestamp:yyyy}/x"), "error/");
+        assert_eq!(
+            error_folder("logs/errors/!{firehose:error-output-type}/"),
+            "logs/errors/"
+        );
+        assert_eq!(error_folder("failed/"), "failed/");
+        assert_eq!(error_folder("err!{firehose:error-output-type}"), "err");
     }
 }

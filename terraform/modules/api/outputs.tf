@@ -23,3 +23,8 @@ output "stage_arn" {
   description = "ARN of the metered stage, e.g. to associate a WAF web ACL."
   value       = aws_api_gateway_stage.metered.arn
 }
+
+output "metered_path" {
+  description = "Path of the metered method (GET), from the stage's invoke URL: /random/strings."
+  value       = aws_api_gateway_resource.strings.path
+}

@@ -68,3 +68,15 @@ output "rest_api_stage_arn" {
   description = "ARN of the metered stage, e.g. to associate a WAF web ACL."
   value       = module.api.stage_arn
 }
+
+output "verify" {
+  description = "What `metering-gen verify` reads besides the outputs above: the tenant claim, the metered path, the access-log folders, Firehose's buffer interval and the metering config (null without billing)."
+  value = {
+    tenant_claim            = "custom:tenant_id"
+    metered_path            = module.api.metered_path
+    json_folder             = "json-data"
+    error_prefix            = "error/"
+    buffer_interval_seconds = 300
+    metering_config_uri     = null
+  }
+}

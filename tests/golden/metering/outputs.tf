@@ -83,3 +83,15 @@ output "invoices_table" {
   description = "Glue table over the invoices (database.table)."
   value       = module.billing.invoices_table_name
 }
+
+output "verify" {
+  description = "What `metering-gen verify` reads besides the outputs above: the tenant claim, the metered path, the access-log folders, Firehose's buffer interval and the metering config (null without billing)."
+  value = {
+    tenant_claim            = "custom:tenant_id"
+    metered_path            = module.api.metered_path
+    json_folder             = "json-data"
+    error_prefix            = "error/"
+    buffer_interval_seconds = 300
+    metering_config_uri     = module.billing.config_uri
+  }
+}

@@ -28,3 +28,8 @@ output "dead_letter_queue_url" {
   description = "URL of the queue holding scheduled runs that failed every retry."
   value       = aws_sqs_queue.dead_letters.url
 }
+
+output "config_uri" {
+  description = "S3 URI of the metering config (meters and plans) the function reads."
+  value       = "s3://${var.bucket_name}/${local.config_key}"
+}
