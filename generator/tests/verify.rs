@@ -19,6 +19,7 @@ use verify::{Options, Report, Stage, Status, Verifier};
 fn options() -> Options {
     Options {
         poll: Duration::from_millis(200),
+        locked_wait: Duration::from_millis(100),
         timeout: Some(Duration::from_secs(30)),
         query_poll: lambda_backoff(),
         ..Options::default()
@@ -302,6 +303,41 @@ async fn compaction_fails_when_a_request_is_in_parquet_twice() {
     assert_eq!(compaction.details.len(), 7, "{compaction:?}");
     assert!(compaction.details[0].ends_with(" is in the Parquet table 2 times"));
     assert_eq!(stage(&report, Stage::Usage).status, Status::Skip);
+    assert!(world.users().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compaction_locked_by_the_scheduled_run_is_tried_again_then_fails_naming_it() {
+    let world = World::start().await;
+    world.set_preview(preview_with(testing::expected_usage(5)));
+    world.lock_compaction(2);
+
+    let report = run(&world, options(), true).await;
+
+    assert_eq!(
+        stage(&report, Stage::Compaction).status,
+        Status::Pass,
+        "{report}"
+    );
+    let compactions = world
+        .invocations()
+        .into_iter()
+        .filter(|(function, _)| function == testing::COMPACTION)
+        .count();
+    assert_eq!(compactions, 4, "two refused, then the two rounds");
+
+    let world = World::start().await;
+    world.lock_compaction(3);
+    let report = run(&world, options(), true).await;
+    let compaction = stage(&report, Stage::Compaction);
+    assert_eq!(compaction.status, Status::Fail, "{report}");
+    assert!(
+        compaction.summary.contains(
+            "failed: the hour was still locked by another run after 3 tries 0 s apart \
+             (the scheduled run?): MergeSmallFilesWithAthenaCTAS failed (Unhandled) on "
+        ) && compaction.summary.contains("Compaction.Locked"),
+        "{report}"
+    );
     assert!(world.users().await.is_empty());
 }
 

@@ -59,6 +59,8 @@ pub struct Options {
     pub poll: Duration,
     /// Between two GetQueryExecution calls.
     pub query_poll: Backoff,
+    /// Before invoking the compaction again when another run holds the hour's lease.
+    pub locked_wait: Duration,
 }
 
 /// The delivery wait beyond the buffer interval: Firehose writes an object when its buffer
@@ -68,6 +70,9 @@ pub const DELIVERY_MARGIN: Duration = Duration::from_secs(180);
 pub const DEFAULT_CALLS: u32 = 5;
 /// Default time between two listings of the JSON folder.
 pub const DEFAULT_POLL: Duration = Duration::from_secs(15);
+/// Default wait before compacting an hour again that another run holds: the scheduled
+/// compaction of one hour takes about a minute.
+pub const DEFAULT_LOCKED_WAIT: Duration = Duration::from_secs(60);
 /// Default backoff between GetQueryExecution calls.
 pub const DEFAULT_QUERY_POLL: Backoff = Backoff {
     initial: Duration::from_millis(500),
@@ -84,6 +89,7 @@ impl Default for Options {
             keep_user: false,
             poll: DEFAULT_POLL,
             query_poll: DEFAULT_QUERY_POLL,
+            locked_wait: DEFAULT_LOCKED_WAIT,
         }
     }
 }

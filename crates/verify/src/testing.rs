@@ -67,6 +67,8 @@ struct Shared {
     parquet_copies: AtomicU32,
     /// (function, event) of every invocation.
     invocations: Mutex<Vec<(String, Value)>>,
+    /// Compaction invocations still to refuse as `Compaction.Locked`.
+    compaction_locked: AtomicUsize,
     preview: Mutex<Preview>,
     stop: AtomicBool,
     next_id: AtomicUsize,
@@ -196,6 +198,7 @@ impl World {
             refuse_tenant_writes: AtomicBool::new(true),
             parquet_copies: AtomicU32::new(1),
             invocations: Mutex::default(),
+            compaction_locked: AtomicUsize::new(0),
             preview: Mutex::new(Box::new(|_, _| json!({"preview": true}))),
             stop: AtomicBool::new(false),
             next_id: AtomicUsize::new(1),
@@ -334,6 +337,12 @@ impl World {
     /// Rows per request the Parquet table answers from now on (1 after a good compaction).
     pub fn parquet_copies(&self, copies: u32) {
         self.shared.parquet_copies.store(copies, Ordering::SeqCst);
+    }
+
+    /// The next `times` compaction invocations fail with `Compaction.Locked`, as when the
+    /// scheduled run holds the hour.
+    pub fn lock_compaction(&self, times: usize) {
+        self.shared.compaction_locked.store(times, Ordering::SeqCst);
     }
 
     /// How the billing function answers a preview event.
@@ -546,6 +555,22 @@ fn lambda_answer(shared: &Shared, request: &mut tiny_http::Request) -> Answer {
         .lock()
         .unwrap()
         .push((name.to_owned(), event.clone()));
+    let locked = name == COMPACTION
+        && shared
+            .compaction_locked
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+    if locked {
+        let error = json!({
+            "errorType": "Compaction.Locked",
+            "errorMessage": format!("hour {}: locked by another run", event["hour"]),
+        });
+        return (
+            200,
+            vec![("X-Amz-Function-Error".into(), "Unhandled".into())],
+            error.to_string().into_bytes(),
+        );
+    }
     let answer = if name == COMPACTION {
         json!({"hours": [{"hour": event["hour"], "outcome": "compacted"}]})
     } else {

@@ -8,6 +8,9 @@ use serde_json::json;
 use super::{records_condition, Finding, Hour, Outcome, Records};
 use crate::Verifier;
 
+/// Invocations of a compaction refused because the hour is leased by another run.
+pub const LOCKED_TRIES: u32 = 3;
+
 impl Verifier {
     pub(crate) async fn compaction_stage(&self, records: &Records) -> Outcome<()> {
         let hours: BTreeSet<Hour> = records.values().map(|r| r.hour).collect();
@@ -17,8 +20,7 @@ impl Verifier {
             for hour in &hours {
                 // `early`: the hour may still be open; the scheduled run compacts it again
                 // once it has ended.
-                let event = json!({"hour": hour.to_string(), "early": true});
-                self.invoke(function, &event).await.map_err(|e| {
+                self.compact(function, *hour).await.map_err(|e| {
                     Finding::new(format!("the {round} compaction of {hour} failed: {e}"))
                 })?;
             }
@@ -57,6 +59,33 @@ impl Verifier {
                 records.len()
             )),
         ))
+    }
+
+    /// Compacts `hour` early. The scheduled run may hold the hour's lease (a few minutes
+    /// after each hour): the function then fails with `Compaction.Locked`, and the
+    /// invocation is repeated after [`Options::locked_wait`](crate::Options), up to
+    /// [`LOCKED_TRIES`] times in all.
+    async fn compact(&self, function: &str, hour: Hour) -> Result<(), String> {
+        // `early`: the hour may still be open; the scheduled run compacts it again once it
+        // has ended.
+        let event = json!({"hour": hour.to_string(), "early": true});
+        for attempt in 1..=LOCKED_TRIES {
+            match self.invoke(function, &event).await {
+                Ok(_) => return Ok(()),
+                Err(e) if e.error_type.as_deref() == Some("Compaction.Locked") => {
+                    if attempt == LOCKED_TRIES {
+                        return Err(format!(
+                            "the hour was still locked by another run after {LOCKED_TRIES} \
+                             tries {} s apart (the scheduled run?): {e}",
+                            self.options.locked_wait.as_secs()
+                        ));
+                    }
+                    tokio::time::sleep(self.options.locked_wait).await;
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        unreachable!("the last try returns")
     }
 
     /// request id → rows in the Parquet table, for the records' ids.

@@ -333,8 +333,12 @@ impl Verifier {
     }
 
     /// Invokes `function` with `payload` and waits for its answer; a function error is an
-    /// error holding the function's own message.
-    pub(crate) async fn invoke(&self, function: &str, payload: &Value) -> Result<Value, String> {
+    /// error holding the function's own message and error type.
+    pub(crate) async fn invoke(
+        &self,
+        function: &str,
+        payload: &Value,
+    ) -> Result<Value, InvokeError> {
         let output = self
             .aws
             .lambda
@@ -343,16 +347,41 @@ impl Verifier {
             .payload(Blob::new(payload.to_string()))
             .send()
             .await
-            .map_err(|e| format!("Invoke {function}: {}", sdk_error(&e)))?;
+            .map_err(|e| InvokeError {
+                error_type: None,
+                message: format!("Invoke {function}: {}", sdk_error(&e)),
+            })?;
         let body = output
             .payload()
             .map(|b| String::from_utf8_lossy(b.as_ref()).into_owned())
             .unwrap_or_default();
         if let Some(kind) = output.function_error() {
-            return Err(format!("{function} failed ({kind}) on {payload}: {body}"));
+            // The runtime's error document: {"errorType": …, "errorMessage": …}.
+            let error_type = serde_json::from_str::<Value>(&body)
+                .ok()
+                .and_then(|v| v["errorType"].as_str().map(str::to_owned));
+            return Err(InvokeError {
+                error_type,
+                message: format!("{function} failed ({kind}) on {payload}: {body}"),
+            });
         }
-        serde_json::from_str(&body)
-            .map_err(|e| format!("{function} answered {body:?}, not JSON: {e}"))
+        serde_json::from_str(&body).map_err(|e| InvokeError {
+            error_type: None,
+            message: format!("{function} answered {body:?}, not JSON: {e}"),
+        })
+    }
+}
+
+/// Why an invocation failed: the function's error type (`Compaction.Locked`), if it ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InvokeError {
+    pub error_type: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for InvokeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
     }
 }
 
