@@ -30,7 +30,7 @@ pub struct Stack {
     pub parquet_table: Table,
     pub compaction_function_name: String,
     /// `None` when the stack has no billing function.
-    pub billing_function_name: Option<String>,
+    pub billing: Option<Billing>,
     /// The Cognito claim holding the tenant id, e.g. `custom:tenant_id`.
     pub tenant_claim: String,
     /// The metered method's path, e.g. `/random/strings`.
@@ -40,8 +40,14 @@ pub struct Stack {
     /// Where Firehose's error output starts (`error/`).
     pub error_prefix: String,
     pub buffer_interval_seconds: u64,
-    /// `s3://bucket/key` of the metering config; `None` without billing.
-    pub metering_config_uri: Option<String>,
+}
+
+/// The billing function and the config it reads: both outputs or neither.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Billing {
+    pub function_name: String,
+    /// `s3://bucket/key` of the metering config.
+    pub config_uri: String,
 }
 
 /// Outputs that are missing or of the wrong shape, every one of them.
@@ -132,10 +138,7 @@ impl Reader<'_> {
             json_table: self.table("json_table"),
             parquet_table: self.table("parquet_table"),
             compaction_function_name: self.string("compaction_function_name"),
-            billing_function_name: self
-                .value("billing_function_name")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            billing: self.billing(&field("metering_config_uri")),
             tenant_claim: self.field_string("verify.tenant_claim", &field("tenant_claim")),
             metered_path: self.field_string("verify.metered_path", &field("metered_path")),
             json_folder: self.field_string("verify.json_folder", &field("json_folder")),
@@ -151,7 +154,28 @@ impl Reader<'_> {
                     0
                 }
             },
-            metering_config_uri: field("metering_config_uri").as_str().map(str::to_owned),
+        }
+    }
+
+    /// `billing_function_name` and `verify.metering_config_uri`: both strings, or neither
+    /// there (a tree without billing has a null URI and no function output).
+    fn billing(&mut self, config_uri: &Value) -> Option<Billing> {
+        // `verify` itself missing was reported already.
+        self.value("verify")?;
+        let function = self.value("billing_function_name").and_then(Value::as_str);
+        match (function, config_uri.as_str()) {
+            (Some(function), Some(uri)) => Some(Billing {
+                function_name: function.to_owned(),
+                config_uri: uri.to_owned(),
+            }),
+            (None, None) => None,
+            (function, uri) => {
+                self.problems.push(format!(
+                    "output `billing_function_name` is {function:?} but `verify.metering_config_uri` \
+                     is {uri:?}: both or neither (was the tree applied after `make gen`?)"
+                ));
+                None
+            }
         }
     }
 
@@ -252,15 +276,14 @@ mod tests {
             "\"mydatabase\".\"restapi_access_log_json\""
         );
         assert_eq!(
-            stack.billing_function_name.as_deref(),
-            Some("MeteringMonthlyBilling")
+            stack.billing,
+            Some(Billing {
+                function_name: "MeteringMonthlyBilling".into(),
+                config_uri: "s3://logs/config/metering.json".into(),
+            })
         );
         assert_eq!(stack.tenant_claim, "custom:tenant_id");
         assert_eq!(stack.buffer_interval_seconds, 300);
-        assert_eq!(
-            stack.metering_config_uri.as_deref(),
-            Some("s3://logs/config/metering.json")
-        );
     }
 
     #[test]
@@ -269,8 +292,20 @@ mod tests {
         o.as_object_mut().unwrap().remove("billing_function_name");
         o["verify"]["value"]["metering_config_uri"] = Value::Null;
         let stack = Stack::from_json(&o.to_string(), "outputs.json").unwrap();
-        assert_eq!(stack.billing_function_name, None);
-        assert_eq!(stack.metering_config_uri, None);
+        assert_eq!(stack.billing, None);
+
+        // One without the other is refused.
+        let mut o = outputs();
+        o["verify"]["value"]["metering_config_uri"] = Value::Null;
+        let err = Stack::from_json(&o.to_string(), "outputs.json").unwrap_err();
+        assert_eq!(
+            err.problems,
+            [
+                "output `billing_function_name` is Some(\"MeteringMonthlyBilling\") but \
+              `verify.metering_config_uri` is None: both or neither (was the tree applied after \
+              `make gen`?)"
+            ]
+        );
     }
 
     #[test]

@@ -76,7 +76,7 @@ struct Shared {
 
 /// The stack on loopback; see the [module documentation](self).
 pub struct World {
-    pub server: MotoServer,
+    pub server: Arc<MotoServer>,
     pub user_pool_id: String,
     pub client_id: String,
     shared: Arc<Shared>,
@@ -88,7 +88,7 @@ pub struct World {
 
 impl World {
     pub async fn start() -> World {
-        let server = MotoServer::start();
+        let server = Arc::new(MotoServer::start());
         let config = sdk_config(&server.endpoint(), &server).await;
         let aws = Aws::from_config(&config, true);
 
@@ -217,7 +217,8 @@ impl World {
             std::thread::spawn({
                 let shared = shared.clone();
                 let s3 = aws.s3.clone();
-                move || firehose(&shared, s3)
+                let server = server.clone();
+                move || firehose(&shared, s3, &server)
             }),
         ];
         World {
@@ -659,7 +660,7 @@ fn forward(moto: &str, request: &[u8]) -> Vec<u8> {
 
 /// Firehose: once the API has been quiet for half a second (its buffer interval), the
 /// buffered lines as one object of the current hour's folder.
-fn firehose(shared: &Shared, s3: aws_sdk_s3::Client) {
+fn firehose(shared: &Shared, s3: aws_sdk_s3::Client, server: &MotoServer) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -687,7 +688,7 @@ fn firehose(shared: &Shared, s3: aws_sdk_s3::Client) {
         );
         let mut all = shared.delivered.lock().unwrap();
         all.extend(lines.iter().cloned());
-        queue_table_answers(shared, &all);
+        queue_table_answers(shared, server, &all);
         drop(all);
         let body = lines.concat();
         runtime.block_on(async {
@@ -705,7 +706,7 @@ fn firehose(shared: &Shared, s3: aws_sdk_s3::Client) {
 /// What the JSON and Parquet tables answer `verify`'s queries once `lines` are delivered:
 /// the JSON table's (requestid, tenant, sub), then the Parquet table's count per request,
 /// once per compaction.
-fn queue_table_answers(shared: &Shared, lines: &[String]) {
+fn queue_table_answers(shared: &Shared, server: &MotoServer, lines: &[String]) {
     let records: Vec<Value> = lines
         .iter()
         .filter_map(|l| serde_json::from_str(l).ok())
@@ -722,28 +723,11 @@ fn queue_table_answers(shared: &Shared, lines: &[String]) {
         ]);
         parquet_rows.push(vec![text(r, "requestId"), copies.clone()]);
     }
-    let results = vec![
+    server.queue_athena_results(vec![
         query_result(&json_rows),
         query_result(&parquet_rows),
         query_result(&parquet_rows),
-    ];
-    let body = json!({
-        "account_id": lambda_support::moto::ACCOUNT_ID,
-        "region": REGION,
-        "results": results,
-    });
-    let address = shared.moto.trim_start_matches("http://");
-    let request = format!(
-        "POST /moto-api/static/athena/query-results HTTP/1.1\r\nHost: {address}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.to_string().len()
-    );
-    let response = forward(&shared.moto, request.as_bytes());
-    assert!(
-        response.starts_with(b"HTTP/1.1 201") || response.starts_with(b"HTTP/1.0 201"),
-        "queueing Athena results: {}",
-        String::from_utf8_lossy(&response)
-    );
+    ]);
 }
 
 /// A moto query result, header row first, every value as VarCharValue.

@@ -18,8 +18,6 @@ impl Verifier {
         let mut counts = Vec::new();
         for round in ["first", "second"] {
             for hour in &hours {
-                // `early`: the hour may still be open; the scheduled run compacts it again
-                // once it has ended.
                 self.compact(function, *hour).await.map_err(|e| {
                     Finding::new(format!("the {round} compaction of {hour} failed: {e}"))
                 })?;
@@ -69,23 +67,26 @@ impl Verifier {
         // `early`: the hour may still be open; the scheduled run compacts it again once it
         // has ended.
         let event = json!({"hour": hour.to_string(), "early": true});
-        for attempt in 1..=LOCKED_TRIES {
+        let mut tries = 1;
+        loop {
             match self.invoke(function, &event).await {
                 Ok(_) => return Ok(()),
-                Err(e) if e.error_type.as_deref() == Some("Compaction.Locked") => {
-                    if attempt == LOCKED_TRIES {
-                        return Err(format!(
-                            "the hour was still locked by another run after {LOCKED_TRIES} \
-                             tries {} s apart (the scheduled run?): {e}",
-                            self.options.locked_wait.as_secs()
-                        ));
-                    }
-                    tokio::time::sleep(self.options.locked_wait).await;
+                Err(e) if e.error_type.as_deref() != Some("Compaction.Locked") => {
+                    return Err(e.to_string())
                 }
-                Err(e) => return Err(e.to_string()),
+                Err(e) if tries == LOCKED_TRIES => {
+                    return Err(format!(
+                        "the hour was still locked by another run after {LOCKED_TRIES} tries {} s \
+                         apart (the scheduled run?): {e}",
+                        self.options.locked_wait.as_secs()
+                    ))
+                }
+                Err(_) => {
+                    tokio::time::sleep(self.options.locked_wait).await;
+                    tries += 1;
+                }
             }
         }
-        unreachable!("the last try returns")
     }
 
     /// request id → rows in the Parquet table, for the records' ids.

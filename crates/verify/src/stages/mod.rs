@@ -15,6 +15,7 @@ use aws_sdk_lambda::primitives::Blob;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use lambda_support::athena::{QueryRequest, SdkAthena};
 use lambda_support::query::{self, QueryJob, QueryPolicy, RunError, DEFAULT_RESUBMIT};
+use lambda_support::s3::{SdkS3, S3};
 use serde_json::Value;
 
 use crate::report::{Stage, StageReport, Status};
@@ -218,13 +219,16 @@ impl Verifier {
         skip: &impl Fn(Stage, Option<Stage>),
     ) {
         let selected = |stage| self.options.stages.contains(&stage);
-        let Some(user) = user else {
+        // The selected stages from `from` on, when what they work on is missing.
+        let skip_from = |from: Stage, failed: Option<Stage>| {
             for stage in [Stage::Api, Stage::Delivery, Stage::Compaction, Stage::Usage] {
-                if selected(stage) {
-                    skip(stage, *failed);
+                if stage >= from && selected(stage) {
+                    skip(stage, failed);
                 }
             }
-            return;
+        };
+        let Some(user) = user else {
+            return skip_from(Stage::Api, *failed);
         };
         if !selected(Stage::Api) {
             return;
@@ -233,12 +237,7 @@ impl Verifier {
         *failed = failed.or(outcome.failed());
         record(outcome.report);
         let Some(calls) = outcome.value else {
-            for stage in [Stage::Delivery, Stage::Compaction, Stage::Usage] {
-                if selected(stage) {
-                    skip(stage, *failed);
-                }
-            }
-            return;
+            return skip_from(Stage::Delivery, *failed);
         };
         if !selected(Stage::Delivery) {
             return;
@@ -247,12 +246,7 @@ impl Verifier {
         *failed = failed.or(outcome.failed());
         record(outcome.report);
         let Some(records) = outcome.value else {
-            for stage in [Stage::Compaction, Stage::Usage] {
-                if selected(stage) {
-                    skip(stage, *failed);
-                }
-            }
-            return;
+            return skip_from(Stage::Compaction, *failed);
         };
         if !selected(Stage::Compaction) {
             return;
@@ -260,24 +254,26 @@ impl Verifier {
         let outcome = timed(Stage::Compaction, self.compaction_stage(&records)).await;
         *failed = failed.or(outcome.failed());
         record(outcome.report);
+        if outcome.value.is_none() {
+            return skip_from(Stage::Usage, *failed);
+        }
         if !selected(Stage::Usage) {
             return;
         }
-        if outcome.value.is_none() {
-            skip(Stage::Usage, *failed);
-            return;
-        }
-        if self.stack.billing_function_name.is_none() {
-            record(StageReport {
+        let Some(billing) = &self.stack.billing else {
+            return record(StageReport {
                 stage: Stage::Usage,
                 status: Status::Skip,
                 elapsed: Duration::ZERO,
                 summary: usage::SKIPPED_WITHOUT_BILLING.to_owned(),
                 details: Vec::new(),
             });
-            return;
-        }
-        let outcome = timed(Stage::Usage, self.usage_stage(user, &calls, &records)).await;
+        };
+        let outcome = timed(
+            Stage::Usage,
+            self.usage_stage(billing, user, &calls, &records),
+        )
+        .await;
         record(outcome.report);
     }
 
@@ -315,21 +311,10 @@ impl Verifier {
         key: &str,
         what: &str,
     ) -> Result<Vec<u8>, Finding> {
-        let object = self
-            .aws
-            .s3
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
+        SdkS3::new(self.aws.s3.clone())
+            .get_object(bucket, key)
             .await
-            .map_err(|e| Finding::new(format!("cannot read {what}: {}", sdk_error(&e))))?;
-        let body = object
-            .body
-            .collect()
-            .await
-            .map_err(|e| Finding::new(format!("cannot read {what}: {e}")))?;
-        Ok(body.into_bytes().to_vec())
+            .map_err(|e| Finding::new(format!("cannot read {what}: {e}")))
     }
 
     /// Invokes `function` with `payload` and waits for its answer; a function error is an

@@ -13,7 +13,7 @@ impl Verifier {
         let mut problems = Vec::new();
 
         let mut functions = vec![stack.compaction_function_name.as_str()];
-        functions.extend(stack.billing_function_name.as_deref());
+        functions.extend(stack.billing.as_ref().map(|b| b.function_name.as_str()));
         for function in functions {
             match aws
                 .lambda

@@ -7,22 +7,19 @@ use metering::{Aggregator, Config, Month, ValidConfig};
 use serde_json::json;
 
 use super::{Calls, Finding, Outcome, Records, TestUser};
+use crate::outputs::Billing;
 use crate::Verifier;
 
 impl Verifier {
     pub(crate) async fn usage_stage(
         &self,
+        billing: &Billing,
         user: &TestUser,
         calls: &Calls,
         records: &Records,
     ) -> Outcome<()> {
-        let (Some(function), Some(config_uri)) = (
-            self.stack.billing_function_name.as_deref(),
-            self.stack.metering_config_uri.as_deref(),
-        ) else {
-            return Err(Finding::new(SKIPPED_WITHOUT_BILLING));
-        };
-        let config = self.metering_config(config_uri).await?;
+        let function = billing.function_name.as_str();
+        let config = self.metering_config(&billing.config_uri).await?;
         let month = Month::containing(calls.started.timestamp_millis())
             .ok_or_else(|| Finding::new("the calls' time is before 1970"))?;
         let expected = expected_usage(&config, month, records, &user.tenant)?;
