@@ -44,8 +44,8 @@ enum Cmd {
         #[arg(long, default_value = ".")]
         workspace: PathBuf,
     },
-    /// Bill a month from access-log files, as the billing function does from the data lake:
-    /// same meters, de-duplication, pricing and invoice files.
+    /// Bill a month from access-log and usage-event files, as the billing function does from
+    /// the data lake: same meters, de-duplication, pricing and invoice files.
     Bill {
         #[command(flatten)]
         logs: LogsArgs,
@@ -54,7 +54,7 @@ enum Cmd {
         #[arg(long, default_value = "invoices")]
         out: PathBuf,
     },
-    /// Print a month's usage per tenant and meter, from access-log files.
+    /// Print a month's usage per tenant and meter, from access-log and usage-event files.
     Usage {
         #[command(flatten)]
         logs: LogsArgs,
@@ -98,16 +98,21 @@ struct VerifyArgs {
 #[derive(clap::Args)]
 struct LogsArgs {
     /// A folder of access logs in Firehose's layout (`…/year=YYYY/month=MM/day=DD/hour=HH/`),
-    /// plain or gzip; files elsewhere are ignored.
+    /// plain or gzip; files elsewhere are ignored. Needed when a meter reads the access log.
     #[arg(long)]
-    logs: PathBuf,
+    logs: Option<PathBuf>,
+    /// A folder of usage events in the same layout. Needed when a meter reads events
+    /// (`"source": "events"`).
+    #[arg(long)]
+    events: Option<PathBuf>,
     /// The month, `YYYY-MM` (UTC).
     #[arg(long)]
     month: metering::Month,
     /// The context file whose `metering` section has the meters and plans.
     #[arg(long, default_value = "examples/cdk.context.json")]
     context: PathBuf,
-    /// Fail (exit 2) when any line is malformed, instead of reporting and skipping it.
+    /// Fail (exit 2) when any line is malformed or any event bad, instead of reporting and
+    /// skipping it.
     #[arg(long)]
     strict: bool,
 }
@@ -129,12 +134,29 @@ fn main() -> ExitCode {
 /// Reads and meters the logs; reports what was read on stderr.
 fn measure(args: &LogsArgs) -> Result<(metering::ValidConfig, metering::Usage), Error> {
     let config = bill::load_config(&args.context)?;
-    let (usage, report) = bill::measure(&config, &args.logs, args.month)?;
-    eprint!("{}", bill::describe_reading(&report));
-    if args.strict && report.malformed > 0 {
-        return Err(bill::strict_failure(&report, &args.logs));
+    let folders = bill::Folders {
+        logs: args.logs.as_deref(),
+        events: args.events.as_deref(),
+    };
+    let (usage, reports) = bill::measure(&config, folders, args.month)?;
+    for report in &reports {
+        eprint!("{}", bill::describe_reading(report));
     }
-    eprint!("{}", bill::describe_malformed(&report));
+    for report in &reports {
+        let folder = match report.source {
+            metering::Source::AccessLog => folders.logs,
+            metering::Source::Events => folders.events,
+        };
+        if args.strict && report.malformed > 0 {
+            return Err(bill::strict_failure(
+                report,
+                folder.expect("a folder was read"),
+            ));
+        }
+    }
+    for report in &reports {
+        eprint!("{}", bill::describe_malformed(report));
+    }
     Ok((config, usage))
 }
 

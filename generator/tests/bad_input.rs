@@ -759,6 +759,70 @@ fn invalid_meters_are_rejected_with_their_path() {
             "not a resource path",
         ],
     );
+    // A meter reads one source, and each of its settings must belong to it.
+    rejects_metering(
+        |c| {
+            c["metering"]["meters"]["tokens"] = json!({
+                "source": "events", "event_type": "tokens.generated", "aggregation": "sum_response_bytes"
+            })
+        },
+        &["at `metering.meters.tokens.aggregation`: `sum_response_bytes` reads the access_log source, but the meter's `source` is `events`: a meter reads one source"],
+    );
+    rejects_metering(
+        |c| c["metering"]["meters"]["api_requests"]["aggregation"] = json!("sum"),
+        &["at `metering.meters.api_requests.aggregation`: `sum` reads the events source, but the meter's `source` is `access_log`"],
+    );
+    rejects_metering(
+        |c| c["metering"]["meters"]["api_requests"]["filter"]["properties"] = json!({"model": ["large"]}),
+        &["at `metering.meters.api_requests.filter.properties`: property filters are for `\"source\": \"events\"` meters"],
+    );
+    rejects_metering(
+        |c| c["metering"]["meters"]["api_requests"]["event_type"] = json!("tokens.generated"),
+        &["at `metering.meters.api_requests.event_type`: `event_type` is for `\"source\": \"events\"` meters"],
+    );
+    rejects_metering(
+        |c| c["metering"]["meters"]["tokens"] = json!({"source": "events", "aggregation": "sum"}),
+        &["at `metering.meters.tokens.event_type`: an events meter needs the `event_type` it counts"],
+    );
+    rejects_metering(
+        |c| {
+            c["metering"]["meters"]["models"] = json!({
+                "source": "events", "event_type": "tokens.generated", "aggregation": "unique_count"
+            })
+        },
+        &["at `metering.meters.models.property`: `unique_count` needs the `property`"],
+    );
+    rejects_metering(
+        |c| {
+            c["metering"]["meters"]["tokens"] = json!({
+                "source": "events", "event_type": "tokens generated", "aggregation": "sum",
+                "unit": "Tokens", "filter": {"methods": ["GET"], "properties": {"model": [], "tier": ["a'b"]}}
+            })
+        },
+        &[
+            "at `metering.meters.tokens.event_type`: `tokens generated` is not an event type",
+            "at `metering.meters.tokens.unit`: `Tokens` is not a unit",
+            "at `metering.meters.tokens.filter.methods`: `methods` filters the access log",
+            "at `metering.meters.tokens.filter.properties.model`: list at least one value",
+            "at `metering.meters.tokens.filter.properties.tier[0]`: `a'b` cannot be matched",
+        ],
+    );
+    rejects_metering(
+        |c| c["metering"]["meters"]["tokens"] = json!({"source": "logs", "aggregation": "count"}),
+        &["at `metering.meters.tokens.source`", "logs"],
+    );
+    // Valid events meters are not deployable yet, and say so at their path.
+    rejects_metering(
+        |c| {
+            c["metering"]["meters"]["tokens"] = json!({
+                "source": "events", "event_type": "tokens.generated", "aggregation": "sum", "unit": "tokens"
+            })
+        },
+        &[
+            "at `metering.meters.tokens.source`: `events` meters cannot be deployed yet",
+            "metering-gen bill --events DIR",
+        ],
+    );
     rejects_metering(
         |c| {
             c["metering"].as_object_mut().unwrap().remove("pricing");

@@ -1,7 +1,7 @@
 //! The metering configuration: meters and the pricing catalog, as the generator writes it for
 //! the billing Lambda and as `metering-gen bill` reads it from the context.
 
-use crate::meter::{self, Meter, MAX_METERS};
+use crate::meter::{self, Meter, Source, MAX_METERS};
 use pricing::{Catalog, ValidCatalog};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -66,8 +66,8 @@ impl Config {
             if let Err(message) = meter::check_name(name) {
                 fail(format!("meters.{name}"), message);
             }
-            for (path, message) in m.filter.problems() {
-                fail(format!("meters.{name}.filter.{path}"), message);
+            for (path, message) in m.problems() {
+                fail(format!("meters.{name}.{path}"), message);
             }
         }
         let catalog = self
@@ -101,6 +101,11 @@ impl ValidConfig {
     /// Meters in name order: the order of query columns, bits and CSV columns.
     pub fn meters(&self) -> impl Iterator<Item = (&str, &Meter)> {
         self.config.meters.iter().map(|(n, m)| (n.as_str(), m))
+    }
+
+    /// Whether any meter reads `source`.
+    pub fn reads(&self, source: Source) -> bool {
+        self.meters().any(|(_, m)| m.source == source)
     }
 
     pub fn late_arrival_hours(&self) -> u32 {

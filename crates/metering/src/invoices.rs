@@ -37,17 +37,37 @@ pub struct TenantInvoice {
 pub struct MeterUsage {
     pub meter: String,
     pub aggregation: Aggregation,
-    /// The total as measured, in `raw_unit`.
-    pub raw: u64,
-    pub raw_unit: &'static str,
+    /// The total as measured, in `raw_unit`: a JSON number, written with its exact digits
+    /// (an integer except for the `sum` and `max` of event values).
+    #[serde(serialize_with = "as_number")]
+    pub raw: Decimal,
+    pub raw_unit: String,
     /// `raw` in the unit plans price: equal to `raw` except for bytes, which are priced in GB.
     #[serde(serialize_with = "as_string")]
     pub quantity: Decimal,
-    pub unit: &'static str,
+    pub unit: String,
 }
 
 fn as_string<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(d)
+}
+
+fn as_number<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+    JsonNumber(*d).serialize(s)
+}
+
+/// A decimal that serializes as a JSON number with exactly its digits (`1532.5`, never
+/// `1532.4999…`): written as raw JSON text, not through `f64`. For JSON serializers only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonNumber(pub Decimal);
+
+impl Serialize for JsonNumber {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let text = self.0.normalize().to_string();
+        serde_json::value::RawValue::from_string(text)
+            .map_err(serde::ser::Error::custom)?
+            .serialize(s)
+    }
 }
 
 /// The invoices of a month: every tenant with usage, and every tenant the catalog gives a
@@ -78,14 +98,17 @@ impl MonthInvoices {
             let meter_usage: Vec<MeterUsage> = config
                 .meters()
                 .map(|(name, meter)| {
-                    let n = raw.and_then(|r| r.get(name)).copied().unwrap_or(0);
+                    let n = raw
+                        .and_then(|r| r.get(name))
+                        .copied()
+                        .unwrap_or(Decimal::ZERO);
                     MeterUsage {
                         meter: name.to_string(),
                         aggregation: meter.aggregation,
                         raw: n,
-                        raw_unit: meter.aggregation.raw_unit(),
-                        quantity: meter.aggregation.quantity(n),
-                        unit: meter.aggregation.billing_unit(),
+                        raw_unit: meter.raw_unit().to_string(),
+                        quantity: meter.quantity(n),
+                        unit: meter.billing_unit().to_string(),
                     }
                 })
                 .collect();
@@ -137,7 +160,7 @@ impl MonthInvoices {
         for (name, meter) in config.meters() {
             header.push(format!(
                 "{name}_{}",
-                meter.aggregation.billing_unit().to_ascii_lowercase()
+                meter.billing_unit().to_ascii_lowercase().replace(' ', "_")
             ));
         }
         header.extend(["subtotal", "minimum_adjustment", "total"].map(String::from));
@@ -202,7 +225,10 @@ mod tests {
             month,
             tenants: [("acme", 7), ("verify-3f9a", 5), ("verify-0b12", 1)]
                 .into_iter()
-                .map(|(t, n)| (t.to_owned(), BTreeMap::from([("requests".to_owned(), n)])))
+                .map(|(t, n)| {
+                    let n = Decimal::from(n);
+                    (t.to_owned(), BTreeMap::from([("requests".to_owned(), n)]))
+                })
                 .collect(),
         };
         let invoices = MonthInvoices::price(&config, &usage).unwrap();

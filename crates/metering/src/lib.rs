@@ -14,6 +14,7 @@
 
 mod aggregate;
 mod config;
+mod event;
 mod invoices;
 mod lines;
 mod meter;
@@ -26,15 +27,19 @@ pub use aggregate::{AddError, Aggregator, Counts, Shard, DEFAULT_SPILL_ROWS, PAR
 pub use config::{
     Config, ConfigError, ValidConfig, DEFAULT_LATE_ARRIVAL_HOURS, MAX_LATE_ARRIVAL_HOURS,
 };
-pub use invoices::{file_stem, month_folder, MeterUsage, MonthInvoices, TenantInvoice};
+pub use event::{
+    amount_decimal, Event, EventError, MAX_EVENT_TIME_MS, MAX_VALUE_INTEGER_DIGITS, VALUE_SCALE,
+};
+pub use invoices::{file_stem, month_folder, JsonNumber, MeterUsage, MonthInvoices, TenantInvoice};
 pub use lines::Lines;
 pub use meter::{
-    check_name, Aggregation, Filter, Meter, MAX_METERS, METHODS, RESERVED_NAMES, STATUS_CLASSES,
+    check_name, Aggregation, Filter, Meter, Source, MAX_METERS, METHODS, RESERVED_NAMES,
+    STATUS_CLASSES,
 };
 pub use month::{
     FolderHour, Month, MonthError, Window, FIREHOSE_MAX_BUFFER_SECONDS, PREVIOUS_MONTH_HOURS,
 };
 pub use pricing;
 pub use record::{LineError, Request, UNASSIGNED};
-pub use sql::usage_query;
+pub use sql::{usage_query, EventsNotQueried};
 pub use usage::Usage;

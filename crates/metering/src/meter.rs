@@ -3,62 +3,288 @@
 
 use pricing::Decimal;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 /// At most this many meters: the offline path keeps one bit per meter and request.
 pub const MAX_METERS: usize = 64;
 pub const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 pub const STATUS_CLASSES: &[&str] = &["1xx", "2xx", "3xx", "4xx", "5xx"];
 
-/// A meter as written in the `metering.meters` section:
-/// `{"aggregation": "count", "filter": {"methods": ["GET"], "status_classes": ["2xx"]}}`.
+/// A meter as written in the `metering.meters` section. Of the access logs (the default):
+/// `{"aggregation": "count", "filter": {"methods": ["GET"], "status_classes": ["2xx"]}}`; of
+/// usage events: `{"source": "events", "event_type": "tokens.generated", "aggregation": "sum",
+/// "unit": "tokens", "filter": {"properties": {"model": ["large"]}}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Meter {
+    #[serde(default, skip_serializing_if = "Source::is_access_log")]
+    pub source: Source,
+    /// The events' `type` the meter counts (events only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
     pub aggregation: Aggregation,
+    /// The property whose distinct values `unique_count` counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub property: Option<String>,
+    /// The unit of an events meter's total, as invoices name it (`tokens`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
     #[serde(default, skip_serializing_if = "Filter::is_empty")]
     pub filter: Filter,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
 
-/// How a meter adds up the requests that pass its filter, per tenant and month.
+/// Where a meter's records come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// API Gateway's access log: one record per request.
+    #[default]
+    AccessLog,
+    /// Usage events the SaaS backend sends ([`Event`](crate::Event)).
+    Events,
+}
+
+impl Source {
+    pub fn is_access_log(&self) -> bool {
+        *self == Source::AccessLog
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::AccessLog => "access_log",
+            Source::Events => "events",
+        }
+    }
+}
+
+/// How a meter adds up the records that pass its filter, per tenant and month.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Aggregation {
-    /// Number of requests; billed per request.
+    /// Number of requests (access log) or events; billed per request or event.
     Count,
-    /// Sum of `responseLength` in bytes; billed per decimal GB (10^9 bytes).
+    /// Sum of `responseLength` in bytes; billed per decimal GB (10^9 bytes). Access log only.
     SumResponseBytes,
     /// Number of distinct callers (Cognito `sub`); requests without a user do not count.
+    /// Access log only.
     UniqueUsers,
+    /// Sum of the events' `value`s. Events only.
+    Sum,
+    /// The largest `value` among the events. Events only.
+    Max,
+    /// Number of distinct values of the meter's `property`; events without it do not count.
+    /// Events only.
+    UniqueCount,
 }
 
 impl Aggregation {
-    /// The unit of the raw total the query returns.
-    pub fn raw_unit(self) -> &'static str {
+    /// The source whose records the aggregation reads; `None`: both (`count`).
+    pub fn source(self) -> Option<Source> {
         match self {
-            Aggregation::Count => "requests",
-            Aggregation::SumResponseBytes => "bytes",
-            Aggregation::UniqueUsers => "users",
+            Aggregation::Count => None,
+            Aggregation::SumResponseBytes | Aggregation::UniqueUsers => Some(Source::AccessLog),
+            Aggregation::Sum | Aggregation::Max | Aggregation::UniqueCount => Some(Source::Events),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Aggregation::Count => "count",
+            Aggregation::SumResponseBytes => "sum_response_bytes",
+            Aggregation::UniqueUsers => "unique_users",
+            Aggregation::Sum => "sum",
+            Aggregation::Max => "max",
+            Aggregation::UniqueCount => "unique_count",
+        }
+    }
+}
+
+impl Meter {
+    /// The unit of the raw total the usage comes in.
+    pub fn raw_unit(&self) -> &str {
+        match (self.source, self.aggregation) {
+            (Source::AccessLog, Aggregation::Count) => "requests",
+            (_, Aggregation::SumResponseBytes) => "bytes",
+            (_, Aggregation::UniqueUsers) => "users",
+            (Source::Events, Aggregation::Count) => self.unit.as_deref().unwrap_or("events"),
+            (_, Aggregation::UniqueCount) => self.unit.as_deref().unwrap_or("values"),
+            (_, Aggregation::Sum | Aggregation::Max) => self.unit.as_deref().unwrap_or("units"),
         }
     }
 
     /// The unit in which plans price the meter.
-    pub fn billing_unit(self) -> &'static str {
-        match self {
-            Aggregation::Count => "requests",
+    pub fn billing_unit(&self) -> &str {
+        match self.aggregation {
             Aggregation::SumResponseBytes => "GB",
-            Aggregation::UniqueUsers => "users",
+            _ => self.raw_unit(),
         }
     }
 
     /// The raw total in the billing unit, exactly.
-    pub fn quantity(self, raw: u64) -> Decimal {
-        match self {
-            Aggregation::SumResponseBytes => pricing::bytes_to_gb(raw),
-            Aggregation::Count | Aggregation::UniqueUsers => Decimal::from(raw),
+    pub fn quantity(&self, raw: Decimal) -> Decimal {
+        match self.aggregation {
+            Aggregation::SumResponseBytes => {
+                (raw / Decimal::from(pricing::BYTES_PER_GB)).normalize()
+            }
+            _ => raw,
         }
     }
+
+    /// Every problem, as (path relative to the meter, message): a meter reads one source, and
+    /// each of its settings must belong to that source.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let source = self.source.name();
+        if let Some(needed) = self.aggregation.source() {
+            if needed != self.source {
+                out.push((
+                    "aggregation".to_string(),
+                    format!(
+                        "`{}` reads the {} source, but the meter's `source` is `{source}`: a meter reads one source",
+                        self.aggregation.name(),
+                        needed.name()
+                    ),
+                ));
+            }
+        }
+        match self.source {
+            Source::AccessLog => {
+                for (key, set) in [
+                    ("event_type", self.event_type.is_some()),
+                    ("property", self.property.is_some()),
+                    ("unit", self.unit.is_some()),
+                ] {
+                    if set {
+                        out.push((
+                            key.to_string(),
+                            format!("`{key}` is for `\"source\": \"events\"` meters; this meter reads the access log"),
+                        ));
+                    }
+                }
+                if !self.filter.properties.is_empty() {
+                    out.push((
+                        "filter.properties".to_string(),
+                        "property filters are for `\"source\": \"events\"` meters; the access log has no properties".to_string(),
+                    ));
+                }
+            }
+            Source::Events => {
+                match &self.event_type {
+                    None => out.push((
+                        "event_type".to_string(),
+                        "an events meter needs the `event_type` it counts, e.g. `tokens.generated`"
+                            .to_string(),
+                    )),
+                    Some(t) => {
+                        if let Err(message) = check_event_type(t) {
+                            out.push(("event_type".to_string(), message));
+                        }
+                    }
+                }
+                for (key, set) in [
+                    ("resource_paths", !self.filter.resource_paths.is_empty()),
+                    ("methods", !self.filter.methods.is_empty()),
+                    ("status_classes", !self.filter.status_classes.is_empty()),
+                ] {
+                    if set {
+                        out.push((
+                            format!("filter.{key}"),
+                            format!("`{key}` filters the access log; an events meter filters on `properties`"),
+                        ));
+                    }
+                }
+                if let Some(unit) = &self.unit {
+                    if let Err(message) = check_unit(unit) {
+                        out.push(("unit".to_string(), message));
+                    }
+                }
+            }
+        }
+        match (&self.property, self.aggregation) {
+            (None, Aggregation::UniqueCount) => out.push((
+                "property".to_string(),
+                "`unique_count` needs the `property` whose distinct values it counts".to_string(),
+            )),
+            (Some(p), Aggregation::UniqueCount) => {
+                if let Err(message) = check_property_name(p) {
+                    out.push(("property".to_string(), message));
+                }
+            }
+            (Some(_), _) if self.source == Source::Events => out.push((
+                "property".to_string(),
+                format!(
+                    "`property` is for `unique_count` meters, not `{}`",
+                    self.aggregation.name()
+                ),
+            )),
+            _ => {}
+        }
+        out.extend(
+            self.filter
+                .problems()
+                .into_iter()
+                .map(|(path, message)| (format!("filter.{path}"), message)),
+        );
+        out
+    }
+}
+
+/// `Ok` when `text` has 1 to `max` characters, each passing `allowed`; otherwise the
+/// message `` `text` is not <what> ``.
+fn check_chars(
+    text: &str,
+    max: usize,
+    allowed: fn(char) -> bool,
+    what: &str,
+) -> Result<(), String> {
+    if (1..=max).contains(&text.chars().count()) && text.chars().all(allowed) {
+        Ok(())
+    } else {
+        Err(format!("`{text}` is not {what}"))
+    }
+}
+
+/// An event type a meter selects: 1 to 256 letters, digits and `. _ - : /`.
+fn check_event_type(t: &str) -> Result<(), String> {
+    check_chars(
+        t,
+        256,
+        |c| c.is_ascii_alphanumeric() || "._-:/".contains(c),
+        "an event type: 1 to 256 letters, digits and `. _ - : /`, e.g. `tokens.generated`",
+    )
+}
+
+/// A property name: 1 to 128 letters, digits and `. _ - :`.
+fn check_property_name(p: &str) -> Result<(), String> {
+    check_chars(
+        p,
+        128,
+        |c| c.is_ascii_alphanumeric() || "._-:".contains(c),
+        "a property name: 1 to 128 letters, digits and `. _ - :`",
+    )
+}
+
+/// A unit name: 1 to 32 lower-case letters, digits, `_` and spaces, e.g. `tokens`.
+fn check_unit(u: &str) -> Result<(), String> {
+    check_chars(
+        u,
+        32,
+        |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == ' ',
+        "a unit: 1 to 32 lower-case letters, digits, `_` and spaces, e.g. `tokens`",
+    )
+}
+
+/// A property value a filter matches: 1 to 256 characters, none of them a control character
+/// or a quote, so that it is a safe SQL string.
+fn check_property_value(v: &str) -> Result<(), String> {
+    let ok = (1..=256).contains(&v.chars().count())
+        && !v.chars().any(|c| c.is_control() || c == '\'' || c == '\\');
+    ok.then_some(()).ok_or_else(|| {
+        format!("`{v}` cannot be matched: a property value has 1 to 256 characters, without control characters, `'` or `\\`")
+    })
 }
 
 /// Which requests a meter counts. Every list that is not empty must match (an empty list
@@ -77,11 +303,18 @@ pub struct Filter {
     /// Status classes: `"2xx"` counts responses 200 to 299.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub status_classes: Vec<String>,
+    /// Events only: property → the values that match (`{"model": ["large", "xl"]}`). An event
+    /// without the property does not match.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, Vec<String>>,
 }
 
 impl Filter {
     pub fn is_empty(&self) -> bool {
-        self.resource_paths.is_empty() && self.methods.is_empty() && self.status_classes.is_empty()
+        self.resource_paths.is_empty()
+            && self.methods.is_empty()
+            && self.status_classes.is_empty()
+            && self.properties.is_empty()
     }
 
     /// Every problem, as (path relative to the filter, message).
@@ -108,11 +341,34 @@ impl Filter {
                 ));
             }
         }
+        for (name, values) in &self.properties {
+            if let Err(message) = check_property_name(name) {
+                out.push((format!("properties.{name}"), message));
+            }
+            if values.is_empty() {
+                out.push((
+                    format!("properties.{name}"),
+                    "list at least one value: an empty list would match no event".to_string(),
+                ));
+            }
+            for (i, value) in values.iter().enumerate() {
+                if let Err(message) = check_property_value(value) {
+                    out.push((format!("properties.{name}[{i}]"), message));
+                }
+            }
+        }
+        let property_lists = self
+            .properties
+            .iter()
+            .map(|(name, values)| (format!("properties.{name}"), values));
         for (key, list) in [
-            ("resource_paths", &self.resource_paths),
-            ("methods", &self.methods),
-            ("status_classes", &self.status_classes),
-        ] {
+            ("resource_paths".to_string(), &self.resource_paths),
+            ("methods".to_string(), &self.methods),
+            ("status_classes".to_string(), &self.status_classes),
+        ]
+        .into_iter()
+        .chain(property_lists)
+        {
             for (i, item) in list.iter().enumerate() {
                 if list[..i].contains(item) {
                     out.push((format!("{key}[{i}]"), format!("`{item}` is listed twice")));
@@ -141,6 +397,16 @@ impl Filter {
                         .iter()
                         .any(|c| status_range(c).contains(&s))
                 }))
+    }
+
+    /// Whether an event's properties pass (the type is the meter's business). Only meaningful
+    /// for a filter without [`problems`](Self::problems).
+    pub fn matches_properties(&self, properties: &BTreeMap<Cow<'_, str>, Cow<'_, str>>) -> bool {
+        self.properties.iter().all(|(name, values)| {
+            properties
+                .get(name.as_str())
+                .is_some_and(|v| values.iter().any(|x| x == v))
+        })
     }
 
     /// The same test as a SQL condition over the log table's lower-case columns, valid in
@@ -275,6 +541,7 @@ mod tests {
             resource_paths: own(paths),
             methods: own(methods),
             status_classes: own(classes),
+            properties: BTreeMap::new(),
         }
     }
 

@@ -5,7 +5,7 @@
 //! very text over the same logs that the offline path reads.
 
 use crate::config::ValidConfig;
-use crate::meter::Aggregation;
+use crate::meter::{Aggregation, Source};
 use crate::month::Month;
 use crate::record::UNASSIGNED;
 
@@ -45,7 +45,19 @@ fn quoted(identifier: &str) -> String {
 /// double quotes, so that any valid meter name is a valid column alias, SQL keywords
 /// included; the one name a meter cannot have, `tenant`, is refused by
 /// [`check_name`](crate::check_name).
-pub fn usage_query(config: &ValidConfig, month: Month, database: &str, table: &str) -> String {
+///
+/// The query reads the access-log table only: a configuration with a meter of usage events
+/// is refused with that meter's name (those are measured offline, `metering-gen bill
+/// --events`, until the events table is deployed).
+pub fn usage_query(
+    config: &ValidConfig,
+    month: Month,
+    database: &str,
+    table: &str,
+) -> Result<String, EventsNotQueried> {
+    if let Some((name, _)) = config.meters().find(|(_, m)| m.source == Source::Events) {
+        return Err(EventsNotQueried(name.to_string()));
+    }
     let window = config.window(month);
     let (first, last) = (window.first_folder(), window.last_folder());
     // The previous month's last hours (on its last day), the month, the next month's first.
@@ -74,9 +86,12 @@ pub fn usage_query(config: &ValidConfig, month: Month, database: &str, table: &s
             Aggregation::UniqueUsers => {
                 format!("  count(DISTINCT CASE WHEN {filter} THEN sub END) AS {name}")
             }
+            Aggregation::Sum | Aggregation::Max | Aggregation::UniqueCount => {
+                unreachable!("events meters were refused above")
+            }
         });
     }
-    format!(
+    Ok(format!(
         "-- Usage per tenant for {month}: metering-gen's usage query (crates/metering/src/sql.rs).
 WITH scanned AS (
   SELECT requesttime, tenant, sub, httpmethod, resourcepath, status, responselength,
@@ -106,8 +121,13 @@ ORDER BY tenant
         start = month.start_ms(),
         end = month.end_ms(),
         columns = columns.join(",\n"),
-    )
+    ))
 }
+
+/// A meter of usage events, which the usage query does not read yet.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("meter `{0}` counts usage events, which the deployed billing does not read yet: bill them with `metering-gen bill --events`")]
+pub struct EventsNotQueried(pub String);
 
 #[cfg(test)]
 mod tests {
@@ -137,7 +157,8 @@ mod tests {
             "2026-10".parse().unwrap(),
             "metering",
             "api_access_parquet",
-        );
+        )
+        .unwrap();
         for word in words {
             assert!(sql.contains(&format!(") AS \"{word}\"")), "{word}:\n{sql}");
             assert!(!sql.contains(&format!(" AS {word}")), "{word}:\n{sql}");
@@ -147,7 +168,7 @@ mod tests {
 
     #[test]
     fn the_partition_filter_reads_the_window() {
-        let sql = usage_query(&config(&["calls"]), "2027-01".parse().unwrap(), "d", "t");
+        let sql = usage_query(&config(&["calls"]), "2027-01".parse().unwrap(), "d", "t").unwrap();
         assert!(
             sql.contains(
                 "AND ((year = 2026 AND month = 12 AND day = 31 AND hour >= 23) \

@@ -2,15 +2,16 @@
 
 use crate::config::ValidConfig;
 use crate::month::Month;
+use pricing::Decimal;
 use std::collections::BTreeMap;
 
-/// Tenant → meter → raw total (requests, bytes or users; see
-/// [`Aggregation::raw_unit`](crate::Aggregation::raw_unit)). Every tenant with at least one
-/// request in the month is present, with every meter (0 when no request passed its filter).
+/// Tenant → meter → raw total, exact (requests, bytes, users, events or the events' unit; see
+/// [`Meter::raw_unit`](crate::Meter::raw_unit)). Every tenant with at least one request or
+/// usage event in the month is present, with every meter (0 when no record passed its filter).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Usage {
     pub month: Month,
-    pub tenants: BTreeMap<String, BTreeMap<String, u64>>,
+    pub tenants: BTreeMap<String, BTreeMap<String, Decimal>>,
 }
 
 impl Usage {
@@ -49,10 +50,14 @@ impl Usage {
             let mut meters = BTreeMap::new();
             for (name, value) in expected[1..].iter().zip(&row[1..]) {
                 let n = match value {
-                    None => 0,
-                    Some(text) => text.parse::<u64>().map_err(|_| {
-                        format!("usage row {i} ({tenant}): `{name}` is `{text}`, not a count")
-                    })?,
+                    None => Decimal::ZERO,
+                    Some(text) => Decimal::from_str_exact(text)
+                        .ok()
+                        .filter(|d| !d.is_sign_negative())
+                        .ok_or_else(|| {
+                            format!("usage row {i} ({tenant}): `{name}` is `{text}`, not an exact total of 0 or more")
+                        })?
+                        .normalize(),
                 };
                 meters.insert(name.to_string(), n);
             }
@@ -61,5 +66,30 @@ impl Usage {
             }
         }
         Ok(Usage { month, tenants })
+    }
+
+    /// Joins the usage of two sources measured apart (the access log and the events): a
+    /// tenant of either, each meter from the one that measured it, 0 where neither did.
+    pub fn join(config: &ValidConfig, parts: impl IntoIterator<Item = Usage>) -> Usage {
+        let mut parts = parts.into_iter().peekable();
+        let month = parts.peek().map(|u| u.month).expect("at least one part");
+        let mut tenants: BTreeMap<String, BTreeMap<String, Decimal>> = BTreeMap::new();
+        for part in parts {
+            debug_assert_eq!(part.month, month);
+            for (tenant, meters) in part.tenants {
+                let row = tenants.entry(tenant).or_insert_with(|| {
+                    config
+                        .meters()
+                        .map(|(name, _)| (name.to_string(), Decimal::ZERO))
+                        .collect()
+                });
+                for (name, value) in meters {
+                    if !value.is_zero() {
+                        row.insert(name, value);
+                    }
+                }
+            }
+        }
+        Usage { month, tenants }
     }
 }

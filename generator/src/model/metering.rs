@@ -6,7 +6,7 @@
 use super::schedule::Schedule;
 use super::{rules, Checker};
 use crate::context::{Context, Metering};
-use metering::{Aggregation, Config, ValidConfig};
+use metering::{Aggregation, Config, Source, ValidConfig};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -73,6 +73,16 @@ fn tenant_claim(claim: &str, c: &mut Checker) -> Option<String> {
 
 fn billing(ctx: &Context, c: &mut Checker) -> Option<BillingModel> {
     let valid = config(&ctx.metering, c)?;
+    for (name, meter) in valid.meters() {
+        if meter.source == Source::Events {
+            c.fail(
+                &format!("{SECTION}.meters.{name}.source"),
+                "`events` meters cannot be deployed yet: the generated stack has no usage-event \
+                 stream, table or compaction, so its billing function could not read them; \
+                 measure and bill them with `metering-gen bill --events DIR`",
+            );
+        }
+    }
     let path = format!("{SECTION}.schedule_expression");
     let (schedule, parsed) = c.schedule(&path, ctx.metering.schedule_expression.as_deref(), || {
         // Compaction of the last late hour runs at <late hours>:<delay> and is done well

@@ -5,7 +5,7 @@ use super::logs::{self, ReadReport};
 use crate::diagnostic::Diagnostics;
 use crate::{context, Error};
 use anyhow::Context as _;
-use metering::{Aggregator, FolderHour, Month, MonthInvoices, Usage, ValidConfig, Window};
+use metering::{Aggregator, FolderHour, Month, MonthInvoices, Source, Usage, ValidConfig, Window};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -16,14 +16,55 @@ pub fn load_config(context_path: &Path) -> Result<ValidConfig, Error> {
     crate::model::metering::billing_config(&ctx).map_err(Error::Input)
 }
 
-/// Reads the logs of `month` under `logs`, on as many threads as the machine offers.
+/// Where the records of a month are: the access-log folder and the usage-event folder.
+#[derive(Debug, Clone, Copy)]
+pub struct Folders<'a> {
+    pub logs: Option<&'a Path>,
+    pub events: Option<&'a Path>,
+}
+
+/// Reads the records of `month` under each folder the meters need, on as many threads as
+/// the machine offers, and joins their usage. A source that a meter reads must have its
+/// folder (refused as bad input, naming the meters); a folder that no meter reads is not read.
 pub fn measure(
     config: &ValidConfig,
-    logs: &Path,
+    folders: Folders<'_>,
     month: Month,
-) -> anyhow::Result<(Usage, ReadReport)> {
+) -> Result<(Usage, Vec<ReadReport>), Error> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    logs::read(logs, Aggregator::new(config, month).with_threads(threads))
+    let mut parts = Vec::new();
+    let mut reports = Vec::new();
+    for (source, folder, flag) in [
+        (Source::AccessLog, folders.logs, "--logs"),
+        (Source::Events, folders.events, "--events"),
+    ] {
+        if !config.reads(source) {
+            continue;
+        }
+        let Some(folder) = folder else {
+            let meters: Vec<&str> = config
+                .meters()
+                .filter(|(_, m)| m.source == source)
+                .map(|(name, _)| name)
+                .collect();
+            return Err(Error::Input(Diagnostics(vec![
+                crate::diagnostic::Diagnostic {
+                    file: flag.to_string(),
+                    place: crate::diagnostic::Place::File,
+                    message: format!(
+                        "the meters {} read the {} source: give its folder with {flag} DIR",
+                        meters.join(", "),
+                        source.name()
+                    ),
+                },
+            ])));
+        };
+        let aggregator = Aggregator::of(config, month, source).with_threads(threads);
+        let (usage, report) = logs::read(folder, aggregator)?;
+        parts.push(usage);
+        reports.push(report);
+    }
+    Ok((Usage::join(config, parts), reports))
 }
 
 /// What writing the invoice files changed.
@@ -75,9 +116,13 @@ pub const SHOWN_GAPS: usize = 5;
 /// then malformed lines with file and line.
 pub fn describe_reading(report: &ReadReport) -> String {
     let c = &report.counts;
+    let (prefix, noun) = match report.source {
+        Source::AccessLog => ("", "requests"),
+        Source::Events => ("usage events: ", "events"),
+    };
     let mut out = format!(
-        "read {} files, {} lines ({} bytes): {} records, {} duplicates counted once, {} outside the month, {} requests billed\n",
-        report.files_read, report.lines, report.bytes, c.records, c.duplicates, c.outside_month, c.billed_requests
+        "{prefix}read {} files, {} lines ({} bytes): {} records, {} duplicates counted once, {} outside the month, {} {noun} billed\n",
+        report.files_read, report.lines, report.bytes, c.records, c.duplicates, c.outside_month, c.billed
     );
     if let Some(window) = report.window {
         out.push_str(&describe_window(window, &report.hours_with_files));
@@ -158,7 +203,11 @@ pub fn describe_malformed(report: &ReadReport) -> String {
     if report.malformed == 0 {
         return out;
     }
-    let _ = writeln!(out, "{} malformed lines (not billed):", report.malformed);
+    let what = match report.source {
+        Source::AccessLog => "malformed lines",
+        Source::Events => "bad usage events",
+    };
+    let _ = writeln!(out, "{} {what} (not billed):", report.malformed);
     for m in &report.malformed_shown {
         let _ = writeln!(out, "  {}:{}: {}", m.file.display(), m.line, m.reason);
     }
@@ -178,14 +227,13 @@ pub fn usage_table(config: &ValidConfig, usage: &Usage) -> String {
     header.extend(
         config
             .meters()
-            .map(|(name, m)| format!("{name} ({})", m.aggregation.billing_unit())),
+            .map(|(name, m)| format!("{name} ({})", m.billing_unit())),
     );
     let mut rows = vec![header];
     for (tenant, meters) in &usage.tenants {
         let mut row = vec![tenant.clone()];
         row.extend(config.meters().map(|(name, m)| {
-            m.aggregation
-                .quantity(meters.get(name).copied().unwrap_or(0))
+            m.quantity(meters.get(name).copied().unwrap_or_default())
                 .to_string()
         }));
         rows.push(row);
@@ -251,14 +299,18 @@ fn table(rows: &[Vec<String>]) -> String {
     out
 }
 
-/// Malformed lines fail a `--strict` run, as bad input.
-pub fn strict_failure(report: &ReadReport, logs: &Path) -> Error {
+/// Malformed lines and bad events fail a `--strict` run, as bad input.
+pub fn strict_failure(report: &ReadReport, folder: &Path) -> Error {
     Error::Input(Diagnostics(vec![crate::diagnostic::Diagnostic {
-        file: logs.display().to_string(),
+        file: folder.display().to_string(),
         place: crate::diagnostic::Place::File,
         message: format!(
-            "{} malformed lines (--strict):\n{}",
+            "{} {} (--strict):\n{}",
             report.malformed,
+            match report.source {
+                Source::AccessLog => "malformed lines",
+                Source::Events => "bad usage events",
+            },
             describe_malformed(report).trim_end()
         ),
     }]))

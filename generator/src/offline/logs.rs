@@ -1,4 +1,4 @@
-//! Reading access-log files in Firehose's folder layout into an [`Aggregator`].
+//! Reading access-log or usage-event files in Firehose's folder layout into an [`Aggregator`].
 
 use super::{units, workers};
 use anyhow::Context as _;
@@ -21,6 +21,8 @@ pub struct Malformed {
 /// What reading a folder found.
 #[derive(Debug, Default)]
 pub struct ReadReport {
+    /// Access logs or usage events.
+    pub source: metering::Source,
     /// The folders the month needs (`None` until [`read`] has looked).
     pub window: Option<Window>,
     /// The hours of the window that have at least one file.
@@ -29,7 +31,7 @@ pub struct ReadReport {
     pub files_read: u64,
     /// Files of other hours, not needed for the month.
     pub files_outside_window: u64,
-    /// Files whose path is not in the hourly layout: not access logs, ignored (listed).
+    /// Files whose path is not in the hourly layout: not records, ignored (listed).
     pub files_not_in_layout: Vec<PathBuf>,
     pub lines: u64,
     pub bytes: u64,
@@ -54,7 +56,11 @@ pub fn read_in_chunks(
     chunk_bytes: u64,
 ) -> anyhow::Result<(Usage, ReadReport)> {
     if !logs.is_dir() {
-        anyhow::bail!("{}: not a folder of access logs", logs.display());
+        let what = match aggregator.source() {
+            metering::Source::AccessLog => "access logs",
+            metering::Source::Events => "usage events",
+        };
+        anyhow::bail!("{}: not a folder of {what}", logs.display());
     }
     let window = aggregator.window();
     let mut report = ReadReport {
@@ -71,8 +77,9 @@ pub fn read_in_chunks(
         );
     }
     let paths: Vec<PathBuf> = files.iter().map(|(path, _)| path.clone()).collect();
+    report.source = aggregator.source();
     let units = units::plan(&paths, chunk_bytes.max(1));
-    let outcomes = workers::run(&units, &paths, aggregator.shards());
+    let outcomes = workers::run(&units, &files, aggregator.shards());
     let mut lines_before = 0;
     for (unit, outcome) in units.iter().zip(outcomes) {
         let (path, hour) = &files[unit.file];

@@ -2,7 +2,7 @@
 //! plain file, and reading one of them into a [`Shard`].
 
 use super::logs::SHOWN_MALFORMED;
-use metering::{AddError, Lines, Shard};
+use metering::{AddError, FolderHour, Lines, Shard};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::ops::Range;
@@ -112,10 +112,10 @@ impl Failure {
     }
 }
 
-/// Reads `unit` of the file at `path` into `shard`.
-pub fn read(unit: &Unit, path: &Path, shard: &mut Shard) -> Outcome {
+/// Reads `unit` of the file at `path`, in the folder of hour `folder`, into `shard`.
+pub fn read(unit: &Unit, path: &Path, folder: FolderHour, shard: &mut Shard) -> Outcome {
     let mut outcome = Outcome::default();
-    if let Err(failure) = read_lines(unit, path, shard, &mut outcome) {
+    if let Err(failure) = read_lines(unit, path, folder, shard, &mut outcome) {
         outcome.failure = Some(failure);
     }
     outcome
@@ -124,6 +124,7 @@ pub fn read(unit: &Unit, path: &Path, shard: &mut Shard) -> Outcome {
 fn read_lines(
     unit: &Unit,
     path: &Path,
+    folder: FolderHour,
     shard: &mut Shard,
     outcome: &mut Outcome,
 ) -> Result<(), Failure> {
@@ -171,9 +172,9 @@ fn read_lines(
         outcome.bytes += n;
         let text = line.strip_suffix(b"\n").unwrap_or(line);
         let text = text.strip_suffix(b"\r").unwrap_or(text);
-        match shard.add_line(text, file_bits | offset) {
+        match shard.add_line(text, file_bits | offset, Some(folder)) {
             Ok(()) => {}
-            Err(AddError::Line(e)) => {
+            Err(e @ (AddError::Line(_) | AddError::Event(_))) => {
                 outcome.malformed += 1;
                 if outcome.shown.len() < SHOWN_MALFORMED {
                     outcome.shown.push((outcome.lines, e.to_string()));

@@ -2,14 +2,18 @@
 //! and reads it into its own shard.
 
 use super::units::{self, Outcome, Unit};
-use metering::Shard;
+use metering::{FolderHour, Shard};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// The outcome of each unit, in unit order. After a failure no thread starts another unit;
 /// units are taken in order, so every unit before the first failure has been read, and
 /// `None` (a unit not read) comes only after it.
-pub fn run(units: &[Unit], files: &[PathBuf], shards: &mut [Shard]) -> Vec<Option<Outcome>> {
+pub fn run(
+    units: &[Unit],
+    files: &[(PathBuf, FolderHour)],
+    shards: &mut [Shard],
+) -> Vec<Option<Outcome>> {
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let work = |shard: &mut Shard| {
@@ -17,7 +21,8 @@ pub fn run(units: &[Unit], files: &[PathBuf], shards: &mut [Shard]) -> Vec<Optio
         while !failed.load(Ordering::Relaxed) {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(unit) = units.get(i) else { break };
-            let outcome = units::read(unit, &files[unit.file], shard);
+            let (path, folder) = &files[unit.file];
+            let outcome = units::read(unit, path, *folder, shard);
             if outcome.failure.is_some() {
                 failed.store(true, Ordering::Relaxed);
             }

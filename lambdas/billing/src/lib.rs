@@ -134,7 +134,7 @@ pub struct Preview {
     /// (`YYYY-MM-DDTHH`, why): their usage is missing from this preview.
     pub hours_not_compacted: Vec<(String, String)>,
     /// Tenant → meter → raw total, test tenants included.
-    pub usage: BTreeMap<String, BTreeMap<String, u64>>,
+    pub usage: BTreeMap<String, BTreeMap<String, metering::JsonNumber>>,
     /// The invoices as they would be written now (test tenants have none).
     pub invoices: Vec<metering::TenantInvoice>,
     /// Test tenants with usage: measured, never invoiced.
@@ -404,7 +404,17 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
             tenant,
             query_execution_id,
             hours_not_compacted: before.incomplete(),
-            usage: usage.tenants,
+            usage: usage
+                .tenants
+                .into_iter()
+                .map(|(tenant, meters)| {
+                    let meters = meters
+                        .into_iter()
+                        .map(|(meter, n)| (meter, metering::JsonNumber(n)))
+                        .collect();
+                    (tenant, meters)
+                })
+                .collect(),
             invoices: invoices.invoices,
             test_tenants: invoices.test_tenants,
         };
@@ -490,7 +500,8 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
             month,
             self.settings.database.as_str(),
             self.settings.table.as_str(),
-        );
+        )
+        .expect("events meters are refused when the config is read");
         let query = query::run_query_in(
             &self.athena,
             month,
@@ -610,6 +621,22 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
                 uri: uri.clone(),
                 errors,
             })?;
+        // The usage query reads the access-log table only: refuse rather than bill an events
+        // meter at zero.
+        let events: Vec<metering::ConfigError> = valid
+            .meters()
+            .filter(|(_, m)| m.source == metering::Source::Events)
+            .map(|(name, _)| metering::ConfigError {
+                path: format!("meters.{name}.source"),
+                message: metering::EventsNotQueried(name.to_string()).to_string(),
+            })
+            .collect();
+        if !events.is_empty() {
+            return Err(BillingError::ConfigInvalid {
+                uri: uri.clone(),
+                errors: events,
+            });
+        }
         log_step(
             "metering config read",
             json!({

@@ -379,6 +379,32 @@ async fn an_invalid_config_is_refused_with_every_path_before_any_query() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_events_meter_is_refused_not_billed_at_zero() {
+    let mut config = config_json();
+    config["meters"]["tokens"] = json!({
+        "source": "events", "event_type": "tokens.generated", "aggregation": "sum"
+    });
+    let object = config_object(serde_json::to_vec(&config).unwrap());
+    // No Athena rule: a query would panic.
+    let app = app(&[], &[&object]);
+
+    let err = app
+        .run(&json!({"month": "2026-10"}), far_deadline())
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "InvalidConfig");
+    let message = err.to_string();
+    assert!(
+        message.contains(
+            "at `meters.tokens.source`: meter `tokens` counts usage events, which the deployed \
+             billing does not read yet"
+        ),
+        "{message}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_config_that_does_not_parse_names_the_json_path() {
     let mut config = config_json();
     config["meters"]["requests"]["aggregation"] = json!("average");

@@ -149,7 +149,10 @@ fn requests(usage: &metering::Usage) -> BTreeMap<String, u64> {
     usage
         .tenants
         .iter()
-        .map(|(tenant, meters)| (tenant.clone(), meters["requests"]))
+        .map(|(tenant, meters)| {
+            let n: u64 = meters["requests"].to_string().parse().expect("a count");
+            (tenant.clone(), n)
+        })
         .filter(|(_, n)| *n > 0)
         .collect()
 }

@@ -733,9 +733,16 @@ fn the_month_start_straddles_a_file_and_late_deliveries_are_billed() {
     let config =
         metering_gen::offline::bill::load_config(&workspace.join("examples/metering.json"))
             .unwrap();
-    let (usage, report) =
-        metering_gen::offline::bill::measure(&config, &out.path().join(FOLDER), month).unwrap();
-    assert_eq!(report.counts.billed_requests, summary.requests);
+    let logs = out.path().join(FOLDER);
+    let folders = metering_gen::offline::bill::Folders {
+        logs: Some(&logs),
+        events: None,
+    };
+    let (usage, reports) = metering_gen::offline::bill::measure(&config, folders, month).unwrap();
+    let [report] = &reports[..] else {
+        panic!("one source read: {reports:?}")
+    };
+    assert_eq!(report.counts.billed, summary.requests);
     assert_eq!(report.counts.outside_month, summary.previous_month_lines);
     assert_eq!(report.counts.duplicates, summary.duplicate_lines);
     assert_eq!(report.malformed, summary.malformed_lines);
@@ -745,7 +752,8 @@ fn the_month_start_straddles_a_file_and_late_deliveries_are_billed() {
     );
     for (tenant, truth) in &summary.tenants {
         assert_eq!(
-            usage.tenants[tenant]["active_users"], truth.subs,
+            usage.tenants[tenant]["active_users"],
+            truth.subs.into(),
             "{tenant}"
         );
     }

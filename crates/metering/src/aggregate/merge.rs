@@ -9,6 +9,7 @@ use super::shard::Shard;
 use super::{Counts, Rules, PARTITIONS};
 use crate::meter::Aggregation;
 use crate::usage::Usage;
+use pricing::Decimal;
 use std::collections::{BTreeMap, HashSet};
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -62,18 +63,20 @@ pub(super) fn finish(rules: &Rules, shards: Vec<Shard>) -> io::Result<(Usage, Co
     };
     let mut total = Partial::new(tenants.len(), rules.meters.len());
     for partial in partials {
-        total.absorb(partial?);
+        total.absorb(rules, partial?);
     }
     let mut counts = total.counts;
     counts.records = closed.iter().map(|c| c.records).sum();
-    Ok((total.usage(rules, &tenants), counts))
+    Ok((total.usage(rules, &tenants, &subs)?, counts))
 }
 
 /// The sums of some partitions.
 struct Partial {
-    /// By tenant id: `None` for a tenant without a request of the month (so far).
-    totals: Vec<Option<Vec<u64>>>,
-    /// By meter: the (tenant, user) pairs seen, for unique-user meters.
+    /// By tenant id: `None` for a tenant without a record of the month (so far). Bytes and
+    /// counts as integers, event values in units of 10^-[`VALUE_SCALE`](crate::VALUE_SCALE).
+    totals: Vec<Option<Vec<u128>>>,
+    /// By meter: the (tenant, user) pairs seen, for unique-user meters; the (tenant, property
+    /// values) pairs, for unique-count meters.
     users: Vec<HashSet<(u32, u32), foldhash::fast::FixedState>>,
     counts: Counts,
 }
@@ -102,16 +105,17 @@ impl Partial {
                 self.counts.outside_month += 1;
                 continue;
             }
-            self.counts.billed_requests += 1;
+            self.counts.billed += 1;
             let tenant = self.totals[row.tenant as usize].get_or_insert_with(|| vec![0; n_meters]);
-            for (i, (_, aggregation, _)) in rules.meters.iter().enumerate() {
+            for (i, (_, meter)) in rules.meters.iter().enumerate() {
                 if row.meters & (1 << i) == 0 {
                     continue;
                 }
-                match aggregation {
+                match meter.aggregation {
                     Aggregation::Count => tenant[i] += 1,
-                    Aggregation::SumResponseBytes => tenant[i] += row.bytes,
-                    Aggregation::UniqueUsers => {
+                    Aggregation::SumResponseBytes | Aggregation::Sum => tenant[i] += row.amount,
+                    Aggregation::Max => tenant[i] = tenant[i].max(row.amount),
+                    Aggregation::UniqueUsers | Aggregation::UniqueCount => {
                         if row.sub != 0 {
                             self.users[i].insert((row.tenant, row.sub));
                         }
@@ -121,14 +125,17 @@ impl Partial {
         }
     }
 
-    fn absorb(&mut self, other: Partial) {
+    fn absorb(&mut self, rules: &Rules, other: Partial) {
         for (mine, theirs) in self.totals.iter_mut().zip(other.totals) {
             match (mine.as_mut(), theirs) {
                 (_, None) => {}
                 (None, theirs) => *mine = theirs,
                 (Some(mine), Some(theirs)) => {
-                    for (a, b) in mine.iter_mut().zip(theirs) {
-                        *a += b;
+                    for ((a, b), (_, meter)) in mine.iter_mut().zip(theirs).zip(&rules.meters) {
+                        match meter.aggregation {
+                            Aggregation::Max => *a = (*a).max(b),
+                            _ => *a += b,
+                        }
                     }
                 }
             }
@@ -138,11 +145,36 @@ impl Partial {
         }
         self.counts.duplicates += other.counts.duplicates;
         self.counts.outside_month += other.counts.outside_month;
-        self.counts.billed_requests += other.counts.billed_requests;
+        self.counts.billed += other.counts.billed;
     }
 
-    fn usage(mut self, rules: &Rules, tenants: &Interner) -> Usage {
+    fn usage(mut self, rules: &Rules, tenants: &Interner, subs: &Interner) -> io::Result<Usage> {
         for (i, set) in self.users.iter().enumerate() {
+            let (_, meter) = &rules.meters[i];
+            if set.is_empty() {
+                continue;
+            }
+            if meter.aggregation == Aggregation::UniqueCount {
+                // A row's key holds the values of every counted property: count the distinct
+                // values of this meter's own.
+                let slot = rules
+                    .unique_properties
+                    .iter()
+                    .position(|p| Some(p) == meter.property.as_ref())
+                    .expect("every unique_count property has a slot");
+                let distinct: HashSet<(u32, &str)> = set
+                    .iter()
+                    .filter_map(|(tenant, key)| {
+                        Rules::unique_value(subs.name(*key), slot).map(|v| (*tenant, v))
+                    })
+                    .collect();
+                for (tenant, _) in distinct {
+                    if let Some(t) = self.totals[tenant as usize].as_mut() {
+                        t[i] += 1;
+                    }
+                }
+                continue;
+            }
             for (tenant, _) in set {
                 if let Some(t) = self.totals[*tenant as usize].as_mut() {
                     t[i] += 1;
@@ -151,19 +183,29 @@ impl Partial {
         }
         let mut usage = BTreeMap::new();
         for (id, total) in self.totals.into_iter().enumerate() {
-            if let Some(total) = total {
-                let meters = rules
-                    .meters
-                    .iter()
-                    .zip(total)
-                    .map(|((name, _, _), n)| (name.clone(), n))
-                    .collect();
-                usage.insert(tenants.name(id as u32).to_string(), meters);
+            let Some(total) = total else { continue };
+            let tenant = tenants.name(id as u32);
+            let mut meters = BTreeMap::new();
+            for ((name, meter), n) in rules.meters.iter().zip(total) {
+                let exact = match meter.aggregation {
+                    Aggregation::Sum | Aggregation::Max => crate::amount_decimal(n),
+                    _ => i128::try_from(n)
+                        .ok()
+                        .and_then(|n| Decimal::try_from_i128_with_scale(n, 0).ok()),
+                };
+                let value = exact.ok_or_else(|| {
+                    io::Error::other(format!(
+                        "the {} usage of meter `{name}` for tenant `{tenant}` is larger than a decimal holds",
+                        rules.window.month
+                    ))
+                })?;
+                meters.insert(name.clone(), value);
             }
+            usage.insert(tenant.to_string(), meters);
         }
-        Usage {
+        Ok(Usage {
             month: rules.window.month,
             tenants: usage,
-        }
+        })
     }
 }

@@ -3,11 +3,11 @@
 use super::PARTITIONS;
 use std::io::{self, Write};
 
-pub(super) const ROW_BYTES: usize = 56;
+pub(super) const ROW_BYTES: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Row {
-    /// A 128-bit hash of the request id.
+    /// A 128-bit hash of the request or event id.
     pub key: u128,
     pub time: i64,
     /// Where the line was read, in reading order: the earlier of two copies with the same
@@ -15,8 +15,12 @@ pub(super) struct Row {
     pub position: u64,
     /// Interned by the shard that read the line; 0: none.
     pub tenant: u32,
+    /// The caller's `sub` (access log), or the values of the properties that `unique_count`
+    /// meters count (events); interned, 0: none.
     pub sub: u32,
-    pub bytes: u64,
+    /// The response length in bytes (access log), or the event's value in units of
+    /// 10^-[`VALUE_SCALE`](crate::VALUE_SCALE).
+    pub amount: u128,
     /// Bit `i`: the line passes meter `i`'s filter.
     pub meters: u64,
 }
@@ -39,8 +43,8 @@ impl Row {
         buf[24..32].copy_from_slice(&self.position.to_le_bytes());
         buf[32..36].copy_from_slice(&self.tenant.to_le_bytes());
         buf[36..40].copy_from_slice(&self.sub.to_le_bytes());
-        buf[40..48].copy_from_slice(&self.bytes.to_le_bytes());
-        buf[48..56].copy_from_slice(&self.meters.to_le_bytes());
+        buf[40..56].copy_from_slice(&self.amount.to_le_bytes());
+        buf[56..64].copy_from_slice(&self.meters.to_le_bytes());
         out.write_all(&buf)
     }
 
@@ -53,8 +57,8 @@ impl Row {
             position: u64::from_le_bytes(le8(24)),
             tenant: u32::from_le_bytes(le4(32)),
             sub: u32::from_le_bytes(le4(36)),
-            bytes: u64::from_le_bytes(le8(40)),
-            meters: u64::from_le_bytes(le8(48)),
+            amount: u128::from_le_bytes(buf[40..56].try_into().expect("16 bytes")),
+            meters: u64::from_le_bytes(le8(56)),
         }
     }
 }
@@ -71,7 +75,7 @@ mod tests {
             position: 1 << 50,
             tenant: 3,
             sub: u32::MAX,
-            bytes: u64::MAX,
+            amount: u128::MAX - 1,
             meters: 0b1011,
         };
         let mut buf = Vec::new();

@@ -4,6 +4,9 @@
 use super::intern::Interner;
 use super::row::{Row, ROW_BYTES};
 use super::{AddError, Rules, PARTITIONS};
+use crate::event::Event;
+use crate::meter::Source;
+use crate::month::FolderHour;
 use crate::record::Request;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom};
@@ -48,23 +51,23 @@ impl Shard {
         }
     }
 
-    /// Adds one line (without its line break). `position` orders the lines of the whole
-    /// reading (lower: read first): of two copies of a request id with the same request time,
-    /// the one at the lower position counts. Blank lines are skipped; a line that is not a
-    /// usable record is an error for the caller to report, and changes nothing.
-    pub fn add_line(&mut self, line: &[u8], position: u64) -> Result<(), AddError> {
+    /// Adds one line (without its line break) of a file in `folder` (`None`: not known).
+    /// `position` orders the lines of the whole reading (lower: read first): of two copies of
+    /// an id with the same time, the one at the lower position counts. Blank lines are
+    /// skipped; a line that is not a usable record, or an event that no month's bill would
+    /// read from `folder`, is an error for the caller to report, and changes nothing.
+    pub fn add_line(
+        &mut self,
+        line: &[u8],
+        position: u64,
+        folder: Option<FolderHour>,
+    ) -> Result<(), AddError> {
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
-        let request = Request::parse(line).map_err(AddError::Line)?;
-        let row = Row {
-            key: xxhash_rust::xxh3::xxh3_128(request.request_id.as_bytes()),
-            time: request.request_time,
-            position,
-            tenant: self.tenants.id(&request.tenant),
-            sub: request.sub.as_deref().map_or(0, |s| self.subs.id(s)),
-            bytes: request.response_length.map_or(0, |n| n as u64),
-            meters: self.rules.meter_bits(&request),
+        let row = match self.rules.source {
+            Source::AccessLog => self.request_row(line, position)?,
+            Source::Events => self.event_row(line, position, folder)?,
         };
         let rows = &mut self.partitions[row.partition()];
         if rows.capacity() == 0 {
@@ -80,6 +83,45 @@ impl Shard {
             self.spill_all().map_err(AddError::Io)?;
         }
         Ok(())
+    }
+
+    fn request_row(&mut self, line: &[u8], position: u64) -> Result<Row, AddError> {
+        let request = Request::parse(line).map_err(AddError::Line)?;
+        Ok(Row {
+            key: xxhash_rust::xxh3::xxh3_128(request.request_id.as_bytes()),
+            time: request.request_time,
+            position,
+            tenant: self.tenants.id(&request.tenant),
+            sub: request.sub.as_deref().map_or(0, |s| self.subs.id(s)),
+            amount: request.response_length.map_or(0, |n| n as u128),
+            meters: self.rules.request_bits(&request),
+        })
+    }
+
+    fn event_row(
+        &mut self,
+        line: &[u8],
+        position: u64,
+        folder: Option<FolderHour>,
+    ) -> Result<Row, AddError> {
+        let event = Event::parse(line).map_err(AddError::Event)?;
+        if let Some(folder) = folder {
+            self.rules
+                .check_window(&event, folder)
+                .map_err(AddError::Event)?;
+        }
+        Ok(Row {
+            key: xxhash_rust::xxh3::xxh3_128(event.id.as_bytes()),
+            time: event.time_ms,
+            position,
+            tenant: self.tenants.id(&event.tenant),
+            sub: self
+                .rules
+                .unique_key(&event)
+                .map_or(0, |k| self.subs.id(&k)),
+            amount: event.value.unwrap_or(0),
+            meters: self.rules.event_bits(&event),
+        })
     }
 
     pub(super) fn spilled(&self) -> bool {

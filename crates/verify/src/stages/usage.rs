@@ -35,20 +35,23 @@ impl Verifier {
                  this verify? (`make gen && terraform apply`)"
             )));
         }
-        let got: BTreeMap<String, u64> = preview["usage"][&user.tenant]
+        // Totals are JSON numbers with exact digits; integers come back exactly.
+        let got: BTreeMap<String, String> = preview["usage"][&user.tenant]
             .as_object()
             .map(|meters| {
                 meters
                     .iter()
-                    .map(|(m, v)| (m.clone(), v.as_u64().unwrap_or(u64::MAX)))
+                    .map(|(m, v)| (m.clone(), v.to_string()))
                     .collect()
             })
             .unwrap_or_default();
         let mut lines = Vec::new();
         let mut wrong = Vec::new();
         for (meter, _) in config.meters() {
-            let want = expected.get(meter).copied().unwrap_or(0);
-            let have = got.get(meter).copied().unwrap_or(0);
+            let want = expected
+                .get(meter)
+                .map_or_else(|| "0".to_string(), |d| d.normalize().to_string());
+            let have = got.get(meter).cloned().unwrap_or_else(|| "0".to_string());
             lines.push(format!("{meter} {have}"));
             if want != have {
                 wrong.push(format!(
@@ -122,7 +125,7 @@ fn expected_usage(
     month: Month,
     records: &Records,
     tenant: &str,
-) -> Result<BTreeMap<String, u64>, Finding> {
+) -> Result<BTreeMap<String, metering::pricing::Decimal>, Finding> {
     let mut aggregator = Aggregator::new(config, month);
     for (id, record) in records {
         aggregator
