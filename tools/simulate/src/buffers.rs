@@ -2,7 +2,7 @@
 //! out as files named after their oldest record.
 
 use crate::dice::Dice;
-use crate::{SimulateOptions, HOUR_MS};
+use crate::HOUR_MS;
 use anyhow::{Context, Result};
 use chrono::DateTime;
 use flate2::write::GzEncoder;
@@ -78,14 +78,15 @@ pub struct Sink {
 }
 
 impl Sink {
-    /// Writes into `root`, the folder `options.folder` of the output.
-    pub fn new(root: PathBuf, options: &SimulateOptions) -> Sink {
+    /// Writes into `root`, the folder `folder` of the output, files named after
+    /// `stream_name` and a UUID drawn from `names`.
+    pub fn new(root: PathBuf, folder: &str, stream_name: &str, gzip: bool, names: Dice) -> Sink {
         Sink {
             root,
-            folder: options.folder.clone(),
-            stream_name: options.stream_name.clone(),
-            gzip: options.gzip,
-            names: Dice::new(options.seed, 1),
+            folder: folder.to_string(),
+            stream_name: stream_name.to_string(),
+            gzip,
+            names,
             made_dirs: BTreeSet::new(),
             compressed: Vec::new(),
             files: 0,

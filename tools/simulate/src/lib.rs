@@ -1,12 +1,15 @@
-//! Synthetic access logs in Firehose's folder layout: a development tool, not part of the
-//! generated stack.
+//! Synthetic access logs (and usage events) in Firehose's folder layout: a development tool,
+//! not part of the generated stack.
 //!
 //! [`simulate`] writes what the stack's Firehose delivery stream would have written to S3 for
-//! one month of traffic, for demos, tests and benchmarks of `metering-gen bill`:
+//! one month of traffic, for demos, tests and benchmarks of `metering-gen bill`, and, with
+//! [`SimulateOptions::events_folder`], what the API's backend would have sent to a second
+//! stream as usage events:
 //!
 //! ```text
 //! <out>/<folder>/year=YYYY/month=MM/day=DD/hour=HH/<stream>-1-YYYY-MM-DD-HH-MM-SS-<uuid>[.gz]
-//! <out>/simulation.json      the ground truth (a SimulateSummary), outside <folder>
+//! <out>/<events_folder>/year=YYYY/…/hour=HH/<stream>-events-1-YYYY-MM-DD-HH-MM-SS-<uuid>[.gz]
+//! <out>/simulation.json      the ground truth (a SimulateSummary), outside the folders
 //! ```
 //!
 //! Each file holds one API Gateway access-log record per line, in the format the stack's
@@ -53,15 +56,46 @@
 //! - about 1 line in 100 000 (at least one when `requests >= 1000`) is malformed: a truncated
 //!   copy of a record (which is also written whole) or a line that is not JSON.
 //!
+//! Usage events (when `events_folder` is given), one JSON object per line, as
+//! `metering::Event` reads them:
+//!
+//! ```text
+//! {"id": "…", "tenant": "tenant-0003", "type": "tokens.generated", "time": 1764291600123, "value": 1532, "properties": {"model": "large"}}
+//! ```
+//!
+//! - every successful (2xx) request of the month that carries a tenant makes the backend send
+//!   one `tokens.generated` event: its own id (a UUID), the request's tenant, a time 0–2 s
+//!   after the request's (so the month's last requests may give events of the next month:
+//!   `next_month_events`, not billed in the month), as epoch milliseconds for about half
+//!   and as an RFC 3339 string (`2026-10-07T12:00:00.250Z`) for the others; a value of
+//!   1–4000 tokens (skewed), for about 1 in 10 events a decimal with 1–3 digits after the
+//!   point (a JSON number or a string, half each; integers mostly numbers); and
+//!   `properties.model` `small` (about 70 %) or `large`;
+//! - an event arrives 0.1–60 s after its time (skewed to short delays) and is buffered and
+//!   filed as the access logs are (5-minute buffers, 5 MiB at most, a file named after its
+//!   oldest record), without straddling or late files;
+//! - about 0.5 % of events are written twice, byte for byte (a retried `PutRecordBatch`): in
+//!   the same file, a later file of the hour, or the next hour's folder;
+//! - about 1 event in 20 000, and one of each kind when `requests >= 1000` (at 1/8, 3/8, 5/8
+//!   and 7/8 of the month's requests), comes with a bad event that no bill counts
+//!   (`bad_events`): one without `id`, one without `tenant`, one with `"value": "abc"`, and
+//!   one whose time is 32–90 days before its arrival, in a month whose bill does not read the
+//!   folder it arrived in ("outside any window");
+//! - the truth per tenant: `events`, the distinct good events of the month, and `tokens`,
+//!   the exact sum of their values.
+//!
 //! Output depends on the options only: a ChaCha8 generator seeded with `seed`, integer
 //! arithmetic only (no floating point, whose functions differ between platforms) and no
-//! hash-map iteration, so the same options give byte-identical files on every machine.
+//! hash-map iteration, so the same options give byte-identical files on every machine. The
+//! events draw from their own streams of that generator, so they change no byte of the
+//! access logs.
 //! Memory does not grow with `requests`: the month is generated in time order and only the
 //! buffers of the next couple of hours are held.
 
 mod buffers;
 mod dice;
 mod digits;
+mod events;
 mod population;
 mod record;
 mod simulation;
@@ -89,31 +123,80 @@ pub struct SimulateOptions {
     pub folder: String,
     /// The delivery stream's name, the start of every file name.
     pub stream_name: String,
+    /// The usage events' Firehose output folder under `out` (a relative path, neither inside
+    /// `folder` nor holding it); `None`: no events. Their files are named after the stream
+    /// `<stream_name>-events`.
+    pub events_folder: Option<String>,
 }
 
-/// The truth about one tenant's distinct requests of the month.
+/// The truth about one tenant's distinct requests (and usage events) of the month.
 ///
-/// Fields are in alphabetical order so that `simulation.json` has sorted keys.
+/// Fields are in alphabetical order so that `simulation.json` has sorted keys; those of the
+/// usage events are `None` (and left out of the JSON) when no events are written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TenantTruth {
     /// Sum of `responseLength`.
     pub bytes: u64,
+    /// Distinct usage events of the month (by their own time), bad ones not counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<u64>,
     pub requests: u64,
     /// Requests whose status is 2xx.
     pub status_2xx: u64,
     /// Distinct `sub`s (`-` not counted).
     pub subs: u64,
+    /// The exact sum of the values of the events counted in `events`, written as a string
+    /// (`"123456.5"`).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "decimal_text"
+    )]
+    pub tokens: Option<metering::pricing::Decimal>,
+}
+
+fn decimal_text<S: serde::Serializer>(
+    value: &Option<metering::pricing::Decimal>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(d) => s.serialize_str(&d.normalize().to_string()),
+        None => s.serialize_none(),
+    }
 }
 
 /// What [`simulate`] wrote: the ground truth `bill` should find.
 ///
 /// Fields are in alphabetical order so that `simulation.json` has sorted keys.
+///
+/// The fields about usage events are `None` (and left out of the JSON) when no events are
+/// written. Event lines are: `events + next_month_events + duplicate_event_lines +
+/// bad_events`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SimulateSummary {
+    /// Usage events that no bill counts, each written once beside a good one: without `id`,
+    /// without `tenant`, with `"value": "abc"`, or with a time in a month whose bill does not
+    /// read the folder the event arrived in (`bill` reports them as bad usage events).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bad_events: Option<u64>,
     /// Bytes of the files as stored (compressed when gzip).
     pub bytes: u64,
+    /// Second copies of usage events (each duplicated event is written exactly twice).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_event_lines: Option<u64>,
     /// Second copies of records (each duplicated record is written exactly twice).
     pub duplicate_lines: u64,
+    /// Bytes of the usage-event files as stored (compressed when gzip).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_files: Option<u64>,
+    /// Lines of the usage-event files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_lines: Option<u64>,
+    /// Distinct usage events whose time is in the month: what its bill counts (the sum of
+    /// the tenants' `events`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<u64>,
     pub files: u64,
     /// Files written as late deliveries (paths below `out`, `/`-separated): the second object
     /// of [`LATE_OBJECT_HOUR`] and the only one of [`LATE_ONLY_HOUR`], when those hours have
@@ -127,6 +210,10 @@ pub struct SimulateSummary {
     pub malformed_lines: u64,
     /// `YYYY-MM`.
     pub month: String,
+    /// Distinct usage events whose time (a request of the month's last seconds plus up to
+    /// 2 s) is in the next month: written, counted outside the month by its bill.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_month_events: Option<u64>,
     /// Records of the previous month's last minutes in the straddling file: not the month's
     /// requests (a bill of the month counts them outside it), each written once.
     pub previous_month_lines: u64,
@@ -164,20 +251,25 @@ pub const LATE_ONLY_HOUR: (u32, u32) = (20, 11);
 pub fn simulate(options: &SimulateOptions, out: &Path) -> Result<SimulateSummary> {
     check(options)?;
     let root = out.join(&options.folder);
-    if root.is_dir()
-        && fs::read_dir(&root)
-            .with_context(|| format!("reading {}", root.display()))?
-            .next()
-            .is_some()
-    {
-        bail!(
-            "{} is not empty: simulate writes into an empty folder only, so that {SUMMARY_FILE} describes every file in it",
-            root.display()
-        );
+    let events_root = options.events_folder.as_ref().map(|f| out.join(f));
+    for root in std::iter::once(&root).chain(&events_root) {
+        if root.is_dir()
+            && fs::read_dir(root)
+                .with_context(|| format!("reading {}", root.display()))?
+                .next()
+                .is_some()
+        {
+            bail!(
+                "{} is not empty: simulate writes into an empty folder only, so that {SUMMARY_FILE} describes every file in it",
+                root.display()
+            );
+        }
     }
-    fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+    for root in std::iter::once(&root).chain(&events_root) {
+        fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
+    }
 
-    let mut sim = Simulation::new(options, root);
+    let mut sim = Simulation::new(options, root, events_root);
     sim.run()?;
     let summary = sim.summary();
 
@@ -192,16 +284,26 @@ fn check(options: &SimulateOptions) -> Result<()> {
     if options.tenants == 0 {
         bail!("tenants must be at least 1");
     }
-    let folder = Path::new(&options.folder);
-    if options.folder.is_empty()
-        || !folder
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)))
-    {
-        bail!(
-            "folder `{}` must be a relative path of plain names (no `.`, `..` or root)",
-            options.folder
-        );
+    for folder in std::iter::once(&options.folder).chain(&options.events_folder) {
+        if folder.is_empty()
+            || !Path::new(folder)
+                .components()
+                .all(|c| matches!(c, Component::Normal(_)))
+        {
+            bail!(
+                "folder `{folder}` must be a relative path of plain names (no `.`, `..` or root)"
+            );
+        }
+    }
+    if let Some(events) = &options.events_folder {
+        let (logs, events) = (Path::new(&options.folder), Path::new(events));
+        if logs.starts_with(events) || events.starts_with(logs) {
+            bail!(
+                "the events folder `{}` and the access-log folder `{}` must be apart, neither inside the other, so that a bill reads each source's files only",
+                events.display(),
+                logs.display()
+            );
+        }
     }
     let name = &options.stream_name;
     if name.is_empty() || name.starts_with('.') || name.contains(['/', '\\', '\0']) {

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 /// Write a month of synthetic access logs in Firehose's layout, with the defects real
 /// deliveries have (duplicates, late files, a file straddling the month's start, malformed
-/// lines), for demos and benchmarks.
+/// lines), and optionally the usage events the API's backend sends (one `tokens.generated`
+/// event per successful request of a tenant, with duplicates and bad events), for demos and
+/// benchmarks.
 #[derive(Parser)]
 #[command(name = "simulate", version)]
 struct Cli {
@@ -33,6 +35,10 @@ struct Cli {
     /// The delivery stream name in file names.
     #[arg(long, default_value = "amazon-apigateway-random-gen")]
     stream_name: String,
+    /// Also write usage events (`tokens.generated`, one per successful request of a tenant)
+    /// in this Firehose output folder, named after the stream `<stream-name>-events`.
+    #[arg(long, value_name = "DIR")]
+    events_folder: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -45,6 +51,7 @@ fn main() -> ExitCode {
         gzip: cli.gzip,
         folder: cli.folder,
         stream_name: cli.stream_name,
+        events_folder: cli.events_folder,
     };
     let summary = match simulate(&options, &cli.out) {
         Ok(summary) => summary,
@@ -53,8 +60,22 @@ fn main() -> ExitCode {
             return ExitCode::from(3);
         }
     };
+    let events = match (&options.events_folder, summary.events) {
+        (Some(folder), Some(events)) => format!(
+            "; {}: {} files, {} lines ({} bytes): {} usage events billed in the month, {} in the next, {} duplicate lines, {} bad events",
+            cli.out.join(folder).display(),
+            summary.event_files.unwrap_or_default(),
+            summary.event_lines.unwrap_or_default(),
+            summary.event_bytes.unwrap_or_default(),
+            events,
+            summary.next_month_events.unwrap_or_default(),
+            summary.duplicate_event_lines.unwrap_or_default(),
+            summary.bad_events.unwrap_or_default(),
+        ),
+        _ => String::new(),
+    };
     println!(
-        "{}: {} files, {} lines ({} bytes): {} requests of {} tenants, {} duplicate lines, {} malformed lines, {} lines of the previous month (in {} file straddling the month's start), {} late files; what was written: {}",
+        "{}: {} files, {} lines ({} bytes): {} requests of {} tenants, {} duplicate lines, {} malformed lines, {} lines of the previous month (in {} file straddling the month's start), {} late files{events}; what was written: {}",
         cli.out.join(&options.folder).display(),
         summary.files,
         summary.lines,

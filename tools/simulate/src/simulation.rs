@@ -2,6 +2,7 @@
 
 use crate::buffers::{Buffers, Destination, Kind, Sink, FILE_SPAN_MS};
 use crate::dice::{Dice, PPM};
+use crate::events::Events;
 use crate::population::Population;
 use crate::record::Record;
 use crate::traffic::{
@@ -58,11 +59,18 @@ pub struct Simulation<'a> {
     next_forced: u64,
     duplicates: u64,
     malformed: u64,
+    /// The backend's usage events, when written.
+    events: Option<Events>,
 }
 
 impl<'a> Simulation<'a> {
-    /// Writes into `root`, the folder `options.folder` of the output.
-    pub fn new(options: &'a SimulateOptions, root: PathBuf) -> Simulation<'a> {
+    /// Writes into `root`, the folder `options.folder` of the output, and the usage events
+    /// into `events_root`, the folder `options.events_folder`.
+    pub fn new(
+        options: &'a SimulateOptions,
+        root: PathBuf,
+        events_root: Option<PathBuf>,
+    ) -> Simulation<'a> {
         let mut dice = Dice::new(options.seed, 0);
         let population = Population::new(options.tenants, &mut dice);
         let users = population.users();
@@ -70,7 +78,13 @@ impl<'a> Simulation<'a> {
             options,
             dice,
             population,
-            buffers: Buffers::new(Sink::new(root, options)),
+            buffers: Buffers::new(Sink::new(
+                root,
+                &options.folder,
+                &options.stream_name,
+                options.gzip,
+                Dice::new(options.seed, 1),
+            )),
             truth: vec![TenantTruth::default(); options.tenants as usize + 1],
             seen: vec![false; users],
             line: Vec::with_capacity(512),
@@ -84,6 +98,14 @@ impl<'a> Simulation<'a> {
             next_forced: 0,
             duplicates: 0,
             malformed: 0,
+            events: options
+                .events_folder
+                .as_deref()
+                .zip(events_root)
+                .map(|(folder, root)| {
+                    let stream = format!("{}-events", options.stream_name);
+                    Events::new(options, root, folder, &stream)
+                }),
         }
     }
 
@@ -142,7 +164,11 @@ impl<'a> Simulation<'a> {
                 self.request(start + minute * MINUTE_MS + *offset as i64)?;
             }
         }
-        self.buffers.close_before(i64::MAX)
+        self.buffers.close_before(i64::MAX)?;
+        if let Some(events) = &mut self.events {
+            events.close_before(i64::MAX)?;
+        }
+        Ok(())
     }
 
     /// The records of the previous month's last minutes that open the buffer straddling the
@@ -201,6 +227,9 @@ impl<'a> Simulation<'a> {
     /// Generates, writes and counts the request made at `time` (in time order).
     fn request(&mut self, time: i64) -> Result<()> {
         self.buffers.close_before(time)?;
+        if let Some(events) = &mut self.events {
+            events.close_before(time)?;
+        }
         let (tenant, user, status, length) = self.compose(time, true);
         let n = self.options.requests;
 
@@ -260,6 +289,12 @@ impl<'a> Simulation<'a> {
             if !self.seen[u] {
                 self.seen[u] = true;
                 self.truth[tenant].subs += 1;
+            }
+        }
+        // The backend's usage event, for a tenant's successful request.
+        if let Some(events) = &mut self.events {
+            if tenant != 0 && (200..300).contains(&status) {
+                events.send(self.index, time, tenant)?;
             }
         }
         self.index += 1;
@@ -338,19 +373,40 @@ impl<'a> Simulation<'a> {
                 } else {
                     format!("tenant-{k:04}")
                 };
-                (name, t.clone())
+                let mut t = t.clone();
+                if let Some(events) = &self.events {
+                    let (count, thousandths) = events.per_tenant[k];
+                    t.events = Some(count);
+                    t.tokens = Some(
+                        metering::pricing::Decimal::from_i128_with_scale(
+                            i128::from(thousandths),
+                            3,
+                        )
+                        .normalize(),
+                    );
+                }
+                (name, t)
             })
             .collect();
         let sink = &self.buffers.sink;
+        let events = self.events.as_ref();
+        let of_events = |f: fn(&Events) -> u64| events.map(f);
         SimulateSummary {
+            bad_events: of_events(|e| e.bad),
             bytes: sink.bytes,
+            duplicate_event_lines: of_events(|e| e.duplicates),
             duplicate_lines: self.duplicates,
+            event_bytes: of_events(|e| e.buffers.sink.bytes),
+            event_files: of_events(|e| e.buffers.sink.files),
+            event_lines: of_events(|e| e.billed + e.next_month + e.duplicates + e.bad),
+            events: of_events(|e| e.billed),
             files: sink.files,
             late_files: sink.late_files.clone(),
             line_bytes: sink.line_bytes,
             lines: self.index + self.duplicates + self.malformed + self.previous_month_lines,
             malformed_lines: self.malformed,
             month: self.options.month.to_string(),
+            next_month_events: of_events(|e| e.next_month),
             previous_month_lines: self.previous_month_lines,
             requests: self.index,
             seed: self.options.seed,

@@ -22,6 +22,7 @@ fn options(month: &str, tenants: u32, requests: u64, seed: u64) -> SimulateOptio
         gzip: false,
         folder: FOLDER.into(),
         stream_name: STREAM.into(),
+        events_folder: None,
     }
 }
 
@@ -57,7 +58,12 @@ impl LogFile {
 
 /// Every file under `out/<FOLDER>`, in path order.
 fn scan(out: &Path) -> Vec<LogFile> {
-    let mut files: Vec<LogFile> = walkdir::WalkDir::new(out.join(FOLDER))
+    scan_in(out, FOLDER)
+}
+
+/// Every file under `out/<folder>`, in path order.
+fn scan_in(out: &Path, folder: &str) -> Vec<LogFile> {
+    let mut files: Vec<LogFile> = walkdir::WalkDir::new(out.join(folder))
         .into_iter()
         .map(|e| e.unwrap())
         .filter(|e| e.file_type().is_file())
@@ -807,4 +813,545 @@ fn the_binary_writes_what_the_library_writes() {
     assert_eq!(again.status.code(), Some(3), "{again:?}");
     let stderr = String::from_utf8(again.stderr).unwrap();
     assert!(stderr.contains("not empty"), "{stderr}");
+}
+
+// Usage events: what the API's backend sends to a second Firehose stream.
+
+const EVENTS: &str = "usage-events";
+const EVENT_STREAM: &str = "amazon-apigateway-random-gen-events";
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+fn with_events(o: SimulateOptions) -> SimulateOptions {
+    SimulateOptions {
+        events_folder: Some(EVENTS.into()),
+        ..o
+    }
+}
+
+/// Re-reads the usage events of a tree: every line checked, and the truth recomputed.
+#[derive(Debug, Default)]
+struct EventRescan {
+    files: u64,
+    bytes: u64,
+    lines: u64,
+    duplicates: u64,
+    /// Bad events by what is wrong: `id`, `tenant`, `value` or `window`.
+    bad: BTreeMap<&'static str, u64>,
+    /// By id: the distinct good events, with where each copy was found.
+    copies: HashMap<String, Copies>,
+    /// Per tenant, the distinct events of the month: how many, and the sum of their values
+    /// (units of 10^-9).
+    tenants: BTreeMap<String, (u64, u128)>,
+    /// Distinct events whose time is in the next month.
+    next_month: u64,
+    /// Distinct events by how their time, value and model are written.
+    forms: BTreeMap<&'static str, u64>,
+}
+
+fn rescan_events(out: &Path, month: Month) -> EventRescan {
+    use metering::{Event, EventError, Window};
+    let window = |month| Window {
+        month,
+        late_arrival_hours: metering::DEFAULT_LATE_ARRIVAL_HOURS,
+    };
+    let mut r = EventRescan::default();
+    for file in scan_in(out, EVENTS) {
+        let name = file.path.file_name().unwrap().to_str().unwrap();
+        let folder = file.folder();
+        let f = format!(
+            "{EVENT_STREAM}-1-{:04}-{:02}-{:02}-{:02}-",
+            folder.year, folder.month, folder.day, folder.hour
+        );
+        assert!(name.starts_with(&f), "{name} is not named after {f}…");
+        let rest = name[f.len()..].trim_end_matches(".gz");
+        assert!(
+            rest.len() == 42 && rest.as_bytes()[2] == b'-' && rest.as_bytes()[5] == b'-',
+            "{name}"
+        );
+        assert!(is_uuid(&rest[6..]), "{name}");
+        assert!(!file.text.is_empty(), "{name} is empty");
+        // Every file is one the month's bill reads.
+        assert!(window(month).reads_folder(folder), "{name}");
+        r.files += 1;
+        r.bytes += file.size;
+        for line in file.lines() {
+            r.lines += 1;
+            let event = match Event::parse(line) {
+                Ok(event) => event,
+                Err(e) => {
+                    let what = match e {
+                        EventError::NoId => "id",
+                        EventError::NoTenant => "tenant",
+                        EventError::Value(_) => "value",
+                        e => panic!("{e}: {}", String::from_utf8_lossy(line)),
+                    };
+                    *r.bad.entry(what).or_default() += 1;
+                    continue;
+                }
+            };
+            let time = event.time_ms;
+            let of_time = Month::containing(time).unwrap();
+            if !window(of_time).reads_folder(folder) {
+                // Outside any window: long before its arrival.
+                assert!(time < folder_start_ms(folder) - 31 * DAY_MS, "{event:?}");
+                *r.bad.entry("window").or_default() += 1;
+                continue;
+            }
+
+            // The exact format: key order, spacing, values.
+            let v: serde_json::Value = serde_json::from_slice(line).unwrap();
+            let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+            assert_eq!(
+                keys,
+                ["id", "tenant", "type", "time", "value", "properties"],
+                "{v}"
+            );
+            let text = std::str::from_utf8(line).unwrap();
+            assert!(text.starts_with("{\"id\": \""), "{text}");
+            assert!(is_uuid(&event.id), "{text}");
+            assert!(event.tenant.starts_with("tenant-"), "{text}");
+            assert_eq!(event.event_type, "tokens.generated");
+            assert_eq!(event.properties.len(), 1, "{text}");
+            let model = &*event.properties["model"];
+            assert!(model == "small" || model == "large", "{text}");
+            // The time of a request of the month, up to 2 s later; arrived within a minute,
+            // or (a retry) up to the end of the next hour.
+            assert!(
+                (month.start_ms()..month.end_ms() + 2_000).contains(&time),
+                "{text}"
+            );
+            let lateness = folder_start_ms(folder) - time.div_euclid(HOUR_MS) * HOUR_MS;
+            assert!(lateness == 0 || lateness == HOUR_MS, "{text} in {folder:?}");
+            let value = event.value.expect("a value");
+            assert!((1..=4_000_000_000_000).contains(&value), "{text}");
+            assert_eq!(value % 1_000_000, 0, "at most 3 digits after the point");
+
+            let entry = r
+                .copies
+                .entry(event.id.to_string())
+                .or_insert_with(|| (line.to_vec(), Vec::new()));
+            assert_eq!(entry.0, line, "copies of an event differ");
+            entry.1.push((folder, file.path.clone()));
+            if entry.1.len() > 1 {
+                r.duplicates += 1;
+                continue;
+            }
+            let forms = [
+                if v["time"].is_u64() {
+                    "epoch time"
+                } else {
+                    let t = v["time"].as_str().unwrap();
+                    assert!(t.len() == 24 && t.ends_with('Z'), "{text}");
+                    "rfc3339 time"
+                },
+                match (v["value"].is_string(), value % 1_000_000_000 == 0) {
+                    (false, true) => "integer",
+                    (true, true) => "integer text",
+                    (false, false) => "decimal",
+                    (true, false) => "decimal text",
+                },
+                if model == "small" { "small" } else { "large" },
+            ];
+            for form in forms {
+                *r.forms.entry(form).or_default() += 1;
+            }
+            if month.end_ms() <= time {
+                r.next_month += 1;
+                continue;
+            }
+            let truth = r.tenants.entry(event.tenant.to_string()).or_default();
+            truth.0 += 1;
+            truth.1 += value;
+        }
+    }
+    r
+}
+
+#[test]
+fn usage_events_are_the_truth_of_their_files() {
+    let month: Month = "2026-12".parse().unwrap();
+    let (out, summary) = run(&with_events(options("2026-12", 40, 10_000, 3)));
+    let r = rescan_events(out.path(), month);
+    let events = summary.events.unwrap();
+    let next_month = summary.next_month_events.unwrap();
+    assert_eq!(Some(r.files), summary.event_files);
+    assert_eq!(Some(r.bytes), summary.event_bytes);
+    assert_eq!(Some(r.lines), summary.event_lines);
+    assert_eq!(r.copies.len() as u64, events + next_month);
+    assert_eq!(r.next_month, next_month);
+    assert_eq!(Some(r.duplicates), summary.duplicate_event_lines);
+    assert_eq!(Some(r.bad.values().sum::<u64>()), summary.bad_events);
+    assert_eq!(
+        summary.event_lines,
+        Some(
+            events
+                + next_month
+                + summary.duplicate_event_lines.unwrap()
+                + summary.bad_events.unwrap()
+        )
+    );
+
+    // Per tenant: the events of the month and the exact sum of their values.
+    for (tenant, truth) in &summary.tenants {
+        let (count, sum) = r.tenants.get(tenant).copied().unwrap_or_default();
+        assert_eq!(truth.events, Some(count), "{tenant}");
+        assert_eq!(truth.tokens, metering::amount_decimal(sum), "{tenant}");
+        // One event per successful request, and only for tenants.
+        if tenant == UNASSIGNED {
+            assert_eq!(count, 0);
+        } else {
+            assert!(count <= truth.status_2xx, "{tenant}");
+        }
+    }
+    assert!(r.tenants.keys().all(|t| summary.tenants.contains_key(t)));
+    let successes: u64 = summary
+        .tenants
+        .iter()
+        .filter(|(t, _)| *t != UNASSIGNED)
+        .map(|(_, t)| t.status_2xx)
+        .sum();
+    assert_eq!(successes, events + next_month);
+    assert!(events > 9_000, "{summary:?}");
+    // Tokens are exact decimals, some with digits after the point; in the JSON as strings.
+    let tokens: Vec<String> = summary
+        .tenants
+        .values()
+        .map(|t| t.tokens.unwrap().to_string())
+        .collect();
+    assert!(tokens.iter().any(|t| t.contains('.')), "{tokens:?}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("simulation.json")).unwrap())
+            .unwrap();
+    assert_eq!(json, serde_json::to_value(&summary).unwrap());
+    for (tenant, truth) in &summary.tenants {
+        let shown = &json["tenants"][tenant];
+        assert_eq!(shown["tokens"], truth.tokens.unwrap().to_string());
+        assert_eq!(shown["events"], truth.events.unwrap());
+    }
+    assert_eq!(json["events"], events);
+    assert_eq!(json["bad_events"], summary.bad_events.unwrap());
+
+    // Both time forms, about half each; about 1 in 10 values a decimal, as a number or a
+    // string; both models.
+    let distinct = r.copies.len() as u64;
+    let form = |name: &str| r.forms.get(name).copied().unwrap_or_default();
+    assert_eq!(form("epoch time") + form("rfc3339 time"), distinct);
+    assert!(
+        (distinct * 4 / 10..distinct * 6 / 10).contains(&form("epoch time")),
+        "{:?}",
+        r.forms
+    );
+    let decimals = form("decimal") + form("decimal text");
+    assert!(
+        (distinct / 20..distinct * 3 / 20).contains(&decimals),
+        "{:?}",
+        r.forms
+    );
+    for name in [
+        "integer",
+        "integer text",
+        "decimal",
+        "decimal text",
+        "small",
+        "large",
+    ] {
+        assert!(form(name) > 0, "no {name}: {:?}", r.forms);
+    }
+
+    // Duplicates: about 0.5 %, byte-identical (checked by the rescan), in the same file, a
+    // later file of the folder and the next folder.
+    let duplicates = summary.duplicate_event_lines.unwrap();
+    assert!(
+        (distinct / 400..distinct / 100).contains(&duplicates),
+        "{summary:?}"
+    );
+    let (mut same_file, mut same_folder, mut next_folder) = (0, 0, 0);
+    for (_, places) in r.copies.values().filter(|(_, p)| p.len() > 1) {
+        assert_eq!(places.len(), 2);
+        let ((f0, p0), (f1, p1)) = (&places[0], &places[1]);
+        if p0 == p1 {
+            same_file += 1;
+        } else if f0 == f1 {
+            same_folder += 1;
+        } else {
+            next_folder += 1;
+            assert_eq!(folder_start_ms(*f1) - folder_start_ms(*f0), HOUR_MS);
+        }
+    }
+    assert!(
+        same_file > 0 && same_folder > 0 && next_folder > 0,
+        "{same_file} {same_folder} {next_folder}"
+    );
+
+    // At least one bad event of each kind.
+    for what in ["id", "tenant", "value", "window"] {
+        assert!(r.bad.get(what).is_some_and(|n| *n >= 1), "{:?}", r.bad);
+    }
+    assert!(summary.bad_events.unwrap() < 20, "{summary:?}");
+
+    // Several files per folder, the month's and the next month's first hour (no straddling).
+    let files = scan_in(out.path(), EVENTS);
+    let folders: BTreeSet<FolderHour> = files.iter().map(|f| f.folder()).collect();
+    assert!(summary.event_files.unwrap() as usize > 2 * folders.len());
+    assert_eq!(folders.first(), FolderHour::new(2026, 12, 1, 0).as_ref());
+    assert_eq!(folders.last(), FolderHour::new(2027, 1, 1, 0).as_ref());
+}
+
+#[test]
+fn bill_finds_the_truth_of_the_usage_events() {
+    let month: Month = "2026-12".parse().unwrap();
+    let (out, summary) = run(&with_events(options("2026-12", 40, 10_000, 3)));
+    let config: metering::Config = serde_json::from_str(
+        r#"{"meters": {
+                "tokens": {"source": "events", "event_type": "tokens.generated", "aggregation": "sum", "unit": "tokens"},
+                "requests": {"aggregation": "count"}},
+            "pricing": {"default_plan": "p", "plans": {"p": {"currency": "EUR"}}}}"#,
+    )
+    .unwrap();
+    let config = config.validate().unwrap();
+    let (logs, events) = (out.path().join(FOLDER), out.path().join(EVENTS));
+    let folders = metering_gen::offline::bill::Folders {
+        logs: Some(&logs),
+        events: Some(&events),
+    };
+    let (usage, reports) = metering_gen::offline::bill::measure(&config, folders, month).unwrap();
+    let [logs_report, events_report] = &reports[..] else {
+        panic!("two sources read: {reports:?}")
+    };
+    assert_eq!(logs_report.source, metering::Source::AccessLog);
+    assert_eq!(logs_report.counts.billed, summary.requests);
+    assert_eq!(logs_report.malformed, summary.malformed_lines);
+
+    let r = events_report;
+    assert_eq!(r.source, metering::Source::Events);
+    assert_eq!(Some(r.counts.billed), summary.events);
+    assert_eq!(Some(r.counts.outside_month), summary.next_month_events);
+    assert_eq!(Some(r.counts.duplicates), summary.duplicate_event_lines);
+    assert_eq!(Some(r.malformed), summary.bad_events);
+    assert_eq!(
+        r.counts.records,
+        r.counts.billed + r.counts.outside_month + r.counts.duplicates
+    );
+    assert_eq!(Some(r.lines), summary.event_lines);
+    assert_eq!(Some(r.files_read), summary.event_files);
+    assert_eq!(r.files_outside_window, 0);
+    assert!(r.files_not_in_layout.is_empty());
+    // Each kind of bad event, reported with its file and line.
+    let reasons: Vec<&str> = r
+        .malformed_shown
+        .iter()
+        .map(|m| m.reason.as_str())
+        .collect();
+    assert_eq!(reasons.len() as u64, r.malformed, "{reasons:?}");
+    for reason in [
+        "no `id`",
+        "no `tenant`",
+        "`value` \"abc\"",
+        "no bill counts it",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r.contains(reason)),
+            "no {reason}: {reasons:?}"
+        );
+    }
+    assert!(r.malformed_shown.iter().all(|m| m.line >= 1
+        && m.file.starts_with(&events)
+        && m.file.to_str().unwrap().contains(EVENT_STREAM)));
+
+    // Every tenant of the truth (and no other), with its requests and its exact tokens.
+    assert_eq!(
+        usage.tenants.keys().collect::<Vec<_>>(),
+        summary.tenants.keys().collect::<Vec<_>>()
+    );
+    for (tenant, truth) in &summary.tenants {
+        let billed = &usage.tenants[tenant];
+        assert_eq!(billed["tokens"], truth.tokens.unwrap(), "{tenant}");
+        assert_eq!(billed["requests"], truth.requests.into(), "{tenant}");
+    }
+    let total: metering::pricing::Decimal =
+        summary.tenants.values().map(|t| t.tokens.unwrap()).sum();
+    assert!(total > 1_000_000.into(), "{total}");
+}
+
+#[test]
+fn usage_events_leave_the_access_logs_as_they_are() {
+    let plain = options("2026-10", 50, 2_000, 7);
+    let (a, sa) = run(&with_events(plain.clone()));
+    let (b, sb) = run(&with_events(plain.clone()));
+    let (p, sp) = run(&plain);
+    let (ta, tb, tp) = (tree(a.path()), tree(b.path()), tree(p.path()));
+
+    // The same options, the same bytes.
+    assert_eq!(sa, sb);
+    assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>());
+    for (path, bytes) in &ta {
+        assert!(tb[path] == *bytes, "{} differs", path.display());
+    }
+    let event_files = ta.keys().filter(|p| p.starts_with(EVENTS)).count() as u64;
+    assert!(event_files > 100, "{event_files} event files");
+    assert_eq!(Some(event_files), sa.event_files);
+
+    // The access logs are those of a run without events, byte for byte.
+    let logs: BTreeMap<&PathBuf, &Vec<u8>> =
+        ta.iter().filter(|(p, _)| p.starts_with(FOLDER)).collect();
+    let plain_logs: BTreeMap<&PathBuf, &Vec<u8>> =
+        tp.iter().filter(|(p, _)| p.starts_with(FOLDER)).collect();
+    assert_eq!(logs.len() as u64, sp.files);
+    assert!(logs == plain_logs, "the access logs differ");
+    assert_eq!(tp.len() as u64, sp.files + 1);
+
+    // So is the truth, but for the events' fields; without events, none of them.
+    let without_events = SimulateSummary {
+        bad_events: None,
+        duplicate_event_lines: None,
+        event_bytes: None,
+        event_files: None,
+        event_lines: None,
+        events: None,
+        next_month_events: None,
+        tenants: sa
+            .tenants
+            .iter()
+            .map(|(t, truth)| {
+                let truth = TenantTruth {
+                    events: None,
+                    tokens: None,
+                    ..truth.clone()
+                };
+                (t.clone(), truth)
+            })
+            .collect(),
+        ..sa.clone()
+    };
+    assert_eq!(without_events, sp);
+    let plain_json = String::from_utf8(tp[Path::new("simulation.json")].clone()).unwrap();
+    assert!(
+        !plain_json.contains("event") && !plain_json.contains("tokens"),
+        "{plain_json}"
+    );
+    assert!(sa.tenants.values().all(|t| t.tokens.is_some()));
+
+    // Another seed, other events.
+    let (c, _) = run(&with_events(options("2026-10", 50, 2_000, 8)));
+    let tc = tree(c.path());
+    assert!(!ta
+        .keys()
+        .any(|p| p.starts_with(EVENTS) && tc.contains_key(p)));
+}
+
+#[test]
+fn usage_events_of_small_months() {
+    let month: Month = "2026-10".parse().unwrap();
+    // No requests: no events, zeros in the truth.
+    let (out, s) = run(&with_events(options("2026-10", 3, 0, 1)));
+    assert_eq!(
+        (s.events, s.event_files, s.event_lines, s.bad_events),
+        (Some(0), Some(0), Some(0), Some(0))
+    );
+    assert!(scan_in(out.path(), EVENTS).is_empty());
+
+    // A few requests: one event each for the successful ones of a tenant, perhaps a bad one.
+    let (out, s) = run(&with_events(options("2026-10", 5, 300, 2)));
+    let r = rescan_events(out.path(), month);
+    assert_eq!(Some(r.copies.len() as u64 - r.next_month), s.events);
+    assert_eq!(Some(r.lines), s.event_lines);
+    for (tenant, truth) in &s.tenants {
+        let (count, sum) = r.tenants.get(tenant).copied().unwrap_or_default();
+        assert_eq!(
+            (truth.events, truth.tokens),
+            (Some(count), metering::amount_decimal(sum))
+        );
+    }
+}
+
+#[test]
+fn the_binary_writes_usage_events_when_asked() {
+    let by_library = run(&SimulateOptions {
+        gzip: true,
+        stream_name: "s".into(),
+        events_folder: Some("ev/raw".into()),
+        ..options("2026-03", 5, 800, 4)
+    });
+    let out = tempfile::tempdir().unwrap();
+    let cli = Command::new(env!("CARGO_BIN_EXE_simulate"))
+        .args([
+            "--tenants",
+            "5",
+            "--requests",
+            "800",
+            "--month",
+            "2026-03",
+            "--seed",
+            "4",
+        ])
+        .args(["--gzip", "--stream-name", "s", "--events-folder", "ev/raw"])
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(cli.status.success(), "{cli:?}");
+    let written = tree(out.path());
+    assert_eq!(written, tree(by_library.0.path()));
+    let summary = &by_library.1;
+    let event_files: Vec<&PathBuf> = written.keys().filter(|p| p.starts_with("ev/raw")).collect();
+    assert_eq!(Some(event_files.len() as u64), summary.event_files);
+    assert!(event_files.iter().all(|p| {
+        let name = p.file_name().unwrap().to_str().unwrap();
+        name.starts_with("s-events-1-2026-0") && name.ends_with(".gz")
+    }));
+    let stdout = String::from_utf8(cli.stdout).unwrap();
+    assert!(
+        stdout.contains(&format!(
+            "; {}: {} files, {} lines ({} bytes): {} usage events billed in the month, {} in the next, {} duplicate lines, {} bad events; ",
+            out.path().join("ev/raw").display(),
+            summary.event_files.unwrap(),
+            summary.event_lines.unwrap(),
+            summary.event_bytes.unwrap(),
+            summary.events.unwrap(),
+            summary.next_month_events.unwrap(),
+            summary.duplicate_event_lines.unwrap(),
+            summary.bad_events.unwrap(),
+        )),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn events_folders_are_checked() {
+    let out = tempfile::tempdir().unwrap();
+    let good = with_events(options("2026-10", 2, 10, 1));
+    for (folder, events) in [
+        (FOLDER, FOLDER),
+        (FOLDER, "json-data/events"),
+        ("logs/raw", "logs"),
+        (FOLDER, ""),
+        (FOLDER, "../events"),
+        (FOLDER, "/events"),
+    ] {
+        let bad = SimulateOptions {
+            folder: folder.into(),
+            events_folder: Some(events.into()),
+            ..good.clone()
+        };
+        assert!(simulate(&bad, out.path()).is_err(), "{bad:?}");
+    }
+    assert!(tree(out.path()).is_empty(), "nothing written");
+
+    // A used events folder is refused before anything is written.
+    std::fs::create_dir_all(out.path().join(EVENTS)).unwrap();
+    std::fs::write(out.path().join(EVENTS).join("old"), "x").unwrap();
+    let err = simulate(&good, out.path()).unwrap_err();
+    assert!(err.to_string().contains("not empty"), "{err}");
+    assert_eq!(tree(out.path()).len(), 1);
+    assert!(!out.path().join(FOLDER).exists());
+
+    // Folders side by side are fine.
+    let out = tempfile::tempdir().unwrap();
+    let apart = SimulateOptions {
+        folder: "data/logs".into(),
+        events_folder: Some("data/events".into()),
+        ..good
+    };
+    let s = simulate(&apart, out.path()).unwrap();
+    assert!(s.events.is_some());
 }
