@@ -19,7 +19,7 @@
 //! Other keys are ignored, so a CloudEvents event with its `specversion` and `source` reads as
 //! long as it carries the fields above. Keys are matched exactly (JSON is case-sensitive).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -62,6 +62,9 @@ pub enum EventError {
     Time(String),
     #[error("`value` {0}")]
     Value(String),
+    /// A line the ingestion function flagged ([`normalise`]), with its reason.
+    #[error("{0}")]
+    Flagged(String),
     #[error("`time` {time} is in {month}, whose bill reads the folders {first}..{last}, not {folder} where the event arrived: no bill counts it")]
     OutsideAnyWindow {
         time: String,
@@ -86,6 +89,9 @@ struct Raw<'a> {
     value: Option<&'a RawValue>,
     #[serde(borrow, default)]
     properties: Option<BTreeMap<Cow<'a, str>, Cow<'a, str>>>,
+    /// Set by [`normalise`] on a line that is not a usable event.
+    #[serde(borrow, default)]
+    problem: Option<Cow<'a, str>>,
 }
 
 /// `None` for a missing or empty text, and for `-` (what API Gateway writes for a missing
@@ -99,6 +105,9 @@ impl<'a> Event<'a> {
     pub fn parse(line: &'a [u8]) -> Result<Event<'a>, EventError> {
         let raw: Raw<'a> =
             serde_json::from_slice(line).map_err(|e| EventError::Json(e.to_string()))?;
+        if let Some(problem) = raw.problem {
+            return Err(EventError::Flagged(problem.into_owned()));
+        }
         let id = present(raw.id).ok_or(EventError::NoId)?;
         let tenant = present(raw.tenant).ok_or(EventError::NoTenant)?;
         let event_type = present(raw.event_type).ok_or(EventError::NoType)?;
@@ -205,6 +214,57 @@ fn parse_value(json: &str) -> Result<u128, String> {
         .parse()
         .expect("9 digits");
     Ok(whole * 10u128.pow(VALUE_SCALE) + fraction)
+}
+
+/// The event in canonical form, as one line of JSON: `time` in epoch milliseconds, `value` a
+/// string of its exact digits without trailing zeros (`"1532.5"`), no other keys. It parses
+/// back to the same event.
+#[derive(Serialize)]
+struct Canonical<'e> {
+    id: &'e str,
+    tenant: &'e str,
+    #[serde(rename = "type")]
+    event_type: &'e str,
+    time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    properties: &'e BTreeMap<Cow<'e, str>, Cow<'e, str>>,
+}
+
+/// A line that is not a usable event, kept with its reason, so that it is counted and
+/// reported wherever it is read, and can be mended and sent again.
+#[derive(Serialize)]
+struct Flagged<'l> {
+    problem: String,
+    record: Cow<'l, str>,
+}
+
+/// What the ingestion function writes for one line it received (without its newline): the
+/// event in canonical form, or `{"problem": "<why>", "record": "<the line>"}` (the line as
+/// UTF-8, invalid bytes replaced), which [`Event::parse`] reads back as
+/// [`EventError::Flagged`]. Either way one line of JSON, without a newline.
+pub fn normalise(line: &[u8]) -> Vec<u8> {
+    let out = match Event::parse(line) {
+        Ok(event) => serde_json::to_vec(&Canonical {
+            id: &event.id,
+            tenant: &event.tenant,
+            event_type: &event.event_type,
+            time: event.time_ms,
+            value: event.value.map(|v| {
+                amount_decimal(v)
+                    .expect("a value has at most 24 digits")
+                    .to_string()
+            }),
+            properties: &event.properties,
+        }),
+        Err(EventError::Flagged(_)) => Ok(line.to_vec()),
+        Err(problem) => serde_json::to_vec(&Flagged {
+            problem: problem.to_string(),
+            record: String::from_utf8_lossy(line),
+        }),
+    };
+    out.expect("strings and integers serialize")
 }
 
 /// An amount in units of 10^-[`VALUE_SCALE`] as an exact decimal, without trailing zeros;
@@ -373,6 +433,54 @@ mod tests {
                 event(bad)
             );
         }
+    }
+
+    #[test]
+    fn normalised_events_read_back_the_same() {
+        for line in [
+            r#"{"id": "e-1", "tenant": "acme", "type": "tokens.generated", "time": "2026-10-07T14:00:00.250+02:00", "value": "0012.50", "properties": {"model": "large", "a": "\u00e9"}, "specversion": "1.0"}"#,
+            r#"{"id": "e-2", "tenant": "acme", "type": "x", "time": 5}"#,
+            r#"{"id": "e\"3", "tenant": "t", "type": "x", "time": 5, "value": 0, "properties": {}}"#,
+        ] {
+            let event = event(line).unwrap();
+            let canonical = normalise(line.as_bytes());
+            assert!(!canonical.contains(&b'\n'));
+            assert_eq!(
+                Event::parse(&canonical).unwrap(),
+                event,
+                "{}",
+                String::from_utf8_lossy(&canonical)
+            );
+        }
+        assert_eq!(
+            String::from_utf8(normalise(
+                br#"{"id": "e-1", "tenant": "acme", "type": "t", "time": "2026-10-07T12:00:00.250Z", "value": "0012.50"}"#
+            ))
+            .unwrap(),
+            r#"{"id":"e-1","tenant":"acme","type":"t","time":1791374400250,"value":"12.5"}"#
+        );
+    }
+
+    #[test]
+    fn bad_lines_are_flagged_and_read_back_with_their_reason() {
+        let flagged =
+            normalise(br#"{"id": "e", "tenant": "t", "type": "x", "time": 0, "value": "abc"}"#);
+        assert_eq!(
+            String::from_utf8(flagged.clone()).unwrap(),
+            r#"{"problem":"`value` \"abc\" is not a decimal number","record":"{\"id\": \"e\", \"tenant\": \"t\", \"type\": \"x\", \"time\": 0, \"value\": \"abc\"}"}"#
+        );
+        assert_eq!(
+            Event::parse(&flagged),
+            Err(EventError::Flagged(
+                "`value` \"abc\" is not a decimal number".into()
+            ))
+        );
+        // Flagging is idempotent, and bytes that are not UTF-8 are kept as well as they can be.
+        assert_eq!(normalise(&flagged), flagged);
+        let binary = normalise(b"\xff\xfe{");
+        assert!(
+            matches!(Event::parse(&binary), Err(EventError::Flagged(m)) if m.starts_with("not a JSON usage event"))
+        );
     }
 
     #[test]
