@@ -175,14 +175,16 @@ impl Rules {
     /// The event is in some month's window: the folder it arrived in is one that the bill of
     /// the month of its time reads. Otherwise no bill ever counts it.
     fn check_window(&self, event: &Event, folder: FolderHour) -> Result<(), EventError> {
+        let late_arrival_hours = self.window.late_arrival_hours;
+        if crate::month::times_billed_from(folder, late_arrival_hours).contains(&event.time_ms) {
+            return Ok(());
+        }
         let month = Month::containing(event.time_ms).expect("event times are 1970 to 9999");
         let window = Window {
             month,
-            late_arrival_hours: self.window.late_arrival_hours,
+            late_arrival_hours,
         };
-        if window.reads_folder(folder) {
-            return Ok(());
-        }
+        debug_assert!(!window.reads_folder(folder));
         Err(EventError::OutsideAnyWindow {
             time: chrono::DateTime::from_timestamp_millis(event.time_ms)
                 .expect("event times are 1970 to 9999")

@@ -38,9 +38,10 @@ pub use meter::{
     STATUS_CLASSES,
 };
 pub use month::{
-    FolderHour, Month, MonthError, Window, FIREHOSE_MAX_BUFFER_SECONDS, PREVIOUS_MONTH_HOURS,
+    times_billed_from, FolderHour, Month, MonthError, Window, FIREHOSE_MAX_BUFFER_SECONDS,
+    PREVIOUS_MONTH_HOURS,
 };
 pub use pricing;
 pub use record::{LineError, Request, UNASSIGNED};
-pub use sql::{usage_query, EventsNotQueried};
+pub use sql::{usage_query, usage_query_with_events, EventsNotQueried, Table};
 pub use usage::Usage;

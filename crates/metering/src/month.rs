@@ -2,6 +2,7 @@
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use std::fmt;
+use std::ops::Range;
 use std::str::FromStr;
 
 /// A calendar month in UTC, written `YYYY-MM`.
@@ -268,6 +269,29 @@ impl Window {
     pub fn contains_request(&self, epoch_ms: i64) -> bool {
         (self.month.start_ms()..self.month.end_ms()).contains(&epoch_ms)
     }
+}
+
+/// The times of the records that some month's bill reads from `folder`: from the start of
+/// the first month whose window reads the folder to the end of the last. The folder's own
+/// month always does; the previous month too for its first `late_arrival_hours`, the next
+/// month too for its last hour ([`PREVIOUS_MONTH_HOURS`]). A usage event in `folder` whose
+/// time lies outside is in no bill (compaction and `bill` flag it).
+pub fn times_billed_from(folder: FolderHour, late_arrival_hours: u32) -> Range<i64> {
+    let own = Month::new(folder.year, folder.month).expect("a folder's month is valid");
+    let reads = |month: Month| {
+        Window {
+            month,
+            late_arrival_hours,
+        }
+        .reads_folder(folder)
+    };
+    let first = if reads(own.previous()) {
+        own.previous()
+    } else {
+        own
+    };
+    let last = if reads(own.next()) { own.next() } else { own };
+    first.start_ms()..last.end_ms()
 }
 
 #[cfg(test)]

@@ -47,17 +47,66 @@ fn quoted(identifier: &str) -> String {
 /// [`check_name`](crate::check_name).
 ///
 /// The query reads the access-log table only: a configuration with a meter of usage events
-/// is refused with that meter's name (those are measured offline, `metering-gen bill
-/// --events`, until the events table is deployed).
+/// is refused with that meter's name ([`usage_query_with_events`] reads both).
 pub fn usage_query(
     config: &ValidConfig,
     month: Month,
     database: &str,
     table: &str,
 ) -> Result<String, EventsNotQueried> {
-    if let Some((name, _)) = config.meters().find(|(_, m)| m.source == Source::Events) {
-        return Err(EventsNotQueried(name.to_string()));
+    usage_query_with_events(config, month, Table { database, table }, None)
+}
+
+/// A Glue table, by database and name.
+#[derive(Debug, Clone, Copy)]
+pub struct Table<'a> {
+    pub database: &'a str,
+    pub table: &'a str,
+}
+
+impl Table<'_> {
+    fn sql(&self) -> String {
+        format!("{}.{}", quoted(self.database), quoted(self.table))
     }
+}
+
+/// [`usage_query`] over the access-log table and the usage-events table: one row per tenant
+/// with a request or a usage event in the month, each meter from its own source (0 where the
+/// tenant has none). Without events meters the query is [`usage_query`]'s, word for word;
+/// without access-log meters it reads the events table only.
+///
+/// The events table has the columns that the compaction of usage events writes: `id`,
+/// `tenant`, `type`, `time` (epoch milliseconds), `value` (DECIMAL(24,9), NULL when the event
+/// has none), `properties` (MAP(VARCHAR, VARCHAR)), `problem` (NULL for a usable event; the
+/// reason otherwise, e.g. a time outside any window, see
+/// [`times_billed_from`](crate::times_billed_from)) and the hourly partition columns. Its rules
+/// are [`Aggregator`](crate::Aggregator)'s for events: the window's folders, usable events
+/// only, one row per `id` (the earliest by `time`), the month of the event's own `time`; per
+/// meter, the events of its type that pass its property filter: `count`, `sum` and `max` of
+/// `value` (NULLs skipped, 0 when none), `unique_count` of the property's distinct values.
+///
+/// A property is read with `element_at(properties, '<name>')`, which gives NULL for a key the
+/// map lacks (Trino documentation, "Map functions and operators": `element_at(map(K, V), key)
+/// → V` "Returns value for given key, or NULL if the key is not contained in the map"); the
+/// subscript `properties['<name>']` would fail the query on such a key instead.
+pub fn usage_query_with_events(
+    config: &ValidConfig,
+    month: Month,
+    requests: Table<'_>,
+    events: Option<Table<'_>>,
+) -> Result<String, EventsNotQueried> {
+    let reads_events = config.reads(Source::Events);
+    let events = match (reads_events, events) {
+        (true, None) => {
+            let (name, _) = config
+                .meters()
+                .find(|(_, m)| m.source == Source::Events)
+                .expect("a config that reads events has an events meter");
+            return Err(EventsNotQueried(name.to_string()));
+        }
+        (true, Some(table)) => Some(table),
+        (false, _) => None,
+    };
     let window = config.window(month);
     let (first, last) = (window.first_folder(), window.last_folder());
     // The previous month's last hours (on its last day), the month, the next month's first.
@@ -74,29 +123,14 @@ pub fn usage_query(
         last.month,
         last.hour
     );
-    let mut columns = vec!["  tenant".to_string()];
-    for (name, meter) in config.meters() {
-        let name = quoted(name);
-        let filter = meter.filter.sql();
-        columns.push(match meter.aggregation {
-            Aggregation::Count => format!("  count_if({filter}) AS {name}"),
-            Aggregation::SumResponseBytes => {
-                format!("  coalesce(sum(CASE WHEN {filter} THEN responselength END), 0) AS {name}")
-            }
-            Aggregation::UniqueUsers => {
-                format!("  count(DISTINCT CASE WHEN {filter} THEN sub END) AS {name}")
-            }
-            Aggregation::Sum | Aggregation::Max | Aggregation::UniqueCount => {
-                unreachable!("events meters were refused above")
-            }
-        });
-    }
-    Ok(format!(
-        "-- Usage per tenant for {month}: metering-gen's usage query (crates/metering/src/sql.rs).
-WITH scanned AS (
+    let header = format!(
+        "-- Usage per tenant for {month}: metering-gen's usage query (crates/metering/src/sql.rs).\n"
+    );
+    let requests_ctes = format!(
+        "WITH scanned AS (
   SELECT requesttime, tenant, sub, httpmethod, resourcepath, status, responselength,
     row_number() OVER (PARTITION BY requestid ORDER BY requesttime) AS copy
-  FROM {database}.{table}
+  FROM {table}
   WHERE requestid IS NOT NULL AND requestid NOT IN ('', '-')
     AND requesttime IS NOT NULL
     AND (responselength IS NULL OR responselength >= 0)
@@ -109,22 +143,156 @@ requests AS (
     httpmethod, resourcepath, status, responselength
   FROM scanned
   WHERE copy = 1 AND requesttime >= {start} AND requesttime < {end}
-)
+)",
+        table = requests.sql(),
+        start = month.start_ms(),
+        end = month.end_ms(),
+    );
+    let request_columns: Vec<(&str, String)> = config
+        .meters()
+        .filter(|(_, m)| m.source == Source::AccessLog)
+        .map(|(name, meter)| {
+            let filter = meter.filter.sql();
+            let expression = match meter.aggregation {
+                Aggregation::Count => format!("count_if({filter})"),
+                Aggregation::SumResponseBytes => {
+                    format!("coalesce(sum(CASE WHEN {filter} THEN responselength END), 0)")
+                }
+                Aggregation::UniqueUsers => {
+                    format!("count(DISTINCT CASE WHEN {filter} THEN sub END)")
+                }
+                Aggregation::Sum | Aggregation::Max | Aggregation::UniqueCount => {
+                    unreachable!("validated: events aggregations are on events meters")
+                }
+            };
+            (name, expression)
+        })
+        .collect();
+    let Some(events) = events else {
+        let mut columns = vec!["  tenant".to_string()];
+        columns.extend(
+            request_columns
+                .iter()
+                .map(|(name, e)| format!("  {e} AS {}", quoted(name))),
+        );
+        return Ok(format!(
+            "{header}{requests_ctes}
 SELECT
 {columns}
 FROM requests
 GROUP BY tenant
 ORDER BY tenant
 ",
-        database = quoted(database),
-        table = quoted(table),
+            columns = columns.join(",\n"),
+        ));
+    };
+    let events_ctes = format!(
+        "events_scanned AS (
+  SELECT \"tenant\", \"type\", \"time\", \"value\", \"properties\",
+    row_number() OVER (PARTITION BY \"id\" ORDER BY \"time\") AS copy
+  FROM {table}
+  WHERE \"problem\" IS NULL AND \"id\" IS NOT NULL AND \"time\" IS NOT NULL
+    AND ({folders})
+),
+events AS (
+  SELECT \"tenant\", \"type\", \"value\", \"properties\"
+  FROM events_scanned
+  WHERE copy = 1 AND \"time\" >= {start} AND \"time\" < {end}
+)",
+        table = events.sql(),
         start = month.start_ms(),
         end = month.end_ms(),
-        columns = columns.join(",\n"),
-    ))
+    );
+    let event_columns: Vec<(&str, String)> = config
+        .meters()
+        .filter(|(_, m)| m.source == Source::Events)
+        .map(|(name, meter)| {
+            let event_type = meter
+                .event_type
+                .as_deref()
+                .expect("validated: events meters have a type");
+            let mut condition = format!("\"type\" = '{event_type}'");
+            for (property, values) in &meter.filter.properties {
+                let quoted_values: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
+                condition.push_str(&format!(
+                    " AND {} IN ({})",
+                    property_sql(property),
+                    quoted_values.join(", ")
+                ));
+            }
+            let expression = match meter.aggregation {
+                Aggregation::Count => format!("count_if({condition})"),
+                Aggregation::Sum => {
+                    format!("coalesce(sum(CASE WHEN {condition} THEN \"value\" END), 0)")
+                }
+                Aggregation::Max => {
+                    format!("coalesce(max(CASE WHEN {condition} THEN \"value\" END), 0)")
+                }
+                Aggregation::UniqueCount => format!(
+                    "count(DISTINCT CASE WHEN {condition} THEN {} END)",
+                    property_sql(
+                        meter
+                            .property
+                            .as_deref()
+                            .expect("validated: unique_count has a property")
+                    )
+                ),
+                Aggregation::SumResponseBytes | Aggregation::UniqueUsers => {
+                    unreachable!("validated: access-log aggregations are on access-log meters")
+                }
+            };
+            (name, expression)
+        })
+        .collect();
+    let grouped = |columns: &[(&str, String)]| -> String {
+        columns
+            .iter()
+            .map(|(name, e)| format!(",\n    {e} AS {}", quoted(name)))
+            .collect()
+    };
+    let mut out = header;
+    let (sources, tenant) = if request_columns.is_empty() {
+        out.push_str("WITH ");
+        ("FROM event_usage e", "e.tenant")
+    } else {
+        out.push_str(&requests_ctes);
+        out.push_str(&format!(
+            ",\nrequest_usage AS (\n  SELECT\n    tenant{}\n  FROM requests\n  GROUP BY tenant\n),\n",
+            grouped(&request_columns)
+        ));
+        (
+            "FROM request_usage r FULL OUTER JOIN event_usage e ON r.tenant = e.tenant",
+            "coalesce(r.tenant, e.tenant)",
+        )
+    };
+    out.push_str(&events_ctes);
+    out.push_str(&format!(
+        ",\nevent_usage AS (\n  SELECT\n    \"tenant\" AS tenant{}\n  FROM events\n  GROUP BY \"tenant\"\n)\n",
+        grouped(&event_columns)
+    ));
+    let mut columns = vec![format!("  {tenant} AS tenant")];
+    for (name, meter) in config.meters() {
+        let side = if meter.source == Source::Events {
+            "e"
+        } else {
+            "r"
+        };
+        let name = quoted(name);
+        columns.push(format!("  coalesce({side}.{name}, 0) AS {name}"));
+    }
+    out.push_str(&format!(
+        "SELECT\n{}\n{sources}\nORDER BY 1\n",
+        columns.join(",\n")
+    ));
+    Ok(out)
 }
 
-/// A meter of usage events, which the usage query does not read yet.
+/// A property of an event: NULL when the event does not have it.
+fn property_sql(name: &str) -> String {
+    format!("element_at(\"properties\", '{name}')")
+}
+
+/// A meter of usage events, and no events table to read them from.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("meter `{0}` counts usage events, which the deployed billing does not read yet: bill them with `metering-gen bill --events`")]
 pub struct EventsNotQueried(pub String);

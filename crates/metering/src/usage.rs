@@ -52,6 +52,7 @@ impl Usage {
                 let n = match value {
                     None => Decimal::ZERO,
                     Some(text) => Decimal::from_str_exact(text)
+                        .or_else(|_| Decimal::from_scientific(text))
                         .ok()
                         .filter(|d| !d.is_sign_negative())
                         .ok_or_else(|| {

@@ -321,3 +321,27 @@ fn a_total_larger_than_a_decimal_fails_loudly() {
         "the 2026-10 usage of meter `tokens` for tenant `acme` is larger than a decimal holds"
     );
 }
+
+proptest! {
+    /// The time range a folder's events may have is exactly the times whose month's window
+    /// reads the folder, whatever the late hours.
+    #[test]
+    fn the_times_billed_from_a_folder_are_those_whose_window_reads_it(
+        folder_ms in 1_700_000_000_000i64..1_900_000_000_000,
+        offset_ms in -3_000_000_000i64..3_000_000_000,
+        late in 1u32..=metering::MAX_LATE_ARRIVAL_HOURS,
+    ) {
+        let hour = chrono::DateTime::from_timestamp_millis(folder_ms).unwrap();
+        use chrono::{Datelike, Timelike};
+        let folder = FolderHour::new(hour.year(), hour.month(), hour.day(), hour.hour()).unwrap();
+        let time = folder_ms + offset_ms;
+        let window = metering::Window {
+            month: Month::containing(time).unwrap(),
+            late_arrival_hours: late,
+        };
+        prop_assert_eq!(
+            metering::times_billed_from(folder, late).contains(&time),
+            window.reads_folder(folder)
+        );
+    }
+}
