@@ -232,17 +232,24 @@ struct Canonical<'e> {
     properties: &'e BTreeMap<Cow<'e, str>, Cow<'e, str>>,
 }
 
-/// A line that is not a usable event, kept with its reason, so that it is counted and
-/// reported wherever it is read, and can be mended and sent again.
+/// A line that is not a usable event, kept with its reason (and its first
+/// [`FLAGGED_RECORD_BYTES`] bytes), so that it is counted and reported wherever it is read.
 #[derive(Serialize)]
 struct Flagged<'l> {
     problem: String,
     record: Cow<'l, str>,
+    /// The whole line's length, when `record` holds only its start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record_bytes: Option<usize>,
 }
+
+/// How much of a bad line [`normalise`] keeps.
+pub const FLAGGED_RECORD_BYTES: usize = 4096;
 
 /// What the ingestion function writes for one line it received (without its newline): the
 /// event in canonical form, or `{"problem": "<why>", "record": "<the line>"}` (the line as
-/// UTF-8, invalid bytes replaced), which [`Event::parse`] reads back as
+/// UTF-8, invalid bytes replaced, the first [`FLAGGED_RECORD_BYTES`] only, with
+/// `"record_bytes"` the whole length when it is longer), which [`Event::parse`] reads back as
 /// [`EventError::Flagged`]. Either way one line of JSON, without a newline.
 pub fn normalise(line: &[u8]) -> Vec<u8> {
     let out = match Event::parse(line) {
@@ -261,7 +268,8 @@ pub fn normalise(line: &[u8]) -> Vec<u8> {
         Err(EventError::Flagged(_)) => Ok(line.to_vec()),
         Err(problem) => serde_json::to_vec(&Flagged {
             problem: problem.to_string(),
-            record: String::from_utf8_lossy(line),
+            record: String::from_utf8_lossy(&line[..line.len().min(FLAGGED_RECORD_BYTES)]),
+            record_bytes: (line.len() > FLAGGED_RECORD_BYTES).then_some(line.len()),
         }),
     };
     out.expect("strings and integers serialize")
@@ -477,6 +485,13 @@ mod tests {
         );
         // Flagging is idempotent, and bytes that are not UTF-8 are kept as well as they can be.
         assert_eq!(normalise(&flagged), flagged);
+        let long = vec![b'x'; FLAGGED_RECORD_BYTES + 10];
+        let flagged: serde_json::Value = serde_json::from_slice(&normalise(&long)).unwrap();
+        assert_eq!(
+            flagged["record"].as_str().unwrap().len(),
+            FLAGGED_RECORD_BYTES
+        );
+        assert_eq!(flagged["record_bytes"], FLAGGED_RECORD_BYTES + 10);
         let binary = normalise(b"\xff\xfe{");
         assert!(
             matches!(Event::parse(&binary), Err(EventError::Flagged(m)) if m.starts_with("not a JSON usage event"))

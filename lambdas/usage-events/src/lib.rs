@@ -58,6 +58,26 @@ impl Counts {
     }
 }
 
+/// One flagged line for a whole record whose lines, flagged one by one, would be more than
+/// twice its size: Firehose buffers up to 1 MB for the function (its default, which the
+/// stream keeps), and the function's response, base64-encoded, must stay within Lambda's
+/// 6 MB payload quota.
+fn summary_line(record: &[u8]) -> Vec<u8> {
+    let lines = record.split(|b| *b == b'\n').count();
+    let problem = format!(
+        "a record of {} bytes in {lines} lines that are mostly not usage events",
+        record.len()
+    );
+    let mut line = serde_json::to_vec(&serde_json::json!({
+        "problem": problem,
+        "record": String::from_utf8_lossy(&record[..record.len().min(metering::FLAGGED_RECORD_BYTES)]),
+        "record_bytes": record.len(),
+    }))
+    .expect("strings serialize");
+    line.push(b'\n');
+    line
+}
+
 /// Transforms every record of the invocation, in order.
 pub fn transform(event: KinesisFirehoseEvent) -> (Response, Counts) {
     let mut counts = Counts::default();
@@ -66,7 +86,8 @@ pub fn transform(event: KinesisFirehoseEvent) -> (Response, Counts) {
         .into_iter()
         .map(|record| {
             counts.records += 1;
-            let mut data = Vec::with_capacity(record.data.0.len() + 64);
+            let mut data: Vec<u8> = Vec::with_capacity(record.data.0.len() + 64);
+            let (events_before, bad_before) = (counts.events, counts.bad_events);
             for line in record.data.0.split(|b| *b == b'\n') {
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 if line.iter().all(u8::is_ascii_whitespace) {
@@ -80,6 +101,18 @@ pub fn transform(event: KinesisFirehoseEvent) -> (Response, Counts) {
                 }
                 data.extend_from_slice(&canonical);
                 data.push(b'\n');
+            }
+            let (record_events, record_bad) = (
+                counts.events - events_before,
+                counts.bad_events - bad_before,
+            );
+            let limit = 2 * record.data.0.len() + 1024;
+            if data.len() > limit {
+                // Many short bad lines (each flagged line is longer than the line): one line
+                // for the record, so the response stays within Lambda's 6 MB.
+                data = summary_line(&record.data.0);
+                counts.events -= record_events;
+                counts.bad_events = counts.bad_events - record_bad + 1;
             }
             let result = if data.is_empty() {
                 counts.dropped += 1;
@@ -194,6 +227,25 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_record_of_many_short_bad_lines_comes_back_as_one_line() {
+        let record = "x\n".repeat(100_000);
+        let (response, counts) = invocation_of(&[("r", record.as_bytes())]);
+        let out = data(&response, 0);
+        assert!(out.len() < 2 * record.len(), "{}", out.len());
+        assert_eq!(out.lines().count(), 1);
+        assert!(
+            out.starts_with("{\"problem\":\"a record of 200000 bytes in 100001 lines that are mostly not usage events\""),
+            "{}",
+            &out[..200]
+        );
+        assert!(matches!(
+            metering::Event::parse(out.trim_end().as_bytes()),
+            Err(metering::EventError::Flagged(_))
+        ));
+        assert_eq!((counts.events, counts.bad_events), (0, 1));
+    }
+
     proptest::proptest! {
         /// Whatever the bytes, each record comes back with its id, as whole lines, and every
         /// line reads back as the event it was or as a flagged bad event.
@@ -203,6 +255,7 @@ mod tests {
             proptest::prop_assert_eq!(response.records.len(), 1);
             let out = &response.records[0].data.0;
             proptest::prop_assert!(out.is_empty() || out.ends_with(b"\n"));
+            proptest::prop_assert!(out.len() <= 2 * data.len() + 1024);
             let mut lines = 0;
             for line in out.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                 lines += 1;

@@ -151,7 +151,10 @@ impl DuckDb {
     }
 
     /// The usage of `month` according to the query, run over the logs under `root`.
-    #[allow(dead_code, reason = "each test binary compiles the module; events_sql.rs builds its own query")]
+    #[allow(
+        dead_code,
+        reason = "each test binary compiles the module; events_sql.rs builds its own query"
+    )]
     pub fn usage(
         &mut self,
         config: &ValidConfig,
