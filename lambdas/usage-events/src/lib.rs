@@ -1,7 +1,8 @@
 //! The usage-events stream's data transformation: Firehose hands it each buffer of records,
 //! and it returns every record with each of its lines in canonical form
 //! ([`metering::normalise`]: epoch-millisecond `time`, the exact `value` as a string), or
-//! flagged with why it cannot be billed, one line each, newline-terminated. So the objects in
+//! flagged with why it cannot be billed, one line each, newline-terminated (a record's events
+//! first, then its bad lines). So the objects in
 //! S3 are JSON Lines whatever the sender wrote (one event per record, several lines per
 //! record, or a record without a final newline), the tables read only the types they declare,
 //! and a bad event is kept, counted and reported instead of lost.
@@ -58,14 +59,13 @@ impl Counts {
     }
 }
 
-/// One flagged line for a whole record whose lines, flagged one by one, would be more than
-/// twice its size: Firehose buffers up to 1 MB for the function (its default, which the
+/// One flagged line for the bad lines of a record that, flagged one by one, would make it
+/// more than twice its size: Firehose buffers up to 1 MB for the function (its default, which the
 /// stream keeps), and the function's response, base64-encoded, must stay within Lambda's
 /// 6 MB payload quota.
-fn summary_line(record: &[u8]) -> Vec<u8> {
-    let lines = record.split(|b| *b == b'\n').count();
+fn summary_line(record: &[u8], bad_lines: u64) -> Vec<u8> {
     let problem = format!(
-        "a record of {} bytes in {lines} lines that are mostly not usage events",
+        "{bad_lines} lines of a record of {} bytes are not usage events",
         record.len()
     );
     let mut line = serde_json::to_vec(&serde_json::json!({
@@ -86,33 +86,35 @@ pub fn transform(event: KinesisFirehoseEvent) -> (Response, Counts) {
         .into_iter()
         .map(|record| {
             counts.records += 1;
-            let mut data: Vec<u8> = Vec::with_capacity(record.data.0.len() + 64);
-            let (events_before, bad_before) = (counts.events, counts.bad_events);
+            let mut good: Vec<u8> = Vec::with_capacity(record.data.0.len() + 64);
+            let mut bad: Vec<u8> = Vec::new();
+            let mut bad_lines = 0u64;
             for line in record.data.0.split(|b| *b == b'\n') {
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 if line.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
                 let canonical = metering::normalise(line);
-                if metering::Event::parse(&canonical).is_ok() {
+                let out = if metering::Event::parse(&canonical).is_ok() {
                     counts.events += 1;
+                    &mut good
                 } else {
-                    counts.bad_events += 1;
-                }
-                data.extend_from_slice(&canonical);
-                data.push(b'\n');
+                    bad_lines += 1;
+                    &mut bad
+                };
+                out.extend_from_slice(&canonical);
+                out.push(b'\n');
             }
-            let (record_events, record_bad) = (
-                counts.events - events_before,
-                counts.bad_events - bad_before,
-            );
-            let limit = 2 * record.data.0.len() + 1024;
-            if data.len() > limit {
-                // Many short bad lines (each flagged line is longer than the line): one line
-                // for the record, so the response stays within Lambda's 6 MB.
-                data = summary_line(&record.data.0);
-                counts.events -= record_events;
-                counts.bad_events = counts.bad_events - record_bad + 1;
+            let mut data = good;
+            if data.len() + bad.len() > 2 * record.data.0.len() + 1024 {
+                // Many short bad lines (each flagged line is longer than the line): the events
+                // as they are, and one line for the bad ones, so that the response stays
+                // within Lambda's 6 MB.
+                data.extend_from_slice(&summary_line(&record.data.0, bad_lines));
+                counts.bad_events += 1;
+            } else {
+                data.extend_from_slice(&bad);
+                counts.bad_events += bad_lines;
             }
             let result = if data.is_empty() {
                 counts.dropped += 1;
@@ -228,22 +230,27 @@ mod tests {
     }
 
     #[test]
-    fn a_record_of_many_short_bad_lines_comes_back_as_one_line() {
-        let record = "x\n".repeat(100_000);
+    fn the_bad_lines_of_a_record_of_many_short_ones_come_back_as_one_line() {
+        let event = r#"{"id":"e","tenant":"t","type":"x","time":5}"#;
+        let record = format!("{event}\n{}", "x\n".repeat(100_000));
         let (response, counts) = invocation_of(&[("r", record.as_bytes())]);
         let out = data(&response, 0);
         assert!(out.len() < 2 * record.len(), "{}", out.len());
-        assert_eq!(out.lines().count(), 1);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0], event, "the event is kept");
         assert!(
-            out.starts_with("{\"problem\":\"a record of 200000 bytes in 100001 lines that are mostly not usage events\""),
+            lines[1].starts_with(
+                "{\"problem\":\"100000 lines of a record of 200044 bytes are not usage events\""
+            ),
             "{}",
-            &out[..200]
+            &lines[1][..200]
         );
         assert!(matches!(
-            metering::Event::parse(out.trim_end().as_bytes()),
+            metering::Event::parse(lines[1].as_bytes()),
             Err(metering::EventError::Flagged(_))
         ));
-        assert_eq!((counts.events, counts.bad_events), (0, 1));
+        assert_eq!((counts.events, counts.bad_events), (1, 1));
     }
 
     proptest::proptest! {
