@@ -401,7 +401,7 @@ mod tests {
             .map(|c| (c.name, c.manifest, c.metadata))
             .collect();
         assert_eq!(found, expected);
-        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!(found.len(), 4, "{found:?}");
     }
 
     #[test]

@@ -7,6 +7,8 @@
 pub mod artifacts;
 pub mod context;
 pub mod diagnostic;
+#[cfg(feature = "verify")]
+pub mod emit;
 pub mod model;
 pub mod offline;
 pub mod output;

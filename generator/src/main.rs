@@ -66,6 +66,46 @@ enum Cmd {
     /// arguments or outputs, 3 anything else (an interruption too).
     #[cfg(feature = "verify")]
     Verify(VerifyArgs),
+    /// Send one usage event to the stack's usage-events stream with the caller's AWS
+    /// credentials and region, after checking it as billing reads it (bad input: exit 2).
+    #[cfg(feature = "verify")]
+    Emit(EmitArgs),
+}
+
+#[cfg(feature = "verify")]
+#[derive(clap::Args)]
+struct EmitArgs {
+    /// The event's `type`, e.g. `tokens.generated`.
+    #[arg(long = "type")]
+    event_type: String,
+    /// The tenant billed.
+    #[arg(long)]
+    tenant: String,
+    /// A decimal number of 0 or more (digits, at most 15 before the point and 9 after).
+    #[arg(long, allow_hyphen_values = true)]
+    value: Option<String>,
+    /// The event's id (default: `evt-` and 32 random hex digits). Sending an id again is
+    /// harmless: billing counts it once.
+    #[arg(long)]
+    id: Option<String>,
+    /// When it happened: RFC 3339 (default: now, UTC).
+    #[arg(long)]
+    time: Option<String>,
+    /// A property, `name=value`; repeat for more.
+    #[arg(long = "property")]
+    properties: Vec<String>,
+    /// The Firehose stream (default: the stack's `usage_events_stream_name` output).
+    #[arg(long)]
+    stream: Option<String>,
+    /// The applied Terraform root module whose outputs are read (`terraform output -json`).
+    #[arg(long, default_value = "terraform")]
+    tree: PathBuf,
+    /// Read the outputs from this file (as `terraform output -json` prints them) instead.
+    #[arg(long)]
+    outputs: Option<PathBuf>,
+    /// Print the event instead of sending it.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[cfg(feature = "verify")]
@@ -171,6 +211,19 @@ fn run(command: Cmd) -> Result<ExitCode, Error> {
             timeout: args.timeout.map(std::time::Duration::from_secs),
             keep_user: args.keep_user,
             json: args.json,
+        }),
+        #[cfg(feature = "verify")]
+        Cmd::Emit(args) => metering_gen::emit::run(metering_gen::emit::Request {
+            event_type: args.event_type,
+            tenant: args.tenant,
+            value: args.value,
+            id: args.id,
+            time: args.time,
+            properties: args.properties,
+            stream: args.stream,
+            tree: args.tree,
+            outputs: args.outputs,
+            dry_run: args.dry_run,
         }),
         Cmd::Usage { logs } => {
             let (config, usage) = measure(&logs)?;

@@ -30,16 +30,22 @@ fn input(source: &str, message: impl Into<String>) -> Error {
     }]))
 }
 
-/// The stack's outputs, from the file or from `terraform output -json` in the tree.
-fn stack(request: &Request) -> Result<Stack, Error> {
-    let (text, source) = match &request.outputs {
-        Some(file) => (
+/// The text of the stack's outputs and where it came from: the file, or `terraform output
+/// -json` in the tree.
+pub(crate) fn outputs_text(outputs: Option<&Path>, tree: &Path) -> Result<(String, String), Error> {
+    match outputs {
+        Some(file) => Ok((
             std::fs::read_to_string(file)
                 .map_err(|e| input(&file.display().to_string(), format!("cannot read: {e}")))?,
             file.display().to_string(),
-        ),
-        None => terraform_outputs(&request.tree)?,
-    };
+        )),
+        None => terraform_outputs(tree),
+    }
+}
+
+/// The stack's outputs, from the file or from `terraform output -json` in the tree.
+fn stack(request: &Request) -> Result<Stack, Error> {
+    let (text, source) = outputs_text(request.outputs.as_deref(), &request.tree)?;
     Stack::from_json(&text, &source).map_err(|e| {
         Error::Input(Diagnostics(
             e.problems

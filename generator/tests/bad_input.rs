@@ -913,3 +913,46 @@ fn every_field_of_a_schedule_is_checked_on_both_schedule_keys() {
         ],
     );
 }
+
+#[test]
+fn usage_events_settings_are_checked_at_their_paths() {
+    rejects(
+        |c| c["usage_events"] = json!({"stream_name": "usage events!", "buffer_size_in_mbs": 0, "buffer_interval_in_seconds": 901}),
+        &[
+            "at `usage_events.stream_name`: a delivery stream name may hold only letters, digits, `_`, `.` and `-`, not ` `",
+            "at `usage_events.buffer_size_in_mbs`",
+            "at `usage_events.buffer_interval_in_seconds`",
+        ],
+    );
+    rejects(
+        |c| c["usage_events"] = json!({"stream_name": "x".repeat(65)}),
+        &["at `usage_events.stream_name`", "Firehose allows 64"],
+    );
+    // The events folder keeps away from the tables' folders and the stack's own.
+    rejects(
+        |c| c["usage_events"] = json!({"s3_output_folder": "json-data/events"}),
+        &[
+            "at `usage_events.s3_output_folder`: `json-data/events`",
+            "may not be, contain or lie in `json-data`, the folder of `firehose.s3_output_folder`",
+        ],
+    );
+    rejects(
+        |c| c["usage_events"] = json!({"s3_output_folder": "parquet-data"}),
+        &[
+            "at `usage_events.s3_output_folder`",
+            "merge_small_files_lambda_env.NEW_TABLE_S3_FOLDER_NAME",
+        ],
+    );
+    rejects(
+        |c| c["usage_events"] = json!({"s3_output_folder": "invoices"}),
+        &["at `usage_events.s3_output_folder`: may not be, contain or lie in `invoices/`"],
+    );
+    rejects(
+        |c| c["usage_events"] = json!({"s3_output_folder": "/events/"}),
+        &["at `usage_events.s3_output_folder`: a folder name may not begin or end with `/`"],
+    );
+    rejects(
+        |c| c["usage_events"] = json!({"folder": "events"}),
+        &["at `usage_events.folder`: unknown key; expected one of `stream_name`, `s3_output_folder`"],
+    );
+}

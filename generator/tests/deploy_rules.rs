@@ -1038,3 +1038,180 @@ fn the_stacks_own_folders_lie_outside_the_tables_folders() {
         }
     });
 }
+
+/// The trees that deploy the usage-events stream, with the module's `main.tf` parsed.
+fn usage_event_trees() -> Vec<(Tree, Body)> {
+    let trees: Vec<(Tree, Body)> = trees()
+        .into_iter()
+        .filter_map(|tree| {
+            let body = tree.body("modules/usage_events/main.tf")?;
+            let root = tree.body("main.tf")?;
+            root.blocks()
+                .any(|b| b.identifier() == "module" && b.labels()[0].as_str() == "usage_events")
+                .then_some((tree, body))
+        })
+        .collect();
+    assert!(
+        trees.len() >= 2,
+        "the metering golden and its variants deploy the usage-events stream"
+    );
+    trees
+}
+
+fn resource<'a>(body: &'a Body, ty: &str, name: &str) -> &'a Body {
+    body.blocks()
+        .find(|b| {
+            b.identifier() == "resource"
+                && b.labels()[0].as_str() == ty
+                && b.labels()[1].as_str() == name
+        })
+        .unwrap_or_else(|| panic!("resource {ty}.{name}"))
+        .body()
+}
+
+fn policy_document<'a>(body: &'a Body, name: &str) -> &'a Body {
+    body.blocks()
+        .find(|b| {
+            b.identifier() == "data"
+                && b.labels()[0].as_str() == "aws_iam_policy_document"
+                && b.labels()[1].as_str() == name
+        })
+        .unwrap_or_else(|| panic!("data.aws_iam_policy_document.{name}"))
+        .body()
+}
+
+// Firehose API Reference, `ProcessorParameter`: "The BufferSizeInMBs ranges between 0.2 MB and
+// up to 3MB. The default buffering hint is 1MB"; Lambda Developer Guide, "Lambda quotas": a
+// synchronous invocation's response payload is at most 6 MB. The transformation answers at most
+// twice a record's size (lambdas/usage-events), base64-encoded (4/3): with the default 1 MB
+// buffer that is under 3 MB, with 3 MB it could pass 6 MB and fail every buffer. So the
+// processor sets the function only, and is the one processor of the stream (Firehose Developer
+// Guide, "Required parameters for data transformation": every record comes back with its id).
+#[test]
+fn the_usage_events_are_transformed_by_their_function_with_the_default_buffer() {
+    let mut problems = Vec::new();
+    for (tree, body) in usage_event_trees() {
+        let stream = resource(&body, "aws_kinesis_firehose_delivery_stream", "this");
+        let s3 = nested(stream, "extended_s3_configuration");
+        let processing = s3.first().map(|s3| nested(s3, "processing_configuration"));
+        let Some([processing]) = processing.as_deref() else {
+            problems.push(format!("{}: no single processing_configuration", tree.name));
+            continue;
+        };
+        if attr_text(processing, "enabled").as_deref() != Some("true") {
+            problems.push(format!("{}: processing is not enabled", tree.name));
+        }
+        let processors = nested(processing, "processors");
+        let [processor] = processors.as_slice() else {
+            problems.push(format!(
+                "{}: {} processors, not 1",
+                tree.name,
+                processors.len()
+            ));
+            continue;
+        };
+        if attr_text(processor, "type").as_deref() != Some("Lambda") {
+            problems.push(format!("{}: the processor is not a Lambda", tree.name));
+        }
+        let parameters: Vec<(Option<String>, Option<String>)> = nested(processor, "parameters")
+            .into_iter()
+            .map(|p| {
+                (
+                    attr_text(p, "parameter_name"),
+                    attr_text(p, "parameter_value"),
+                )
+            })
+            .collect();
+        if parameters
+            != [(
+                Some("LambdaArn".to_owned()),
+                Some("module.transform.arn".to_owned()),
+            )]
+        {
+            problems.push(format!(
+                "{}: the processor's parameters are {parameters:?}, not only the transform function",
+                tree.name
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+// Service Authorization Reference, "Actions, resources, and condition keys for Amazon Data
+// Firehose": PutRecord and PutRecordBatch act on the `deliverystream` resource type. The
+// writers' policy, which the backend's role gets, allows those two on this stream only; the
+// stream's own role may invoke its function only (Firehose Developer Guide, "Controlling
+// access with Amazon Data Firehose": lambda:InvokeFunction and lambda:GetFunctionConfiguration
+// on the function) and write only under its two folders.
+#[test]
+fn the_usage_event_policies_are_the_narrowest_that_work() {
+    let mut problems = Vec::new();
+    for (tree, body) in usage_event_trees() {
+        let writer = statements(policy_document(&body, "writer"));
+        let grants: Vec<(Vec<String>, Vec<String>)> = writer
+            .iter()
+            .map(|s| {
+                (
+                    list_texts(attr(s, "actions")),
+                    list_texts(attr(s, "resources")),
+                )
+            })
+            .collect();
+        let expected = vec![(
+            vec![
+                "firehose:PutRecord".to_owned(),
+                "firehose:PutRecordBatch".to_owned(),
+            ],
+            vec!["aws_kinesis_firehose_delivery_stream.this.arn".to_owned()],
+        )];
+        if grants != expected {
+            problems.push(format!(
+                "{}: the writer policy grants {grants:?}",
+                tree.name
+            ));
+        }
+        for statement in statements(policy_document(&body, "delivery")) {
+            let actions = list_texts(attr(statement, "actions"));
+            let resources = list_texts(attr(statement, "resources"));
+            if actions.iter().any(|a| a.starts_with("lambda:"))
+                && resources != ["module.transform.arn", "${module.transform.arn}:*"]
+            {
+                problems.push(format!(
+                    "{}: the stream's role may invoke {resources:?}",
+                    tree.name
+                ));
+            }
+            if actions.iter().any(|a| a == "s3:PutObject")
+                && resources
+                    != [
+                        "${var.bucket_arn}/${local.data_root}*",
+                        "${var.bucket_arn}/${local.error_root}*",
+                    ]
+            {
+                problems.push(format!(
+                    "{}: the stream's role may write to {resources:?}",
+                    tree.name
+                ));
+            }
+        }
+        let root = tree.body("main.tf").unwrap();
+        let prefix = root_literal(&root, "usage_events", &["prefix"]).unwrap_or_default();
+        let errors =
+            root_literal(&root, "usage_events", &["error_output_prefix"]).unwrap_or_default();
+        // Firehose Developer Guide, "Custom prefixes for Amazon S3 objects": an error prefix
+        // with expressions must hold `!{firehose:error-output-type}`; and the error folder lies
+        // outside the data folder, or the events table would read failed records.
+        let data_root = prefix.split("!{").next().unwrap_or_default();
+        if !errors.contains("!{firehose:error-output-type}")
+            || data_root.is_empty()
+            || errors.starts_with(data_root)
+            || !prefix.ends_with("/hour=!{timestamp:HH}/")
+        {
+            problems.push(format!(
+                "{}: prefix `{prefix}`, error prefix `{errors}`",
+                tree.name
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -91,7 +91,10 @@ fn write(root: &Path, requests: &[Filed], events: &[Filed]) {
     for r in requests {
         append(root, "json-data", r.folder, &r.line);
     }
-    fs::create_dir_all(root.join("events-table")).unwrap();
+    // An empty file: the table exists, with no row, when no event was sent.
+    let dir = root.join("events-table").join(folder_path(start));
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("empty"), "").unwrap();
     for e in events {
         let canonical = metering::normalise(e.line.as_bytes());
         let row = match metering::Event::parse(&canonical) {

@@ -27,6 +27,7 @@ pub mod aws;
 pub mod claims;
 pub mod outputs;
 pub mod report;
+pub mod send;
 mod stages;
 #[cfg(feature = "testing")]
 pub mod testing;

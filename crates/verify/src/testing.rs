@@ -755,3 +755,89 @@ pub fn expected_usage(calls: u64) -> BTreeMap<String, u64> {
         ("data_transfer".to_owned(), calls * 23),
     ])
 }
+
+/// A usage-events stream in moto (DirectPut, delivering to `bucket` under `folder/`, as moto
+/// does: one object per call, records joined), created with the admin's credentials; the
+/// environment for a process that sends to it with `credentials`.
+pub async fn events_stream(
+    server: &MotoServer,
+    stream: &str,
+    bucket: &str,
+    folder: &str,
+    credentials: &aws_sdk_athena::config::Credentials,
+) -> Vec<(&'static str, String)> {
+    let s3 = lambda_support::moto::s3_client(server, None::<aws_sdk_s3::config::SharedInterceptor>)
+        .await;
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("CreateBucket in moto");
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(server.endpoint())
+        .credentials_provider(server.admin_credentials().clone())
+        .load()
+        .await;
+    aws_sdk_firehose::Client::new(&config)
+        .create_delivery_stream()
+        .delivery_stream_name(stream)
+        .delivery_stream_type(aws_sdk_firehose::types::DeliveryStreamType::DirectPut)
+        .extended_s3_destination_configuration(
+            aws_sdk_firehose::types::ExtendedS3DestinationConfiguration::builder()
+                .role_arn(MotoServer::role_arn("delivery"))
+                .bucket_arn(format!("arn:aws:s3:::{bucket}"))
+                .prefix(format!("{folder}/"))
+                .build()
+                .expect("role and bucket are set"),
+        )
+        .send()
+        .await
+        .expect("CreateDeliveryStream in moto");
+    vec![
+        ("AWS_ENDPOINT_URL", server.endpoint()),
+        ("AWS_ACCESS_KEY_ID", credentials.access_key_id().to_owned()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            credentials.secret_access_key().to_owned(),
+        ),
+        (
+            "AWS_SESSION_TOKEN",
+            credentials.session_token().unwrap_or_default().to_owned(),
+        ),
+        ("AWS_REGION", REGION.to_owned()),
+        ("AWS_CONFIG_FILE", "/dev/null".to_owned()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ]
+}
+
+/// Every object under `folder/` of `bucket` in moto, in key order.
+pub async fn objects(server: &MotoServer, bucket: &str, folder: &str) -> Vec<Vec<u8>> {
+    let s3 = lambda_support::moto::s3_client(server, None::<aws_sdk_s3::config::SharedInterceptor>)
+        .await;
+    let listed = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(format!("{folder}/"))
+        .send()
+        .await
+        .expect("ListObjectsV2 in moto");
+    let mut out = Vec::new();
+    for object in listed.contents() {
+        let body = s3
+            .get_object()
+            .bucket(bucket)
+            .key(object.key().unwrap_or_default())
+            .send()
+            .await
+            .expect("GetObject in moto")
+            .body
+            .collect()
+            .await
+            .expect("the object's bytes")
+            .into_bytes();
+        out.push(body.to_vec());
+    }
+    out
+}

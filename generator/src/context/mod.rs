@@ -28,6 +28,7 @@ pub struct Context {
     pub compaction: Compaction,
     pub catalog: Catalog,
     pub metering: Metering,
+    pub usage_events: Option<UsageEvents>,
 }
 
 /// Top-level keys this project reads.
@@ -43,6 +44,7 @@ pub const SECTIONS: &[&str] = &[
     "compaction",
     "catalog",
     "metering",
+    "usage_events",
 ];
 
 /// Keys that CDK itself writes into `cdk.context.json`, or that the sample reads for a stack
@@ -112,6 +114,7 @@ pub fn parse(file: &str, text: &str) -> Result<Context, Diagnostics> {
             "compaction" => context.compaction = section.object(value).unwrap_or_default(),
             "catalog" => context.catalog = section.object(value).unwrap_or_default(),
             "metering" => context.metering = section.object(value).unwrap_or_default(),
+            "usage_events" => context.usage_events = section.object(value),
             other if owned_by_cdk(other) => {}
             other => {
                 let mut message = "unknown key".to_string();

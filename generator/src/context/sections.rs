@@ -217,3 +217,29 @@ impl Default for Metering {
         }
     }
 }
+
+/// `usage_events`: the stream the SaaS backend sends its usage events to (custom metrics).
+/// Deployed when the section is present, `{}` for every default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UsageEvents {
+    /// The Firehose stream's name.
+    pub stream_name: String,
+    /// The folder of the access-log bucket the events are delivered to, hourly.
+    pub s3_output_folder: String,
+    /// Firehose buffer size in MiB before a file is written.
+    pub buffer_size_in_mbs: i64,
+    /// Firehose buffer interval in seconds before a file is written.
+    pub buffer_interval_in_seconds: i64,
+}
+
+impl Default for UsageEvents {
+    fn default() -> Self {
+        UsageEvents {
+            stream_name: "usage-events".into(),
+            s3_output_folder: "usage-events".into(),
+            buffer_size_in_mbs: 64,
+            buffer_interval_in_seconds: 300,
+        }
+    }
+}

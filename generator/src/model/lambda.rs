@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 pub const RANDOM_STRINGS: &str = "random-strings";
 pub const COMPACTION: &str = "compaction";
 pub const BILLING: &str = "billing";
+pub const USAGE_EVENTS: &str = "usage-events";
 
 /// A crate under `lambdas/`, as discovered by `artifacts::discover`.
 #[derive(Debug, Clone)]
@@ -46,6 +47,8 @@ pub struct Lambdas {
     pub compaction: LambdaSpec,
     /// Deployed when `metering` has meters and plans.
     pub billing: LambdaSpec,
+    /// Deployed with the `usage_events` stream, which it transforms.
+    pub usage_events: LambdaSpec,
 }
 
 pub fn artifact_path(crate_name: &str) -> String {
@@ -143,10 +146,12 @@ pub(super) fn resolve(crates: &[LambdaCrate], errors: &mut Vec<Diagnostic>) -> O
     let random_strings = find(RANDOM_STRINGS);
     let compaction = find(COMPACTION);
     let billing = find(BILLING);
+    let usage_events = find(USAGE_EVENTS);
     Some(Lambdas {
         random_strings: random_strings?,
         compaction: compaction?,
         billing: billing?,
+        usage_events: usage_events?,
     })
 }
 

@@ -77,9 +77,10 @@ fn billing(ctx: &Context, c: &mut Checker) -> Option<BillingModel> {
         if meter.source == Source::Events {
             c.fail(
                 &format!("{SECTION}.meters.{name}.source"),
-                "`events` meters cannot be deployed yet: the generated stack has no usage-event \
-                 stream, table or compaction, so its billing function could not read them; \
-                 measure and bill them with `metering-gen bill --events DIR`",
+                "`events` meters cannot be deployed yet: the `usage_events` stream delivers the \
+                 events to S3, but they are not compacted or queried yet, so the billing function \
+                 could not read them; measure and bill them with `metering-gen bill --events DIR` \
+                 (e.g. over an `aws s3 sync` of the events folder)",
             );
         }
     }

@@ -23,6 +23,7 @@ pub mod metering;
 mod modules;
 pub mod rules;
 pub mod schedule;
+mod usage_events;
 
 pub use api::ApiModel;
 pub use athena::{AthenaModel, DEFAULT_RESULTS_BUCKET};
@@ -31,9 +32,12 @@ pub use cognito::CognitoModel;
 pub use compaction::CompactionModel;
 pub use firehose::{AccessLogs, DEFAULT_ACCESS_LOG_BUCKET, DELIVERY_STREAM_PREFIX};
 pub use lake_formation::LakeFormationModel;
-pub use lambda::{LambdaCrate, LambdaSpec, Lambdas, BILLING, COMPACTION, RANDOM_STRINGS};
+pub use lambda::{
+    LambdaCrate, LambdaSpec, Lambdas, BILLING, COMPACTION, RANDOM_STRINGS, USAGE_EVENTS,
+};
 pub use modules::MODULES;
 pub use schedule::Schedule;
+pub use usage_events::UsageEventsModel;
 
 use crate::context::{self, Context};
 use crate::diagnostic::Diagnostics;
@@ -51,6 +55,8 @@ pub struct Model {
     pub cognito: CognitoModel,
     pub lake_formation: LakeFormationModel,
     pub metering: metering::MeteringModel,
+    /// Deployed when the context has a `usage_events` section.
+    pub usage_events: Option<UsageEventsModel>,
     pub lambdas: Lambdas,
 }
 
@@ -71,6 +77,14 @@ impl Model {
             athena::apart_from_access_logs(&results_bucket, logs, &mut c);
         }
         let metering = metering::build(ctx, &mut c);
+        let usage_events = ctx.usage_events.as_ref().map(|events| {
+            usage_events::build(
+                events,
+                access_logs.as_ref(),
+                env.map(|e| e.new_table_s3_folder_name.as_str()),
+                &mut c,
+            )
+        });
         let column_names = env.map(|env| compaction::column_names(env, &metering, &mut c));
         compaction::delay(&ctx.compaction, firehose, &mut c);
         deployment::check(&ctx.deployment, &mut c);
@@ -106,6 +120,7 @@ impl Model {
                 cognito,
                 lake_formation,
                 metering,
+                usage_events,
                 lambdas: lambdas?,
             })
         })

@@ -215,7 +215,8 @@ mod tests {
         let (response, _) = invocation_of(&[("r-1", b"{}")]);
         let json = serde_json::to_value(&response).unwrap();
         let record = json["records"][0].as_object().unwrap();
-        let keys: Vec<&str> = record.keys().map(String::as_str).collect();
+        let mut keys: Vec<&str> = record.keys().map(String::as_str).collect();
+        keys.sort_unstable();
         assert_eq!(keys, ["data", "recordId", "result"]);
         assert_eq!(record["result"], "Ok");
         // base64 of the flagged line.

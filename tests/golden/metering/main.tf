@@ -467,3 +467,25 @@ module "billing" {
     timeout       = 900
   }
 }
+
+module "usage_events" {
+  source = "./modules/usage_events"
+
+  delivery_stream_name          = "usage-events"
+  bucket_arn                    = module.access_logs.bucket_arn
+  prefix                        = "usage-events/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/"
+  error_output_prefix           = "usage-events-errors/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/!{firehose:error-output-type}/"
+  buffering_size_in_mbs         = 64
+  buffering_interval_in_seconds = 300
+  log_retention_in_days         = 365
+  kms_key_arn                   = local.kms_key_arn
+
+  function = {
+    function_name = "UsageEventsTransform"
+    description   = "Normalises the usage events stream: each line canonical, or flagged with why it cannot be billed"
+    handler       = "bootstrap"
+    zip_path      = "${path.root}/artifacts/usage-events.zip"
+    memory_size   = 256
+    timeout       = 60
+  }
+}

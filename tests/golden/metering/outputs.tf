@@ -95,3 +95,13 @@ output "verify" {
     metering_config_uri     = module.billing.config_uri
   }
 }
+
+output "usage_events_stream_name" {
+  description = "Firehose stream the SaaS backend sends its usage events to (PutRecord, PutRecordBatch)."
+  value       = module.usage_events.delivery_stream_name
+}
+
+output "usage_events_writer_policy_arn" {
+  description = "IAM policy to attach to the backend's role: PutRecord and PutRecordBatch on the usage-events stream, nothing else."
+  value       = module.usage_events.writer_policy_arn
+}

@@ -74,7 +74,7 @@ resource "aws_iam_role_policy" "extra" {
 }
 
 resource "aws_lambda_function" "this" {
-  #checkov:skip=CKV_AWS_116:A dead-letter queue is set by var.dead_letter_queue_arn for asynchronously invoked functions (the scheduled compaction); API Gateway invokes the API backend synchronously, so a queue would never receive anything.
+  #checkov:skip=CKV_AWS_116:A dead-letter queue is set by var.dead_letter_queue_arn for asynchronously invoked functions (the scheduled compaction); API Gateway invokes the API backend, and Firehose the usage-events transformation, synchronously, so a queue would never receive anything.
   #checkov:skip=CKV_AWS_117:The functions call only public AWS APIs and hold no network resources; a VPC would add NAT or endpoint costs and no isolation.
   #checkov:skip=CKV_AWS_272:The zip is built from this repository by metering-gen and pinned by source_code_hash; code signing needs an AWS Signer profile and signing job outside this stack.
   #checkov:skip=CKV_AWS_115:No reserved concurrency: Lambda keeps part of the account's limit unreserved and a new account's whole limit may be 10, so reserving fails the apply there. The API stage throttles the backend; compaction and billing runs of one hour or month are kept apart by an S3 lease.
