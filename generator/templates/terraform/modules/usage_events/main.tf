@@ -142,6 +142,10 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
     # Only the function: the processor's buffer keeps its default of 1 MB (Firehose API
     # Reference, ProcessorParameter: "The default buffering hint is 1MB"), so that the
     # function's answer, at most twice that and base64-encoded, fits Lambda's 6 MB response.
+    # The provider stores no parameter left at its default ("it is therefore recommended to
+    # only include parameters with non-default values", resource docs), and asks for the
+    # function's version in its ARN ("When providing a Lambda ARN, you should specify the
+    # resource version as well").
     processing_configuration {
       enabled = true
 
@@ -150,7 +154,7 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
 
         parameters {
           parameter_name  = "LambdaArn"
-          parameter_value = module.transform.arn
+          parameter_value = "${module.transform.arn}:$LATEST"
         }
       }
     }
