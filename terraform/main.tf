@@ -299,6 +299,8 @@ module "compaction" {
 module "lake_formation" {
   source = "./modules/lake_formation"
 
-  principal_arn = module.compaction.role_arn
-  databases     = module.data_catalog.database_names
+  principal_arns = {
+    compaction = module.compaction.role_arn
+  }
+  databases = module.data_catalog.database_names
 }

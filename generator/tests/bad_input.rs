@@ -811,16 +811,17 @@ fn invalid_meters_are_rejected_with_their_path() {
         |c| c["metering"]["meters"]["tokens"] = json!({"source": "logs", "aggregation": "count"}),
         &["at `metering.meters.tokens.source`", "logs"],
     );
-    // Valid events meters are not deployable yet, and say so at their path.
+    // Events meters need the stack that receives the events.
     rejects_metering(
         |c| {
+            c.as_object_mut().unwrap().remove("usage_events");
             c["metering"]["meters"]["tokens"] = json!({
                 "source": "events", "event_type": "tokens.generated", "aggregation": "sum", "unit": "tokens"
             })
         },
         &[
-            "at `metering.meters.tokens.source`: `events` meters cannot be deployed yet",
-            "metering-gen bill --events DIR",
+            "at `metering.meters.tokens.source`: `events` meters count usage events, which only a stack with a `usage_events` section receives",
+            "\"usage_events\": {}",
         ],
     );
     rejects_metering(
@@ -954,5 +955,65 @@ fn usage_events_settings_are_checked_at_their_paths() {
     rejects(
         |c| c["usage_events"] = json!({"folder": "events"}),
         &["at `usage_events.folder`: unknown key; expected one of `stream_name`, `s3_output_folder`"],
+    );
+}
+
+#[test]
+fn usage_events_tables_are_checked_at_their_paths() {
+    rejects(
+        |c| {
+            c["usage_events"] = json!({
+                "json_table_name": "Usage-Events",
+                "parquet_table_name": "p".repeat(241),
+            })
+        },
+        &[
+            "at `usage_events.json_table_name`",
+            "at `usage_events.parquet_table_name`: a Glue name here may have at most 240 characters, not 241",
+        ],
+    );
+    // One database holds the access logs' tables and the events' (the sample's `mydatabase`).
+    rejects(
+        |c| {
+            c["usage_events"] = json!({
+                "json_table_name": "restapi_access_log_json",
+                "parquet_table_name": "restapi_access_log_parquet",
+            })
+        },
+        &[
+            "at `usage_events.json_table_name`: `restapi_access_log_json` is already the table `merge_small_files_lambda_env.OLD_TABLE_NAME` in the database `mydatabase`",
+            "at `usage_events.parquet_table_name`: `restapi_access_log_parquet` is already the table `merge_small_files_lambda_env.NEW_TABLE_NAME`",
+        ],
+    );
+    rejects(
+        |c| {
+            c["usage_events"] = json!({"json_table_name": "events", "parquet_table_name": "events"})
+        },
+        &["at `usage_events.parquet_table_name`: must differ from `usage_events.json_table_name`"],
+    );
+    // The Parquet folder keeps away from every other table's folder and the stack's own.
+    for (folder, other) in [
+        ("usage-events/parquet", "usage-events"),
+        ("usage-events-errors", "usage-events-errors"),
+        ("json-data", "json-data"),
+        ("parquet-data/events", "parquet-data"),
+    ] {
+        rejects(
+            |c| c["usage_events"] = json!({"parquet_folder": folder}),
+            &[&format!("at `usage_events.parquet_folder`: `{folder}` may not be, contain or lie in `{other}`")],
+        );
+    }
+    rejects(
+        |c| c["usage_events"] = json!({"parquet_folder": "usage-events-manifests"}),
+        &["at `usage_events.parquet_folder`: may not be, contain or lie in `usage-events-manifests/`"],
+    );
+    // Both compactions run on one schedule: it waits for the slower stream.
+    rejects(
+        |c| c["usage_events"] = json!({"buffer_interval_in_seconds": 900}),
+        &[
+            "at `compaction.delay_minutes`: 10 minutes after an hour ends is too early",
+            "`usage_events.buffer_interval_in_seconds` = 900 s",
+            "at least 16 minutes",
+        ],
     );
 }

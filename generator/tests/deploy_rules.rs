@@ -972,12 +972,36 @@ fn no_function_reserves_concurrency_and_leases_keep_runs_apart() {
 
 /// A `locals` string of `modules/<module>/main.tf`.
 fn module_local(tree: &Tree, module: &str, name: &str) -> Option<String> {
-    let body = tree.body(&format!("modules/{module}/main.tf"))?;
-    let locals = body.blocks().find(|b| b.identifier() == "locals")?;
-    match attr(locals.body(), name)? {
-        Expression::String(s) => Some(s.clone()),
-        _ => None,
+    let mut all = module_local_strings(tree, module, name);
+    (all.len() == 1).then(|| all.remove(0))
+}
+
+/// Every string a `locals` value of `modules/<module>/main.tf` can take: the string, or both
+/// branches of a conditional (`local.events ? "a" : "b"`).
+fn module_local_strings(tree: &Tree, module: &str, name: &str) -> Vec<String> {
+    fn strings(expr: &Expression, out: &mut Vec<String>) {
+        match expr {
+            Expression::String(s) => out.push(s.clone()),
+            Expression::Conditional(c) => {
+                strings(&c.true_expr, out);
+                strings(&c.false_expr, out);
+            }
+            Expression::Parenthesis(e) => strings(e, out),
+            _ => {}
+        }
     }
+    let mut out = Vec::new();
+    let Some(body) = tree.body(&format!("modules/{module}/main.tf")) else {
+        return out;
+    };
+    if let Some(value) = body
+        .blocks()
+        .find(|b| b.identifier() == "locals")
+        .and_then(|locals| attr(locals.body(), name))
+    {
+        strings(value, &mut out);
+    }
+    out
 }
 
 // Athena reads every object under a table's location as data (Athena User Guide, "Table
@@ -992,13 +1016,35 @@ fn the_stacks_own_folders_lie_outside_the_tables_folders() {
     let nests = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/"));
     over_every_tree(|tree, problems| {
         let root = tree.body("main.tf").expect("main.tf");
-        let tables: Vec<String> = ["json_table", "parquet_table"]
-            .iter()
-            .filter_map(|t| root_literal(&root, "compaction", &[t, "folder"]))
+        // Every compaction (the access logs', and the usage events' where deployed) and the
+        // folders of its two tables.
+        let compactions: Vec<&str> = ["compaction", "usage_events_compaction"]
+            .into_iter()
+            .filter(|m| root_literal(&root, m, &["json_table", "folder"]).is_some())
             .collect();
-        assert_eq!(tables.len(), 2, "{}: the tables' folders", tree.name);
-        let mut own = vec![module_local(tree, "compaction", "manifest_folder")
-            .expect("the compaction's manifest folder")];
+        let tables: Vec<String> = compactions
+            .iter()
+            .flat_map(|m| {
+                ["json_table", "parquet_table"]
+                    .iter()
+                    .filter_map(|t| root_literal(&root, m, &[t, "folder"]))
+            })
+            .collect();
+        assert_eq!(
+            tables.len(),
+            2 * compactions.len(),
+            "{}: the tables' folders",
+            tree.name
+        );
+        // The compaction module picks its manifest folder by source: both are the stack's own.
+        let manifests = module_local_strings(tree, "compaction", "manifest_folder");
+        assert_eq!(
+            manifests.len(),
+            2,
+            "{}: the compaction's manifest folders",
+            tree.name
+        );
+        let mut own = manifests.clone();
         if let Some(invoices) = module_local(tree, "billing", "invoices_prefix") {
             own.push(invoices.trim_end_matches('/').to_owned());
             let call = root
@@ -1019,6 +1065,26 @@ fn the_stacks_own_folders_lie_outside_the_tables_folders() {
                     tree.name
                 ));
             }
+            if compactions.contains(&"usage_events_compaction") {
+                let events = attr(call.body(), "events")
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                if !events.contains("module.usage_events_compaction.manifest_folder") {
+                    problems.push(format!(
+                        "{}: billing does not read the usage events' compaction manifests",
+                        tree.name
+                    ));
+                }
+                if root_literal(&root, "billing", &["events", "json_folder"]).as_ref()
+                    != root_literal(&root, "usage_events_compaction", &["json_table", "folder"])
+                        .as_ref()
+                {
+                    problems.push(format!(
+                        "{}: billing checks another events folder than the events compaction's",
+                        tree.name
+                    ));
+                }
+            }
         }
         for folder in &own {
             if !STACK_FOLDERS.contains(&folder.as_str()) {
@@ -1031,6 +1097,16 @@ fn the_stacks_own_folders_lie_outside_the_tables_folders() {
                 if nests(table, folder) || nests(folder, table) {
                     problems.push(format!(
                         "{}: `{folder}` and the table folder `{table}` nest",
+                        tree.name
+                    ));
+                }
+            }
+        }
+        for (i, a) in tables.iter().enumerate() {
+            for b in &tables[i + 1..] {
+                if nests(a, b) || nests(b, a) {
+                    problems.push(format!(
+                        "{}: the table folders `{a}` and `{b}` nest",
                         tree.name
                     ));
                 }

@@ -231,6 +231,12 @@ pub struct UsageEvents {
     pub buffer_size_in_mbs: i64,
     /// Firehose buffer interval in seconds before a file is written.
     pub buffer_interval_in_seconds: i64,
+    /// The Glue table over the delivered JSON lines, in `OLD_DATABASE`.
+    pub json_table_name: String,
+    /// The Glue table of the hourly Parquet compaction, in `NEW_DATABASE`.
+    pub parquet_table_name: String,
+    /// The folder of the access-log bucket the compaction writes the Parquet files to.
+    pub parquet_folder: String,
 }
 
 impl Default for UsageEvents {
@@ -240,6 +246,9 @@ impl Default for UsageEvents {
             s3_output_folder: "usage-events".into(),
             buffer_size_in_mbs: 64,
             buffer_interval_in_seconds: 300,
+            json_table_name: "usage_events_json".into(),
+            parquet_table_name: "usage_events_parquet".into(),
+            parquet_folder: "usage-events-parquet".into(),
         }
     }
 }

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 const MAX_PROJECTED_PARTITIONS: i64 = 1_000_000;
 const HOURS_PER_PROJECTED_YEAR: i64 = 12 * 31 * 24;
 /// The compaction job's temporary table is `tmp_<NEW_TABLE_NAME>_<YYYYMMDDHH>`.
-const TEMP_TABLE_EXTRA: usize = "tmp__2026112800".len();
+pub(super) const TEMP_TABLE_EXTRA: usize = "tmp__2026112800".len();
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Column {
@@ -25,7 +25,8 @@ pub struct Column {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Table {
-    /// `json` or `parquet`: the storage format, also the table's key in the catalog module.
+    /// The table's key in the catalog module, which gives its storage format: `json`, `parquet`,
+    /// `events_json` or `events_parquet`.
     pub format: String,
     pub description: String,
     pub database: String,

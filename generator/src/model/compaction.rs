@@ -91,21 +91,38 @@ fn compacted_added_fields(names: &mut Vec<String>) {
 /// buffer interval later: an hour is complete only once that interval (and a minute for the
 /// write itself) has passed after its end.
 pub(super) fn delay(compaction: &Compaction, firehose: Option<&Firehose>, c: &mut Checker) {
+    c.range("compaction.delay_minutes", compaction.delay_minutes, 0, 59);
+    if let Some(f) = firehose {
+        delay_after(
+            compaction,
+            "firehose.buffer_interval_in_seconds",
+            f.buffer_interval_in_seconds,
+            c,
+        );
+    }
+}
+
+/// The delay leaves a stream whose buffer interval is `interval_key` = `interval` seconds the
+/// time to write an hour's last records. Both compactions (access logs and usage events) run
+/// on the one schedule.
+pub(super) fn delay_after(
+    compaction: &Compaction,
+    interval_key: &str,
+    interval: i64,
+    c: &mut Checker,
+) {
     let delay = compaction.delay_minutes;
-    c.range("compaction.delay_minutes", delay, 0, 59);
-    let Some(f) = firehose else { return };
-    // An interval out of its range is reported with the `firehose` section.
-    if !(0..=900).contains(&f.buffer_interval_in_seconds) {
+    // An interval out of its range is reported with its own section.
+    if !(0..=900).contains(&interval) {
         return;
     }
-    let needed_seconds = f.buffer_interval_in_seconds + 60;
+    let needed_seconds = interval + 60;
     if (0..=59).contains(&delay) && delay * 60 < needed_seconds {
         c.fail(
             "compaction.delay_minutes",
             format!(
                 "{delay} minutes after an hour ends is too early: Firehose writes its last records \
-                 up to `firehose.buffer_interval_in_seconds` = {} s later; use at least {} minutes",
-                f.buffer_interval_in_seconds,
+                 up to `{interval_key}` = {interval} s later; use at least {} minutes",
                 (needed_seconds + 59) / 60
             ),
         );

@@ -7,6 +7,12 @@ pub const RANDOM_STRINGS: &str = "random-strings";
 pub const COMPACTION: &str = "compaction";
 pub const BILLING: &str = "billing";
 pub const USAGE_EVENTS: &str = "usage-events";
+/// The compaction function is deployed a second time for the usage events, named
+/// `<compaction function><suffix>`.
+pub const EVENTS_COMPACTION_SUFFIX: &str = "-usage-events";
+/// Lambda takes 64 characters, but the scheduled functions' EventBridge rule is
+/// `<function>-schedule`, and a rule name has at most 64 (EventBridge API Reference, PutRule).
+const MAX_FUNCTION_NAME: usize = 64 - "-schedule".len();
 
 /// A crate under `lambdas/`, as discovered by `artifacts::discover`.
 #[derive(Debug, Clone)]
@@ -49,6 +55,8 @@ pub struct Lambdas {
     pub billing: LambdaSpec,
     /// Deployed with the `usage_events` stream, which it transforms.
     pub usage_events: LambdaSpec,
+    /// The compaction function's second deployment, for the usage events' folder.
+    pub events_compaction: LambdaSpec,
 }
 
 pub fn artifact_path(crate_name: &str) -> String {
@@ -88,10 +96,8 @@ fn spec(krate: &LambdaCrate, errors: &mut Vec<Diagnostic>) -> Option<LambdaSpec>
             msg,
         ))
     };
-    // Lambda takes 64 characters, but the scheduled functions' EventBridge rule is
-    // `<function>-schedule`, and a rule name has at most 64 (EventBridge API Reference, PutRule).
     if m.function_name.is_empty()
-        || m.function_name.len() > 55
+        || m.function_name.len() > MAX_FUNCTION_NAME
         || !m
             .function_name
             .chars()
@@ -147,11 +153,38 @@ pub(super) fn resolve(crates: &[LambdaCrate], errors: &mut Vec<Diagnostic>) -> O
     let compaction = find(COMPACTION);
     let billing = find(BILLING);
     let usage_events = find(USAGE_EVENTS);
+    let events_compaction = compaction
+        .as_ref()
+        .and_then(|spec| events_compaction(spec, errors));
     Some(Lambdas {
         random_strings: random_strings?,
         compaction: compaction?,
         billing: billing?,
         usage_events: usage_events?,
+        events_compaction: events_compaction?,
+    })
+}
+
+/// The compaction function as deployed for the usage events: same code and settings, its own
+/// name (so its own role, schedule rule, dead letters and logs).
+fn events_compaction(compaction: &LambdaSpec, errors: &mut Vec<Diagnostic>) -> Option<LambdaSpec> {
+    let function_name = format!("{}{EVENTS_COMPACTION_SUFFIX}", compaction.function_name);
+    if function_name.len() > MAX_FUNCTION_NAME {
+        errors.push(Diagnostic::at_path(
+            &format!("lambdas/{COMPACTION}/Cargo.toml"),
+            "package.metadata.lambda.function_name",
+            format!(
+                "may have at most {} characters: the usage events' compaction is `<function>{EVENTS_COMPACTION_SUFFIX}`, which may have at most {MAX_FUNCTION_NAME}",
+                MAX_FUNCTION_NAME - EVENTS_COMPACTION_SUFFIX.len()
+            ),
+        ));
+        return None;
+    }
+    Some(LambdaSpec {
+        function_name,
+        description: "Compacts an hour of usage events into Parquet with an Athena CTAS query"
+            .into(),
+        ..compaction.clone()
     })
 }
 

@@ -73,15 +73,15 @@ fn tenant_claim(claim: &str, c: &mut Checker) -> Option<String> {
 
 fn billing(ctx: &Context, c: &mut Checker) -> Option<BillingModel> {
     let valid = config(&ctx.metering, c)?;
-    for (name, meter) in valid.meters() {
-        if meter.source == Source::Events {
-            c.fail(
-                &format!("{SECTION}.meters.{name}.source"),
-                "`events` meters cannot be deployed yet: the `usage_events` stream delivers the \
-                 events to S3, but they are not compacted or queried yet, so the billing function \
-                 could not read them; measure and bill them with `metering-gen bill --events DIR` \
-                 (e.g. over an `aws s3 sync` of the events folder)",
-            );
+    if ctx.usage_events.is_none() {
+        for (name, meter) in valid.meters() {
+            if meter.source == Source::Events {
+                c.fail(
+                    &format!("{SECTION}.meters.{name}.source"),
+                    "`events` meters count usage events, which only a stack with a `usage_events` \
+                     section receives: add `\"usage_events\": {}` to the context",
+                );
+            }
         }
     }
     let path = format!("{SECTION}.schedule_expression");
@@ -111,6 +111,17 @@ fn billing(ctx: &Context, c: &mut Checker) -> Option<BillingModel> {
                 &format!("{SECTION}.invoices_table"),
                 "must differ from the Parquet table `merge_small_files_lambda_env.NEW_TABLE_NAME` in the same database",
             );
+        }
+        if let Some(events) = &ctx.usage_events {
+            let same_database = env.old_database == env.new_database;
+            if events.parquet_table_name == invoices_table
+                || (same_database && events.json_table_name == invoices_table)
+            {
+                c.fail(
+                    &format!("{SECTION}.invoices_table"),
+                    format!("must differ from the usage events' tables in the same database (`usage_events.parquet_table_name`, `usage_events.json_table_name`), not `{invoices_table}`"),
+                );
+            }
         }
     }
     let mut columns = BTreeSet::from(["requestId", "requestTime", "tenant", "sub"]);

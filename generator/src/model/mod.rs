@@ -81,12 +81,21 @@ impl Model {
             usage_events::build(
                 events,
                 access_logs.as_ref(),
-                env.map(|e| e.new_table_s3_folder_name.as_str()),
+                env,
+                ctx.metering.late_arrival_hours,
                 &mut c,
             )
         });
         let column_names = env.map(|env| compaction::column_names(env, &metering, &mut c));
         compaction::delay(&ctx.compaction, firehose, &mut c);
+        if let Some(events) = &ctx.usage_events {
+            compaction::delay_after(
+                &ctx.compaction,
+                "usage_events.buffer_interval_in_seconds",
+                events.buffer_interval_in_seconds,
+                &mut c,
+            );
+        }
         deployment::check(&ctx.deployment, &mut c);
         if let Some(logs) = &access_logs {
             deployment::access_logs_apart_from(

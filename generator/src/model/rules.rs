@@ -101,7 +101,7 @@ pub fn glue_name(name: &str, max: usize) -> Rule {
 /// module's `manifest_folder`, the billing module's `invoices_prefix`). A table's folder must
 /// neither be one of them nor nest with one: Athena reads every object under a table's
 /// location as data, and the compaction empties the Parquet hour folders.
-pub const STACK_FOLDERS: [&str; 2] = ["compaction-manifests", "invoices"];
+pub const STACK_FOLDERS: [&str; 3] = ["compaction-manifests", "usage-events-manifests", "invoices"];
 
 /// A table's data folder apart from [`STACK_FOLDERS`].
 pub fn apart_from_stack_folders(name: &str) -> Rule {

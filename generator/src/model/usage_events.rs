@@ -1,13 +1,81 @@
 //! The `usage_events` section: the Firehose stream (DirectPut) the SaaS backend sends its usage
 //! events to, in its own hourly folder of the access-log bucket, transformed on the way by
-//! the `usage-events` function (each line canonical, or flagged with why it cannot be billed).
+//! the `usage-events` function (each line canonical, or flagged with why it cannot be billed);
+//! the Glue tables over those lines and over their hourly compaction into Parquet.
 
+use super::catalog::{Column, Table, TEMP_TABLE_EXTRA};
+use super::compaction::ENV;
 use super::rules::{self, PrefixKind};
 use super::{AccessLogs, Checker};
-use crate::context::UsageEvents;
+use crate::context::{MergeSmallFilesEnv, UsageEvents};
 use serde::Serialize;
 
 const SECTION: &str = "usage_events";
+
+/// Where the events compaction writes one manifest per compacted hour: its own folder, apart
+/// from the access logs' (`compaction-manifests`), which another function writes.
+pub const MANIFEST_FOLDER: &str = "usage-events-manifests";
+
+/// The columns of the events' JSON table: the keys of the canonical line the `usage-events`
+/// function writes (`metering::normalise`). `value` stays text here: the compaction casts it
+/// to a decimal, exact to the digit.
+const JSON_COLUMNS: [(&str, &str, &str); 7] = [
+    (
+        "id",
+        "string",
+        "The event's id: copies of an id are billed once.",
+    ),
+    ("tenant", "string", "The tenant billed for the event."),
+    (
+        "type",
+        "string",
+        "What happened, e.g. tokens.generated; meters select events by it.",
+    ),
+    (
+        "time",
+        "bigint",
+        "When it happened, epoch milliseconds (UTC).",
+    ),
+    (
+        "value",
+        "string",
+        "The event's amount, a decimal number as text; NULL when it has none.",
+    ),
+    (
+        "properties",
+        "map<string,string>",
+        "The event's properties, for filters and unique counts.",
+    ),
+    (
+        "problem",
+        "string",
+        "Why the line cannot be billed, set by the ingestion function; NULL for an event.",
+    ),
+];
+
+/// The Parquet table's type of `value`: [`metering::VALUE_SCALE`] digits after the point and
+/// [`metering::MAX_VALUE_INTEGER_DIGITS`] before it.
+const PARQUET_VALUE_TYPE: &str = "decimal(24,9)";
+const _: () = assert!(metering::MAX_VALUE_INTEGER_DIGITS + metering::VALUE_SCALE as usize == 24);
+
+fn columns(parquet: bool) -> Vec<Column> {
+    JSON_COLUMNS
+        .iter()
+        .map(|&(name, glue_type, comment)| Column {
+            name: name.into(),
+            glue_type: if parquet && name == "value" {
+                PARQUET_VALUE_TYPE.into()
+            } else {
+                glue_type.into()
+            },
+            comment: match (parquet, name) {
+                (true, "value") => "The event's amount, exact to 9 decimal places; NULL when it has none.".into(),
+                (true, "problem") => "Why the event is not billed (e.g. its time is outside any window); NULL for a billable event.".into(),
+                _ => comment.into(),
+            },
+        })
+        .collect()
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct UsageEventsModel {
@@ -19,7 +87,18 @@ pub struct UsageEventsModel {
     pub error_folder: String,
     pub buffer_size_in_mbs: i64,
     pub buffer_interval_in_seconds: i64,
+    /// The Glue table over the delivered lines (Hive JSON SerDe).
+    pub json_table: Table,
+    /// The Glue table of the hourly compaction.
+    pub parquet_table: Table,
+    /// Where the events compaction keeps its manifests ([`MANIFEST_FOLDER`]).
+    pub manifest_folder: String,
+    /// `metering.late_arrival_hours`: which times each hour folder's events may have to be
+    /// in some month's bill (`metering::times_billed_from`); the compaction marks the others.
+    pub late_arrival_hours: i64,
 }
+
+const NEW_FOLDER_KEY: &str = "merge_small_files_lambda_env.NEW_TABLE_S3_FOLDER_NAME";
 
 /// The folders the table folders of the bucket may not be, contain or lie in.
 fn nests(a: &str, b: &str) -> bool {
@@ -29,9 +108,11 @@ fn nests(a: &str, b: &str) -> bool {
 pub(super) fn build(
     events: &UsageEvents,
     logs: Option<&AccessLogs>,
-    parquet_folder: Option<&str>,
+    env: Option<&MergeSmallFilesEnv>,
+    late_arrival_hours: i64,
     c: &mut Checker,
 ) -> UsageEventsModel {
+    let parquet_folder = env.map(|e| e.new_table_s3_folder_name.as_str());
     let path = |key: &str| format!("{SECTION}.{key}");
     c.range(
         &path("buffer_size_in_mbs"),
@@ -75,10 +156,7 @@ pub(super) fn build(
                         l.error_folder.trim_end_matches('/'),
                     )
                 }))
-                .chain(
-                    parquet_folder
-                        .map(|p| ("merge_small_files_lambda_env.NEW_TABLE_S3_FOLDER_NAME", p)),
-                );
+                .chain(parquet_folder.map(|p| (NEW_FOLDER_KEY, p)));
             for (key, other) in taken {
                 if !other.is_empty()
                     && (nests(folder, other) || nests(error_folder.trim_end_matches('/'), other))
@@ -100,7 +178,102 @@ pub(super) fn build(
     debug_assert!(
         rules::firehose_prefix(&prefix, PrefixKind::Data).is_ok() || rules::folder(folder).is_err()
     );
+    let events_parquet = &events.parquet_folder;
+    match rules::folder(events_parquet)
+        .and_then(|()| rules::apart_from_stack_folders(events_parquet))
+    {
+        Err(e) => c.fail(&path("parquet_folder"), e),
+        Ok(()) => {
+            let taken = [
+                ("usage_events.s3_output_folder", folder.as_str()),
+                (
+                    "usage_events.s3_output_folder",
+                    error_folder.trim_end_matches('/'),
+                ),
+            ]
+            .into_iter()
+            .chain(logs.map(|l| ("firehose.s3_output_folder", l.folder.as_str())))
+            .chain(logs.map(|l| {
+                (
+                    "firehose.error_output_prefix",
+                    l.error_folder.trim_end_matches('/'),
+                )
+            }))
+            .chain(parquet_folder.map(|p| (NEW_FOLDER_KEY, p)));
+            for (key, other) in taken {
+                if !other.is_empty() && nests(events_parquet, other) {
+                    c.fail(
+                        &path("parquet_folder"),
+                        format!("`{events_parquet}` may not be, contain or lie in `{other}` (from `{key}`): the tables would read each other's files"),
+                    );
+                }
+            }
+        }
+    }
+    let json_database = env.map(|e| e.old_database.clone()).unwrap_or_default();
+    let parquet_database = env.map(|e| e.new_database.clone()).unwrap_or_default();
+    c.check(
+        &path("json_table_name"),
+        rules::glue_name(&events.json_table_name, 255),
+    );
+    c.check(
+        &path("parquet_table_name"),
+        rules::glue_name(&events.parquet_table_name, 255 - TEMP_TABLE_EXTRA),
+    );
+    if let Some(env) = env {
+        // Two tables of one name in one database: the second would replace the first.
+        let tables = [
+            ("json_table_name", &json_database, &events.json_table_name),
+            (
+                "parquet_table_name",
+                &parquet_database,
+                &events.parquet_table_name,
+            ),
+        ];
+        let access_tables = [
+            ("OLD_TABLE_NAME", &env.old_database, &env.old_table_name),
+            ("NEW_TABLE_NAME", &env.new_database, &env.new_table_name),
+        ];
+        for (key, database, name) in tables {
+            for (other_key, other_database, other_name) in access_tables {
+                if database == other_database && name == other_name {
+                    c.fail(
+                        &path(key),
+                        format!("`{name}` is already the table `{ENV}.{other_key}` in the database `{database}`"),
+                    );
+                }
+            }
+        }
+        if json_database == parquet_database && events.json_table_name == events.parquet_table_name
+        {
+            c.fail(
+                &path("parquet_table_name"),
+                "must differ from `usage_events.json_table_name`: both tables are in the same database",
+            );
+        }
+    }
+    let json_table = Table {
+        format: "events_json".into(),
+        description: "Usage events as the ingestion function writes them: one JSON line per event (or flagged line), one folder per arrival hour.".into(),
+        database: json_database,
+        name: events.json_table_name.clone(),
+        folder: folder.clone(),
+        columns: columns(false),
+    };
+    let parquet_table = Table {
+        format: "events_parquet".into(),
+        description: "Usage events compacted hourly into Snappy Parquet, one row per event id."
+            .into(),
+        database: parquet_database,
+        name: events.parquet_table_name.clone(),
+        folder: events_parquet.clone(),
+        columns: columns(true),
+    };
     UsageEventsModel {
+        json_table,
+        parquet_table,
+        manifest_folder: MANIFEST_FOLDER.into(),
+        late_arrival_hours,
         delivery_stream_name: events.stream_name.clone(),
         folder: folder.clone(),
         prefix,

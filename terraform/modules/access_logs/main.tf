@@ -18,10 +18,12 @@ module "bucket" {
   access_log_bucket                    = var.s3_access_log_bucket
   noncurrent_version_retention_in_days = var.noncurrent_version_retention_in_days
 
-  # The raw JSON is compacted hourly; Parquet data is kept until deleted.
+  # The raw JSON is compacted hourly; Parquet data is kept until deleted. One lifecycle
+  # configuration holds every rule of a bucket, so the other streams' folders come in here.
   expirations = merge(
     { raw-json = { prefix = local.json_root, days = var.json_retention_in_days } },
     local.error_root == "" ? {} : { delivery-errors = { prefix = local.error_root, days = var.json_retention_in_days } },
+    { for name, prefix in var.other_raw_folders : name => { prefix = prefix, days = var.json_retention_in_days } },
   )
 }
 

@@ -88,6 +88,18 @@ variable "json_retention_in_days" {
   }
 }
 
+variable "other_raw_folders" {
+  description = "Other streams' raw folders in the bucket (rule name => key prefix ending in /), expired after json_retention_in_days like the access logs."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for name, prefix in var.other_raw_folders : can(regex("^[A-Za-z0-9-]+$", name)) && can(regex("^[A-Za-z0-9!_.*()=/-]+/$", prefix))])
+    error_message = "Rule names hold letters, digits and dashes; prefixes end with /."
+  }
+}
+
 variable "noncurrent_version_retention_in_days" {
   description = "Days overwritten or deleted object versions are kept."
   type        = number

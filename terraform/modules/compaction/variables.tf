@@ -48,14 +48,38 @@ variable "parquet_table" {
   nullable    = false
 }
 
-variable "column_names" {
-  description = "Columns copied into Parquet, in order."
-  type        = list(string)
+variable "data_source" {
+  description = "What the job compacts: access_logs (API Gateway's access logs) or usage_events (the backend's usage events)."
+  type        = string
+  default     = "access_logs"
   nullable    = false
 
   validation {
-    condition     = length(var.column_names) > 0
-    error_message = "At least one column is copied."
+    condition     = contains(["access_logs", "usage_events"], var.data_source)
+    error_message = "The source is access_logs or usage_events."
+  }
+}
+
+variable "column_names" {
+  description = "Access-log columns copied into Parquet, in order; the usage events' columns are fixed (leave it empty)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = (var.data_source == "access_logs") == (length(var.column_names) > 0)
+    error_message = "The access logs copy at least one column; the usage events take none."
+  }
+}
+
+variable "late_arrival_hours" {
+  description = "The billing's late_arrival_hours: an event whose hour folder no month's bill reads is marked, not billed. Usage events only."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = (var.data_source == "usage_events") == (var.late_arrival_hours != null) && (var.late_arrival_hours == null || try(var.late_arrival_hours >= 1 && var.late_arrival_hours <= 22, false))
+    error_message = "Give late_arrival_hours (1 to 22) for the usage events, and only for them."
   }
 }
 

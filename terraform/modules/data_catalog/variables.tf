@@ -17,7 +17,7 @@ variable "bucket_name" {
 }
 
 variable "tables" {
-  description = "The two tables: json (Firehose's hourly JSON files) and parquet (their hourly compaction)."
+  description = "The tables: json (Firehose's hourly JSON access logs) and parquet (their hourly compaction); with usage events, also events_json and events_parquet."
   type = map(object({
     database    = string
     name        = string
@@ -28,8 +28,8 @@ variable "tables" {
   nullable = false
 
   validation {
-    condition     = length(setsubtract(keys(var.tables), ["json", "parquet"])) == 0 && length(var.tables) == 2
-    error_message = "Give exactly the tables json and parquet."
+    condition     = length(setsubtract(keys(var.tables), ["json", "parquet", "events_json", "events_parquet"])) == 0 && contains(keys(var.tables), "json") && contains(keys(var.tables), "parquet") && (contains(keys(var.tables), "events_json") == contains(keys(var.tables), "events_parquet"))
+    error_message = "Give the tables json and parquet, and events_json with events_parquet or neither."
   }
 }
 

@@ -20,28 +20,39 @@ check "caller_can_grant" {
   }
 }
 
-# What the compaction job does in each database: CTAS creates (and the job drops) its own
+locals {
+  # One grant per principal and database, keyed by names known at plan time (the role ARNs
+  # are not).
+  grants = {
+    for pair in setproduct(keys(var.principal_arns), var.databases) : "${pair[0]}/${pair[1]}" => {
+      principal = var.principal_arns[pair[0]]
+      database  = pair[1]
+    }
+  }
+}
+
+# What a compaction job does in each database: CTAS creates (and the job drops) its own
 # temporary tables, which Lake Formation lets their creator drop without a grant; it reads the
 # JSON table. Nothing alters or drops the database or the stack's tables.
 resource "aws_lakeformation_permissions" "database" {
-  for_each = toset(var.databases)
+  for_each = local.grants
 
-  principal   = var.principal_arn
+  principal   = each.value.principal
   permissions = ["CREATE_TABLE", "DESCRIBE"]
 
   database {
-    name = each.value
+    name = each.value.database
   }
 }
 
 resource "aws_lakeformation_permissions" "tables" {
-  for_each = toset(var.databases)
+  for_each = local.grants
 
-  principal   = var.principal_arn
+  principal   = each.value.principal
   permissions = ["DESCRIBE", "SELECT"]
 
   table {
-    database_name = each.value
+    database_name = each.value.database
     wildcard      = true
   }
 }

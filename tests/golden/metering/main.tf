@@ -42,6 +42,11 @@ module "access_logs" {
   s3_access_log_bucket          = null
   json_retention_in_days        = 90
 
+  other_raw_folders = {
+    usage-events        = "usage-events/"
+    usage-events-errors = "usage-events-errors/"
+  }
+
   noncurrent_version_retention_in_days = 30
 }
 
@@ -122,6 +127,36 @@ module "data_catalog" {
         { name = "responselength", type = "bigint", comment = "response payload length in bytes" },
         { name = "tenant", type = "string", comment = "caller's tenant, from the Cognito claim `metering.tenant_claim`; `-` when absent" },
         { name = "sub", type = "string", comment = "Cognito `sub` of the caller: a stable user id, the key of unique-user meters" },
+      ]
+    }
+    events_json = {
+      database    = "mydatabase"
+      name        = "usage_events_json"
+      description = "Usage events as the ingestion function writes them: one JSON line per event (or flagged line), one folder per arrival hour."
+      folder      = "usage-events"
+      columns = [
+        { name = "id", type = "string", comment = "The event's id: copies of an id are billed once." },
+        { name = "tenant", type = "string", comment = "The tenant billed for the event." },
+        { name = "type", type = "string", comment = "What happened, e.g. tokens.generated; meters select events by it." },
+        { name = "time", type = "bigint", comment = "When it happened, epoch milliseconds (UTC)." },
+        { name = "value", type = "string", comment = "The event's amount, a decimal number as text; NULL when it has none." },
+        { name = "properties", type = "map<string,string>", comment = "The event's properties, for filters and unique counts." },
+        { name = "problem", type = "string", comment = "Why the line cannot be billed, set by the ingestion function; NULL for an event." },
+      ]
+    }
+    events_parquet = {
+      database    = "mydatabase"
+      name        = "usage_events_parquet"
+      description = "Usage events compacted hourly into Snappy Parquet, one row per event id."
+      folder      = "usage-events-parquet"
+      columns = [
+        { name = "id", type = "string", comment = "The event's id: copies of an id are billed once." },
+        { name = "tenant", type = "string", comment = "The tenant billed for the event." },
+        { name = "type", type = "string", comment = "What happened, e.g. tokens.generated; meters select events by it." },
+        { name = "time", type = "bigint", comment = "When it happened, epoch milliseconds (UTC)." },
+        { name = "value", type = "decimal(24,9)", comment = "The event's amount, exact to 9 decimal places; NULL when it has none." },
+        { name = "properties", type = "map<string,string>", comment = "The event's properties, for filters and unique counts." },
+        { name = "problem", type = "string", comment = "Why the event is not billed (e.g. its time is outside any window); NULL for a billable event." },
       ]
     }
   }
@@ -296,11 +331,54 @@ module "compaction" {
   }
 }
 
+# The same job for the usage events: their own tables, manifests and leases, on the same
+# schedule.
+module "usage_events_compaction" {
+  source = "./modules/compaction"
+
+  data_source           = "usage_events"
+  late_arrival_hours    = 3
+  schedule_expression   = "cron(10 * * * ? *)"
+  delay_minutes         = 10
+  data_bucket_name      = module.access_logs.bucket_name
+  data_bucket_arn       = module.access_logs.bucket_arn
+  workgroup_name        = module.athena.functions_workgroup_name
+  workgroup_arn         = module.athena.functions_workgroup_arn
+  results_bucket_name   = module.athena.results_bucket_name
+  results_bucket_arn    = module.athena.results_bucket_arn
+  log_retention_in_days = 365
+  kms_key_arn           = local.kms_key_arn
+
+  json_table = {
+    database = "mydatabase"
+    name     = "usage_events_json"
+    folder   = "usage-events"
+  }
+
+  parquet_table = {
+    database = "mydatabase"
+    name     = "usage_events_parquet"
+    folder   = "usage-events-parquet"
+  }
+
+  function = {
+    function_name = "MergeSmallFilesWithAthenaCTAS-usage-events"
+    description   = "Compacts an hour of usage events into Parquet with an Athena CTAS query"
+    handler       = "bootstrap"
+    zip_path      = "${path.root}/artifacts/compaction.zip"
+    memory_size   = 256
+    timeout       = 900
+  }
+}
+
 module "lake_formation" {
   source = "./modules/lake_formation"
 
-  principal_arn = module.compaction.role_arn
-  databases     = module.data_catalog.database_names
+  principal_arns = {
+    compaction              = module.compaction.role_arn
+    usage_events_compaction = module.usage_events_compaction.role_arn
+  }
+  databases = module.data_catalog.database_names
 }
 
 module "billing" {
@@ -452,6 +530,15 @@ module "billing" {
 
   json_folder     = "json-data"
   manifest_folder = module.compaction.manifest_folder
+
+  # The usage events' compacted table, and what tells that each of its hours is compacted.
+  events = {
+    database        = module.data_catalog.tables["events_parquet"].database
+    name            = module.data_catalog.tables["events_parquet"].name
+    folder          = "usage-events-parquet"
+    json_folder     = "usage-events"
+    manifest_folder = module.usage_events_compaction.manifest_folder
+  }
 
   invoices_table = {
     database = module.data_catalog.tables["parquet"].database

@@ -9,6 +9,13 @@ locals {
   config_key      = "config/metering.json"
   invoices_prefix = "invoices/"
   lock_prefix     = "locks/billing"
+  events          = var.events == null ? [] : [var.events]
+  # The folders the function lists and reads: the Parquet tables Athena reads, the JSON folders
+  # and manifests that tell whether every hour of the month is compacted.
+  parquet_folders  = concat([var.usage_table.folder], local.events[*].folder)
+  json_folders     = concat([var.json_folder], local.events[*].json_folder)
+  manifest_folders = concat([var.manifest_folder], local.events[*].manifest_folder)
+  tables           = concat([var.usage_table], [for e in local.events : { database = e.database, name = e.name }])
 }
 
 # The meters and plans the function prices with: a change of plans is a change of this object
@@ -35,7 +42,7 @@ module "function" {
   kms_key_arn           = var.kms_key_arn
   dead_letter_queue_arn = aws_sqs_queue.dead_letters.arn
 
-  environment = {
+  environment = merge({
     ATHENA_WORK_GROUP   = var.workgroup_name
     USAGE_DATABASE      = var.usage_table.database
     USAGE_TABLE         = var.usage_table.name
@@ -49,7 +56,13 @@ module "function" {
     # Two runs billing the same month at once would race on its invoice files: each holds a
     # lease object per month here instead of a reserved concurrency.
     LOCK_PREFIX = "s3://${var.results_bucket_name}/${local.lock_prefix}"
-  }
+    }, var.events == null ? {} : {
+    # The usage events' meters: the same rules, over their own table, folders and manifests.
+    EVENTS_DATABASE             = var.events.database
+    EVENTS_TABLE                = var.events.name
+    EVENTS_JSON_LOCATION_PREFIX = "s3://${var.bucket_name}/${var.events.json_folder}"
+    EVENTS_MANIFEST_PREFIX      = "s3://${var.bucket_name}/${var.events.manifest_folder}"
+  })
 
   policies = {
     billing = data.aws_iam_policy_document.billing.json
@@ -75,11 +88,11 @@ data "aws_iam_policy_document" "billing" {
       "glue:GetPartitions",
       "glue:GetTable",
     ]
-    resources = [
-      "${local.glue_arn_prefix}:catalog",
-      "${local.glue_arn_prefix}:database/${var.usage_table.database}",
-      "${local.glue_arn_prefix}:table/${var.usage_table.database}/${var.usage_table.name}",
-    ]
+    resources = concat(
+      ["${local.glue_arn_prefix}:catalog"],
+      distinct([for t in local.tables : "${local.glue_arn_prefix}:database/${t.database}"]),
+      [for t in local.tables : "${local.glue_arn_prefix}:table/${t.database}/${t.name}"],
+    )
   }
 
   # Athena looks up the catalog's `default` database for every query; a role whose Glue access
@@ -97,8 +110,8 @@ data "aws_iam_policy_document" "billing" {
     resources = [var.bucket_arn]
   }
 
-  # Listing only the Parquet folder (Athena reads it), the invoices (stale ones are deleted),
-  # and the JSON folder and the manifests (is every hour of the month compacted?).
+  # Listing only the Parquet folders (Athena reads them), the invoices (stale ones are deleted),
+  # and the JSON folders and the manifests (is every hour of the month compacted?).
   statement {
     sid       = "ListItsFolders"
     actions   = ["s3:ListBucket"]
@@ -107,20 +120,20 @@ data "aws_iam_policy_document" "billing" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${var.usage_table.folder}/*", "${local.invoices_prefix}*", "${var.json_folder}/*", "${var.manifest_folder}/*"]
+      values   = concat([for f in concat(local.parquet_folders, local.json_folders, local.manifest_folders) : "${f}/*"], ["${local.invoices_prefix}*"])
     }
   }
 
   statement {
     sid       = "ReadManifests"
     actions   = ["s3:GetObject"]
-    resources = ["${var.bucket_arn}/${var.manifest_folder}/*"]
+    resources = [for f in local.manifest_folders : "${var.bucket_arn}/${f}/*"]
   }
 
   statement {
     sid       = "ReadUsageAndConfig"
     actions   = ["s3:GetObject"]
-    resources = ["${var.bucket_arn}/${var.usage_table.folder}/*", "${var.bucket_arn}/${local.config_key}"]
+    resources = concat([for f in local.parquet_folders : "${var.bucket_arn}/${f}/*"], ["${var.bucket_arn}/${local.config_key}"])
   }
 
   statement {
@@ -176,6 +189,18 @@ resource "aws_lakeformation_permissions" "usage_table" {
   table {
     database_name = var.usage_table.database
     name          = var.usage_table.name
+  }
+}
+
+resource "aws_lakeformation_permissions" "events_table" {
+  count = var.grant_lake_formation && var.events != null ? 1 : 0
+
+  principal   = module.function.role_arn
+  permissions = ["DESCRIBE", "SELECT"]
+
+  table {
+    database_name = var.events.database
+    name          = var.events.name
   }
 }
 

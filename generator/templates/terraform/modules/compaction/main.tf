@@ -9,10 +9,11 @@ locals {
   databases       = distinct([var.json_table.database, var.parquet_table.database])
   json_location   = "s3://${var.data_bucket_name}/${var.json_table.folder}"
   parquet_prefix  = "s3://${var.data_bucket_name}/${var.parquet_table.folder}"
-  lock_prefix     = "locks/compaction"
+  events          = var.data_source == "usage_events"
+  lock_prefix     = local.events ? "locks/usage-events-compaction" : "locks/compaction"
   # One manifest per compacted hour, outside both tables' folders (Athena reads every object
   # under a table's location as data): which JSON objects the hour's Parquet files hold.
-  manifest_folder = "compaction-manifests"
+  manifest_folder = local.events ? "usage-events-manifests" : "compaction-manifests"
 }
 
 module "function" {
@@ -28,12 +29,18 @@ module "function" {
   kms_key_arn           = var.kms_key_arn
   dead_letter_queue_arn = aws_sqs_queue.dead_letters.arn
 
-  environment = {
+  # The usage events' columns are fixed: the function knows them, and the window of each
+  # hour's events comes from the billing's late_arrival_hours.
+  environment = merge(local.events ? {
+    SOURCE             = var.data_source
+    LATE_ARRIVAL_HOURS = tostring(var.late_arrival_hours)
+    } : {
+    COLUMN_NAMES = join(",", var.column_names)
+    }, {
     OLD_DATABASE              = var.json_table.database
     OLD_TABLE_NAME            = var.json_table.name
     NEW_DATABASE              = var.parquet_table.database
     NEW_TABLE_NAME            = var.parquet_table.name
-    COLUMN_NAMES              = join(",", var.column_names)
     ATHENA_WORK_GROUP         = var.workgroup_name
     OLD_TABLE_LOCATION_PREFIX = local.json_location
     OUTPUT_PREFIX             = local.parquet_prefix
@@ -45,7 +52,7 @@ module "function" {
     # a lease object per hour here (S3 conditional writes) instead of a reserved concurrency,
     # which an account whose concurrency limit is still 10 cannot grant.
     LOCK_PREFIX = "s3://${var.results_bucket_name}/${local.lock_prefix}"
-  }
+  })
 
   policies = {
     compaction = data.aws_iam_policy_document.compaction.json
@@ -184,7 +191,7 @@ resource "aws_sqs_queue" "dead_letters" {
 
 resource "aws_cloudwatch_event_rule" "schedule" {
   name                = "${var.function.function_name}-schedule"
-  description         = "Compacts the previous hour of access logs into Parquet."
+  description         = local.events ? "Compacts the previous hour of usage events into Parquet." : "Compacts the previous hour of access logs into Parquet."
   schedule_expression = var.schedule_expression
 }
 

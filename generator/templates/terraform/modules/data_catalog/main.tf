@@ -14,13 +14,27 @@ locals {
         "ignore.malformed.json" = "TRUE"
       }
     }
-    parquet = {
-      classification        = "parquet"
-      input_format          = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
-      output_format         = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
-      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+    parquet = local.parquet
+    # The usage events' lines are written by the ingestion function: one JSON object per line,
+    # canonical (a bad event as a flagged object), properties without duplicate keys. So the
+    # Hive JSON SerDe reads every line, and none needs OpenX's ignore.malformed.json or its
+    # case folding ("Hive JSON SerDe", Athena User Guide).
+    events_json = {
+      classification        = "json"
+      input_format          = "org.apache.hadoop.mapred.TextInputFormat"
+      output_format         = "org.apache.hadoop.hive.ql.io.IgnoreKeyTextOutputFormat"
+      serialization_library = "org.apache.hive.hcatalog.data.JsonSerDe"
       serde_parameters      = {}
     }
+    events_parquet = local.parquet
+  }
+
+  parquet = {
+    classification        = "parquet"
+    input_format          = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+    output_format         = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+    serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+    serde_parameters      = {}
   }
 
   partition_keys = ["year", "month", "day", "hour"]
@@ -30,7 +44,7 @@ resource "aws_glue_catalog_database" "this" {
   for_each = toset(var.databases)
 
   name        = each.value
-  description = "API access logs for usage metering."
+  description = "API access logs and usage events for usage metering."
 }
 
 resource "aws_glue_catalog_table" "this" {

@@ -19,7 +19,7 @@ output "parquet_table_name" {
 }
 
 output "tables" {
-  description = "The JSON and Parquet tables (keys `json`, `parquet`): database and name of each."
+  description = "The tables (keys `json`, `parquet`, and `events_json`, `events_parquet` with usage events): database and name of each."
   value = {
     for format, table in aws_glue_catalog_table.this : format => {
       database = table.database_name

@@ -1,4 +1,4 @@
 output "granted_databases" {
-  description = "Databases on which the principal was granted permissions."
-  value       = sort([for p in aws_lakeformation_permissions.database : p.database[0].name])
+  description = "Databases on which the principals were granted permissions."
+  value       = sort(distinct([for p in aws_lakeformation_permissions.database : p.database[0].name]))
 }

@@ -1,7 +1,12 @@
-variable "principal_arn" {
-  description = "IAM role granted the permissions (the compaction function's role)."
-  type        = string
+variable "principal_arns" {
+  description = "IAM roles granted the permissions (the compaction functions' roles), by a name known at plan time."
+  type        = map(string)
   nullable    = false
+
+  validation {
+    condition     = length(var.principal_arns) > 0
+    error_message = "Grant at least one role."
+  }
 }
 
 variable "databases" {

@@ -74,6 +74,23 @@ variable "manifest_folder" {
   }
 }
 
+variable "events" {
+  description = "The usage events' Parquet table (database, name, folder), their JSON folder and their compaction's manifest folder; null without usage events."
+  type = object({
+    database        = string
+    name            = string
+    folder          = string
+    json_folder     = string
+    manifest_folder = string
+  })
+  default = null
+
+  validation {
+    condition     = var.events == null || alltrue([for f in try([var.events.folder, var.events.json_folder, var.events.manifest_folder], []) : can(regex("^[A-Za-z0-9!_.*()=-]+(/[A-Za-z0-9!_.*()=-]+)*$", f))])
+    error_message = "The events' folders are folder names without leading or trailing slashes."
+  }
+}
+
 variable "invoices_table" {
   description = "Where the Glue table over the invoices goes (database, name)."
   type        = object({ database = string, name = string })
