@@ -51,12 +51,12 @@ artifacts-check:
 fuzz:
 	PROPTEST_CASES=$${PROPTEST_CASES:-20000} cargo test --locked --release --no-default-features -p metering-gen --test fuzz_context -- --nocapture
 
-## demo: simulate a month of API traffic, bill it offline, compare the invoiced requests with the simulation's, print a tenant's invoice
+## demo: simulate a month of API traffic and the backend's token events, bill both offline, compare the invoiced requests and tokens with the simulation's, print a tenant's invoice
 demo:
 	rm -rf $(DEMO)
-	$(SIMULATE) --tenants 50 --requests 200000 --month $(DEMO_MONTH) --out $(DEMO)/logs
-	$(GEN) bill --logs $(DEMO)/logs/json-data --month $(DEMO_MONTH) --context examples/metering.json --out $(DEMO)/invoices 2>&1 | tee $(DEMO)/bill.log
-	@echo; python3 tests/demo_check.py $(DEMO)/logs/simulation.json $(DEMO)/bill.log
+	$(SIMULATE) --tenants 50 --requests 200000 --month $(DEMO_MONTH) --out $(DEMO)/logs --events-folder usage-events
+	$(GEN) bill --logs $(DEMO)/logs/json-data --events $(DEMO)/logs/usage-events --month $(DEMO_MONTH) --context examples/metering.json --out $(DEMO)/invoices 2>&1 | tee $(DEMO)/bill.log
+	@echo; python3 tests/demo_check.py $(DEMO)/logs/simulation.json $(DEMO)/bill.log $(DEMO)/invoices/year=$(subst -,/month=,$(DEMO_MONTH))
 	@echo; echo "Invoice of tenant-0002 ($(DEMO)/invoices/year=$(subst -,/month=,$(DEMO_MONTH))/tenants/tenant-0002.json):"
 	@python3 -m json.tool $(DEMO)/invoices/year=$(subst -,/month=,$(DEMO_MONTH))/tenants/tenant-0002.json
 

@@ -1,10 +1,16 @@
-//! Is every hour of a month's window in the Parquet table? The usage query reads only the
-//! Parquet table, so an hour whose JSON objects are not all in its Parquet files would be
+//! Is every hour of a month's window in the Parquet tables? The usage query reads only the
+//! Parquet tables, so an hour whose JSON objects are not all in its Parquet files would be
 //! billed short without any error. Before it bills, the function compares each hour's JSON
 //! objects with the compaction's manifest of the hour ([`lambda_support::manifest`]) and
 //! refuses the month (`Billing.IncompleteMonth`) while any hour is not compacted or stale.
 //! After the query it reads the manifests again: a manifest that changed means a compaction
 //! rewrote the hour while the query ran (`Billing.ChangedWhileBilled`).
+//!
+//! Each source is checked alike, with its own JSON folder and manifests ([`Snapshots`]): the
+//! access log always, the usage events (compacted by the same function deployed a second
+//! time) when the config has a meter of usage events. A config without one bills nothing from
+//! the events, and its usage query does not read their table, so an events hour not compacted
+//! yet cannot change an invoice: it is not listed at all, and does not hold the month back.
 //!
 //! Listing is by day (one ListObjectsV2 per day of the JSON folder and of the manifests,
 //! page by page), and a manifest is read only for an hour that has JSON objects.
@@ -63,6 +69,47 @@ impl Snapshot {
     }
 }
 
+/// Hours not complete, as `(YYYY-MM-DDTHH, what is wrong)`, oldest first.
+pub type Incomplete = Vec<(String, String)>;
+
+/// The snapshots of the sources a month is billed from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Snapshots {
+    /// The access log's hours.
+    pub access_log: Snapshot,
+    /// The usage events' hours; `None` when they are not checked (the config has no meter of
+    /// usage events).
+    pub events: Option<Snapshot>,
+}
+
+impl Snapshots {
+    /// The hours that are not complete, of the access log and of the usage events
+    /// ([`Snapshot::incomplete`]).
+    pub fn incomplete(&self) -> (Incomplete, Incomplete) {
+        (
+            self.access_log.incomplete(),
+            self.events
+                .as_ref()
+                .map(Snapshot::incomplete)
+                .unwrap_or_default(),
+        )
+    }
+
+    /// The hours whose manifest is not the one in `earlier`, of the access log and of the
+    /// usage events ([`Snapshot::changed_since`]).
+    pub fn changed_since(&self, earlier: &Snapshots) -> (Vec<String>, Vec<String>) {
+        let none = Snapshot::default();
+        let events = match (&self.events, &earlier.events) {
+            (None, None) => Vec::new(),
+            (now, before) => now
+                .as_ref()
+                .unwrap_or(&none)
+                .changed_since(before.as_ref().unwrap_or(&none)),
+        };
+        (self.access_log.changed_since(&earlier.access_log), events)
+    }
+}
+
 /// The days the window touches, as `year=YYYY/month=MM/day=DD`, in order.
 fn days(window: &Window) -> Vec<String> {
     let mut days: Vec<String> = window
@@ -104,7 +151,8 @@ async fn keys_by_hour<S: S3>(
     Ok(by_hour)
 }
 
-/// Every hour of `month`'s window that holds JSON objects, with its state.
+/// Every hour of `month`'s window that holds JSON objects under `json` (a source's JSON
+/// folder), with its state after the manifests under `manifests`.
 pub async fn check<S: S3>(
     s3: &S,
     month: Month,
@@ -188,6 +236,63 @@ mod tests {
         assert_eq!(
             after.changed_since(&before),
             ["2026-10-01T02", "2026-10-01T03"]
+        );
+    }
+
+    #[test]
+    fn each_source_is_reported_apart() {
+        let hour = |h| FolderHour::new(2026, 10, 1, h).unwrap();
+        let complete = Snapshot {
+            hours: BTreeMap::from([(hour(1), (HourState::Complete, 10))]),
+        };
+        let missing = HourState::of(
+            &["usage-events/year=2026/month=10/day=01/hour=02/a".to_owned()],
+            None,
+        );
+        let events = Snapshot {
+            hours: BTreeMap::from([
+                (hour(1), (HourState::Complete, 11)),
+                (hour(2), (missing.clone(), 0)),
+            ]),
+        };
+        let unchecked = Snapshots {
+            access_log: complete.clone(),
+            events: None,
+        };
+        assert_eq!(unchecked.incomplete(), (vec![], vec![]));
+        let both = Snapshots {
+            access_log: complete.clone(),
+            events: Some(events.clone()),
+        };
+        assert_eq!(
+            both.incomplete(),
+            (
+                vec![],
+                vec![("2026-10-01T02".to_owned(), missing.to_string())]
+            )
+        );
+        assert_eq!(both.changed_since(&both), (vec![], vec![]));
+        let mut after = both.clone();
+        after
+            .events
+            .as_mut()
+            .unwrap()
+            .hours
+            .insert(hour(1), (HourState::Complete, 12));
+        assert_eq!(
+            after.changed_since(&both),
+            (vec![], vec!["2026-10-01T01".to_owned()])
+        );
+        after
+            .access_log
+            .hours
+            .insert(hour(3), (HourState::Complete, 30));
+        assert_eq!(
+            after.changed_since(&both),
+            (
+                vec!["2026-10-01T03".to_owned()],
+                vec!["2026-10-01T01".to_owned()]
+            )
         );
     }
 }

@@ -33,19 +33,33 @@ pub enum BillingError {
         uri: String,
         error: ApiError,
     },
-    /// Hours of the month's window whose Parquet files miss JSON objects: billing them now
-    /// would under-bill. Nothing was written; the hourly compaction repairs recent hours by
-    /// itself, older ones need a backfill.
-    #[error("month {month}: {} of the month's window not complete in the Parquet table, so the month is not billed: {}; compact {} again (the compaction function's event {}), then bill the month again", plural(.hours.len()), incomplete(.hours), if .hours.len() == 1 { "it" } else { "them" }, backfill(.hours))]
+    /// The config has meters of usage events, and the function has no usage-events table to
+    /// read them from (the `EVENTS_*` variables are not set): billing now would bill them at
+    /// zero. Nothing was done.
+    #[error("the metering config {uri} has {} of usage events ({}), but this billing function was deployed without the usage events' table (the environment variables {} are not set), so it would bill {} at zero: deploy the stack with its `usage_events` section, then bill the month again", if .meters.len() == 1 { "a meter" } else { "meters" }, .meters.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "), crate::settings::EVENTS.join(", "), if .meters.len() == 1 { "it" } else { "them" })]
+    EventsNotDeployed { uri: String, meters: Vec<String> },
+    /// Hours of the month's window whose Parquet files miss JSON objects, of the access log
+    /// (`hours`) or of the usage events (`events_hours`): billing them now would under-bill.
+    /// Nothing was written; the hourly compaction repairs recent hours by itself, older ones
+    /// need a backfill.
+    #[error("{}", incomplete_month(.month, .hours, .events_hours))]
     IncompleteMonth {
         month: Month,
-        /// (`YYYY-MM-DDTHH`, what is wrong with it)
+        /// The access log's hours: (`YYYY-MM-DDTHH`, what is wrong with it)
         hours: Vec<(String, String)>,
+        /// The usage events' hours, alike (empty when the events are not checked).
+        events_hours: Vec<(String, String)>,
     },
     /// An hour's manifest changed while the usage query ran: a compaction rewrote the hour's
     /// Parquet files meanwhile, so the query may have read them half-written.
-    #[error("month {month}: {} re-compacted while the usage query ran ({}); nothing was written, bill the month again", plural(.hours.len()), .hours.join(", "))]
-    ChangedWhileBilled { month: Month, hours: Vec<String> },
+    #[error("month {month}: {} re-compacted while the usage query ran ({}); nothing was written, bill the month again", plural(.hours.len() + .events_hours.len()), changed(.hours, .events_hours))]
+    ChangedWhileBilled {
+        month: Month,
+        /// The access log's hours (`YYYY-MM-DDTHH`).
+        hours: Vec<String>,
+        /// The usage events' hours.
+        events_hours: Vec<String>,
+    },
     #[error("month {month}: could not tell whether every hour of the month is compacted: could not {action} {uri}: {error}")]
     Completeness {
         month: Month,
@@ -107,11 +121,72 @@ fn plural(hours: usize) -> String {
     }
 }
 
-fn incomplete(hours: &[(String, String)]) -> String {
+/// How an hour of the usage events is named in messages; the access log's hours are named
+/// by their folder hour alone.
+const EVENTS_HOUR: &str = "usage events hour";
+
+/// The message of [`BillingError::IncompleteMonth`]: with access-log hours only, as it was
+/// before the function billed usage events.
+fn incomplete_month(
+    month: &Month,
+    hours: &[(String, String)],
+    events_hours: &[(String, String)],
+) -> String {
+    let them = |n: usize| if n == 1 { "it" } else { "them" };
+    let access_log = format!("the compaction function's event {}", backfill(hours));
+    let events = format!(
+        "the usage events' compaction function's event {}",
+        backfill(events_hours)
+    );
+    match (hours.is_empty(), events_hours.is_empty()) {
+        (_, true) => format!(
+            "month {month}: {} of the month's window not complete in the Parquet table, so the \
+             month is not billed: {}; compact {} again ({access_log}), then bill the month again",
+            plural(hours.len()),
+            incomplete(hours, ""),
+            them(hours.len()),
+        ),
+        (true, false) => format!(
+            "month {month}: {} of the month's window not complete in the usage events' Parquet \
+             table, so the month is not billed: {}; compact {} again ({events}), then bill the \
+             month again",
+            plural(events_hours.len()),
+            incomplete(events_hours, EVENTS_HOUR),
+            them(events_hours.len()),
+        ),
+        (false, false) => format!(
+            "month {month}: {} of the month's window not complete in the Parquet table and {} in \
+             the usage events' Parquet table, so the month is not billed: {}; {}; compact them \
+             again ({access_log}; {events}), then bill the month again",
+            plural(hours.len()),
+            plural(events_hours.len()),
+            incomplete(hours, ""),
+            incomplete(events_hours, EVENTS_HOUR),
+        ),
+    }
+}
+
+/// The hours re-compacted, the usage events' named as such.
+fn changed(hours: &[String], events_hours: &[String]) -> String {
+    hours
+        .iter()
+        .cloned()
+        .chain(events_hours.iter().map(|h| format!("{EVENTS_HOUR} {h}")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The hours and what is wrong with them, each after `label` (if any).
+fn incomplete(hours: &[(String, String)], label: &str) -> String {
+    let label = if label.is_empty() {
+        String::new()
+    } else {
+        format!("{label} ")
+    };
     let mut text = hours
         .iter()
         .take(HOURS_SHOWN)
-        .map(|(hour, state)| format!("{hour} {state}"))
+        .map(|(hour, state)| format!("{label}{hour} {state}"))
         .collect::<Vec<_>>()
         .join(", ");
     if hours.len() > HOURS_SHOWN {
@@ -168,6 +243,7 @@ impl BillingError {
             Self::TooEarly(_) => "MonthNotComplete",
             Self::ConfigRead { error, .. } => error.kind_name("ConfigReadFailed"),
             Self::ConfigParse { .. } | Self::ConfigInvalid { .. } => "InvalidConfig",
+            Self::EventsNotDeployed { .. } => "EventsNotDeployed",
             Self::Locked { .. } => "Locked",
             Self::LockFailed { error, .. } => error.kind_name("LockFailed"),
             Self::IncompleteMonth { .. } => "IncompleteMonth",
@@ -192,7 +268,9 @@ impl BillingError {
                 Some(*month)
             }
             Self::Event(_) | Self::ConfigRead { .. } => None,
-            Self::ConfigParse { .. } | Self::ConfigInvalid { .. } => None,
+            Self::ConfigParse { .. }
+            | Self::ConfigInvalid { .. }
+            | Self::EventsNotDeployed { .. } => None,
             Self::TooEarly(e) => Some(e.month),
             Self::Locked { month, .. }
             | Self::LockFailed { month, .. }
@@ -238,6 +316,99 @@ mod tests {
              must be between 1 and 22, not 0; at `meters.Bad`: bad name"
         );
         assert_eq!(error.kind(), "InvalidConfig");
+    }
+
+    #[test]
+    fn incomplete_hours_of_the_usage_events_are_named_as_such() {
+        let month: Month = "2026-10".parse().unwrap();
+        let hour = |h: &str, why: &str| (h.to_owned(), why.to_owned());
+        let access_only = BillingError::IncompleteMonth {
+            month,
+            hours: vec![hour(
+                "2026-10-05T07",
+                "not compacted (1 JSON objects, no manifest)",
+            )],
+            events_hours: vec![],
+        };
+        assert_eq!(
+            access_only.to_string(),
+            "month 2026-10: 1 hour of the month's window not complete in the Parquet table, so \
+             the month is not billed: 2026-10-05T07 not compacted (1 JSON objects, no \
+             manifest); compact it again (the compaction function's event {\"hour\": \
+             \"2026-10-05T07\"}), then bill the month again"
+        );
+        let events_only = BillingError::IncompleteMonth {
+            month,
+            hours: vec![],
+            events_hours: vec![hour(
+                "2026-10-03T04",
+                "not compacted (2 JSON objects, no manifest)",
+            )],
+        };
+        assert_eq!(
+            events_only.to_string(),
+            "month 2026-10: 1 hour of the month's window not complete in the usage events' \
+             Parquet table, so the month is not billed: usage events hour 2026-10-03T04 not \
+             compacted (2 JSON objects, no manifest); compact it again (the usage events' \
+             compaction function's event {\"hour\": \"2026-10-03T04\"}), then bill the month \
+             again"
+        );
+        let both = BillingError::IncompleteMonth {
+            month,
+            hours: vec![hour("2026-10-05T07", "stale")],
+            events_hours: vec![
+                hour("2026-10-03T04", "stale"),
+                hour("2026-10-03T05", "stale"),
+            ],
+        };
+        assert_eq!(
+            both.to_string(),
+            "month 2026-10: 1 hour of the month's window not complete in the Parquet table and \
+             2 hours in the usage events' Parquet table, so the month is not billed: \
+             2026-10-05T07 stale; usage events hour 2026-10-03T04 stale, usage events hour \
+             2026-10-03T05 stale; compact them again (the compaction function's event \
+             {\"hour\": \"2026-10-05T07\"}; the usage events' compaction function's event \
+             {\"hours\": [\"2026-10-03T04\", \"2026-10-03T05\"]}), then bill the month again"
+        );
+        assert_eq!(both.kind(), "IncompleteMonth");
+
+        let changed = BillingError::ChangedWhileBilled {
+            month,
+            hours: vec!["2026-10-05T03".to_owned()],
+            events_hours: vec!["2026-10-03T04".to_owned()],
+        };
+        assert_eq!(
+            changed.to_string(),
+            "month 2026-10: 2 hours re-compacted while the usage query ran (2026-10-05T03, usage \
+             events hour 2026-10-03T04); nothing was written, bill the month again"
+        );
+    }
+
+    #[test]
+    fn an_events_meter_without_the_events_table_names_the_meters_and_the_section() {
+        let error = BillingError::EventsNotDeployed {
+            uri: "s3://b/metering.json".to_owned(),
+            meters: vec!["tokens".to_owned()],
+        };
+        assert_eq!(error.kind(), "EventsNotDeployed");
+        assert_eq!(error.month(), None);
+        assert_eq!(
+            error.to_string(),
+            "the metering config s3://b/metering.json has a meter of usage events (`tokens`), \
+             but this billing function was deployed without the usage events' table (the \
+             environment variables EVENTS_DATABASE, EVENTS_TABLE, EVENTS_JSON_LOCATION_PREFIX, \
+             EVENTS_MANIFEST_PREFIX are not set), so it would bill it at zero: deploy the stack \
+             with its `usage_events` section, then bill the month again"
+        );
+        let two = BillingError::EventsNotDeployed {
+            uri: "s3://b/metering.json".to_owned(),
+            meters: vec!["images".to_owned(), "tokens".to_owned()],
+        };
+        assert!(
+            two.to_string()
+                .contains("has meters of usage events (`images`, `tokens`)"),
+            "{two}"
+        );
     }
 
     #[test]

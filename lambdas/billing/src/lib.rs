@@ -1,5 +1,6 @@
-//! Monthly billing: a month's usage per tenant from Athena, priced with the metering config's
-//! plans, written to S3 as invoice files.
+//! Monthly billing: a month's usage per tenant from Athena, of both sources (the API's access
+//! log and, when the stack deploys them, the usage events its backend sends), priced with the
+//! metering config's plans, written to S3 as invoice files.
 //!
 //! # Environment
 //!
@@ -14,11 +15,22 @@
 //! | `BILLING_DELAY_MINUTES` | optional, default 60 ([`settings::DEFAULT_BILLING_DELAY_MINUTES`], which says why): minutes after a month's late-arrival window before it may be billed |
 //! | `JSON_LOCATION_PREFIX` | `s3://bucket/folder` of the JSON table (Firehose's hourly folders) |
 //! | `MANIFEST_PREFIX` | `s3://bucket/prefix` of the compaction's manifests, one per compacted hour |
+//! | `EVENTS_DATABASE` | optional, with the three below (all four or none): the Glue database of the Parquet usage-events table |
+//! | `EVENTS_TABLE` | optional, with the others: the Parquet usage-events table (partitioned by `year`/`month`/`day`/`hour`) |
+//! | `EVENTS_JSON_LOCATION_PREFIX` | optional, with the others: `s3://bucket/folder` of the usage events' hourly JSON folders |
+//! | `EVENTS_MANIFEST_PREFIX` | optional, with the others: `s3://bucket/prefix` of the events' compaction's manifests (apart from `MANIFEST_PREFIX`) |
 //! | `LOCK_PREFIX` | `s3://bucket/prefix` where the months' leases live (`<prefix>/YYYY-MM`); required: the function does not start without it |
 //! | `AWS_REGION` | set by Lambda |
 //! | `AWS_ENDPOINT_URL` | optional: another endpoint for Athena and S3 (an emulator); S3 then goes path-style |
 //!
 //! Credentials come from the Lambda environment only (`AWS_ACCESS_KEY_ID`, …).
+//!
+//! Without the `EVENTS_*` variables the function bills meters of the access log only, and
+//! refuses a config with a meter of usage events (`Billing.EventsNotDeployed`) rather than
+//! bill it at zero. With them, a config's events meters are billed from the usage-events
+//! table, and the events' hours are checked as the access log's (below); a config without an
+//! events meter is billed exactly as without them (the same usage query, and no check of the
+//! events' hours: nothing is billed from them).
 //!
 //! # Events
 //!
@@ -33,18 +45,23 @@
 //! # What a run does
 //!
 //! 1. reads the metering config from S3 and validates it (every problem is reported, with its
-//!    JSON path);
+//!    JSON path); a meter of usage events without the `EVENTS_*` variables is refused;
 //! 2. checks that the month's late-arrival window and the billing delay have passed;
 //! 3. takes the month's lease ([`lambda_support::lease`]): a month leased by a live run fails
 //!    as `Billing.Locked`, so two runs never write one month's invoices at once (this replaces
 //!    reserved concurrency 1, which an account whose concurrency limit is still 10 cannot
 //!    grant); the lease is released at the end, whatever happened;
 //! 4. checks that every hour of the month's window has all its JSON objects in Parquet
-//!    ([`completeness`]), or fails with `Billing.IncompleteMonth` naming the hours;
-//! 5. runs [`metering::usage_query`] in Athena and waits for it within the Lambda's time,
-//!    resubmitting it if it fails with a retryable error (3 submissions in all, with backoff);
-//! 6. reads every page of the results, checks that no hour was compacted again meanwhile
-//!    (`Billing.ChangedWhileBilled`), prices them ([`metering::MonthInvoices`]);
+//!    ([`completeness`]), of the access log and, when the config has an events meter, of the
+//!    usage events, or fails with `Billing.IncompleteMonth` naming the hours (the events'
+//!    as `usage events hour …`);
+//! 5. runs [`metering::usage_query_with_events`] in Athena (over the access-log table and,
+//!    for events meters, the usage-events table; without an events meter its text is
+//!    [`metering::usage_query`]'s) and waits for it within the Lambda's time, resubmitting it
+//!    if it fails with a retryable error (3 submissions in all, with backoff);
+//! 6. reads every page of the results, checks that no hour of either source was compacted
+//!    again meanwhile (`Billing.ChangedWhileBilled`), prices them
+//!    ([`metering::MonthInvoices`]);
 //! 7. PUTs `<INVOICES_PREFIX>year=YYYY/month=MM/tenants/<tenant>.json` for every tenant and
 //!    then `…/summary.csv`, and deletes whatever else is in that month's folder (see
 //!    [`writes`]): a month can be billed again at any time and ends up with exactly the files
@@ -133,6 +150,9 @@ pub struct Preview {
     /// Hours of the month's window whose JSON objects are not all in Parquet yet
     /// (`YYYY-MM-DDTHH`, why): their usage is missing from this preview.
     pub hours_not_compacted: Vec<(String, String)>,
+    /// The same for the usage events' hours; empty when the config has no meter of usage
+    /// events (they are not checked then).
+    pub events_hours_not_compacted: Vec<(String, String)>,
     /// Tenant → meter → raw total, test tenants included.
     pub usage: BTreeMap<String, BTreeMap<String, metering::JsonNumber>>,
     /// The invoices as they would be written now (test tenants have none).
@@ -312,6 +332,7 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
                     "query_execution_id": preview.query_execution_id,
                     "tenants_with_usage": preview.usage.len(),
                     "hours_not_compacted": preview.hours_not_compacted.len(),
+                    "events_hours_not_compacted": preview.events_hours_not_compacted.len(),
                 }),
             ),
             Err(error) => {
@@ -398,12 +419,14 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
             // Tenants the catalog lists without usage are invoiced too: keep the one asked.
             invoices.invoices.retain(|i| &i.tenant == tenant);
         }
+        let (hours_not_compacted, events_hours_not_compacted) = before.incomplete();
         let preview = Preview {
             month: month.to_string(),
             preview: true,
             tenant,
             query_execution_id,
-            hours_not_compacted: before.incomplete(),
+            hours_not_compacted,
+            events_hours_not_compacted,
             usage: usage
                 .tenants
                 .into_iter()
@@ -491,17 +514,25 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
         &self,
         month: Month,
         config: &ValidConfig,
-        before: &completeness::Snapshot,
+        before: &completeness::Snapshots,
         deadline: Instant,
     ) -> Result<(String, Usage), BillingError> {
         let started = Instant::now();
-        let sql = metering::usage_query(
-            config,
-            month,
-            self.settings.database.as_str(),
-            self.settings.table.as_str(),
-        )
-        .expect("events meters are refused when the config is read");
+        let requests = metering::Table {
+            database: self.settings.database.as_str(),
+            table: self.settings.table.as_str(),
+        };
+        let events = self.settings.events.as_ref().map(|e| metering::Table {
+            database: e.database.as_str(),
+            table: e.table.as_str(),
+        });
+        // Refused when the config is read already; never a query that bills events at zero.
+        let sql = metering::usage_query_with_events(config, month, requests, events).map_err(
+            |metering::EventsNotQueried(meter)| BillingError::EventsNotDeployed {
+                uri: self.settings.config_object.to_string(),
+                meters: vec![meter],
+            },
+        )?;
         let query = query::run_query_in(
             &self.athena,
             month,
@@ -548,30 +579,48 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
         // A compaction that rewrote an hour while the query ran changed its manifest: the
         // query may have read the hour half-written.
         let after = self.snapshot(month, config).await?;
-        let changed = after.changed_since(before);
-        if !changed.is_empty() {
+        let (hours, events_hours) = after.changed_since(before);
+        if !hours.is_empty() || !events_hours.is_empty() {
             return Err(BillingError::ChangedWhileBilled {
                 month,
-                hours: changed,
+                hours,
+                events_hours,
             });
         }
         Ok((id, usage))
     }
 
-    /// Every hour of the month's window with JSON objects, and its state.
+    /// Every hour of the month's window with JSON objects, and its state: of the access log,
+    /// and of the usage events when the config has a meter of them (see [`completeness`]).
     async fn snapshot(
         &self,
         month: Month,
         config: &ValidConfig,
-    ) -> Result<completeness::Snapshot, BillingError> {
-        completeness::check(
+    ) -> Result<completeness::Snapshots, BillingError> {
+        let window = config.window(month);
+        let access_log = completeness::check(
             &self.s3,
             month,
-            &config.window(month),
+            &window,
             &self.settings.json_location,
             &self.settings.manifest_prefix,
-        )
-        .await
+        );
+        let events = async {
+            match &self.settings.events {
+                Some(events) if config.reads(metering::Source::Events) => completeness::check(
+                    &self.s3,
+                    month,
+                    &window,
+                    &events.json_location,
+                    &events.manifest_prefix,
+                )
+                .await
+                .map(Some),
+                _ => Ok(None),
+            }
+        };
+        let (access_log, events) = futures_util::future::try_join(access_log, events).await?;
+        Ok(completeness::Snapshots { access_log, events })
     }
 
     /// [`Self::snapshot`], refusing the month when an hour is not complete; logged as one
@@ -580,23 +629,29 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
         &self,
         month: Month,
         config: &ValidConfig,
-    ) -> Result<completeness::Snapshot, BillingError> {
+    ) -> Result<completeness::Snapshots, BillingError> {
         let snapshot = self.snapshot(month, config).await?;
-        let hours = snapshot.incomplete();
-        if !hours.is_empty() {
-            return Err(BillingError::IncompleteMonth { month, hours });
+        let (hours, events_hours) = snapshot.incomplete();
+        if !hours.is_empty() || !events_hours.is_empty() {
+            return Err(BillingError::IncompleteMonth {
+                month,
+                hours,
+                events_hours,
+            });
         }
         let window = config.window(month);
-        log_step(
-            "every hour of the month is compacted",
-            json!({
-                "step": "completeness",
-                "month": month.to_string(),
-                "first_folder": window.first_folder().to_string(),
-                "last_folder": window.last_folder().to_string(),
-                "hours_with_objects": snapshot.hours_with_objects(),
-            }),
-        );
+        let mut fields = json!({
+            "step": "completeness",
+            "month": month.to_string(),
+            "first_folder": window.first_folder().to_string(),
+            "last_folder": window.last_folder().to_string(),
+            "hours_with_objects": snapshot.access_log.hours_with_objects(),
+        });
+        // Only when the usage events were checked: a run without them logs as before.
+        if let Some(events) = &snapshot.events {
+            fields["events_hours_with_objects"] = json!(events.hours_with_objects());
+        }
+        log_step("every hour of the month is compacted", fields);
         Ok(snapshot)
     }
 
@@ -621,20 +676,16 @@ impl<A: Athena, S: S3, L: LeaseStore> App<A, S, L> {
                 uri: uri.clone(),
                 errors,
             })?;
-        // The usage query reads the access-log table only: refuse rather than bill an events
-        // meter at zero.
-        let events: Vec<metering::ConfigError> = valid
-            .meters()
-            .filter(|(_, m)| m.source == metering::Source::Events)
-            .map(|(name, _)| metering::ConfigError {
-                path: format!("meters.{name}.source"),
-                message: metering::EventsNotQueried(name.to_string()).to_string(),
-            })
-            .collect();
-        if !events.is_empty() {
-            return Err(BillingError::ConfigInvalid {
+        // Without the usage-events table the usage query reads the access log only: refuse
+        // rather than bill an events meter at zero.
+        if self.settings.events.is_none() && valid.reads(metering::Source::Events) {
+            return Err(BillingError::EventsNotDeployed {
                 uri: uri.clone(),
-                errors: events,
+                meters: valid
+                    .meters()
+                    .filter(|(_, m)| m.source == metering::Source::Events)
+                    .map(|(name, _)| name.to_owned())
+                    .collect(),
             });
         }
         log_step(

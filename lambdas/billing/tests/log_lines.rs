@@ -47,6 +47,15 @@ impl TakeStable for LogBuffer {
 }
 
 fn app() -> App<SdkAthena, SdkS3> {
+    app_of(settings(), config_bytes(), usage_rows())
+}
+
+/// The app with `settings`, the config object `config` and the query's answer `rows`.
+fn app_of(
+    settings: billing::Settings,
+    config: Vec<u8>,
+    rows: Vec<Vec<&'static str>>,
+) -> App<SdkAthena, SdkS3> {
     let start = mock!(Athena::start_query_execution).then_output(|| {
         StartQueryExecutionOutput::builder()
             .query_execution_id("q-1")
@@ -66,8 +75,8 @@ fn app() -> App<SdkAthena, SdkS3> {
             )
             .build()
     });
-    let results = mock!(Athena::get_query_results).then_output(|| {
-        let rows = usage_rows().into_iter().map(|values| {
+    let results = mock!(Athena::get_query_results).then_output(move || {
+        let rows = rows.clone().into_iter().map(|values| {
             Row::builder()
                 .set_data(Some(
                     values
@@ -81,9 +90,9 @@ fn app() -> App<SdkAthena, SdkS3> {
             .result_set(ResultSet::builder().set_rows(Some(rows.collect())).build())
             .build()
     });
-    let config = mock!(S3::get_object).then_output(|| {
+    let config = mock!(S3::get_object).then_output(move || {
         GetObjectOutput::builder()
-            .body(ByteStream::from(config_bytes()))
+            .body(ByteStream::from(config.clone()))
             .build()
     });
     let put = mock!(S3::put_object).then_output(|| PutObjectOutput::builder().build());
@@ -100,7 +109,7 @@ fn app() -> App<SdkAthena, SdkS3> {
         &[&config, &put, &list],
         s3_config
     );
-    App::new(SdkAthena::new(athena), SdkS3::new(s3), settings())
+    App::new(SdkAthena::new(athena), SdkS3::new(s3), settings)
         .with_backoff(fast_backoff())
         .with_clock(mid_november)
 }
@@ -170,5 +179,27 @@ async fn one_json_line_per_step_and_one_for_the_outcome() {
                 "month": "2026-11", "error": err.to_string(), "error_kind": "MonthNotOver",
                 "event": {"month": "2026-11"}})
         ]
+    );
+
+    // With the usage events: the completeness line counts their hours too.
+    let app = app_of(
+        settings_with_events(),
+        events_config_bytes(),
+        events_usage_rows(),
+    );
+    app.run(&json!({"month": "2026-10"}), far_deadline())
+        .await
+        .unwrap();
+    let lines = logs.take();
+    assert_eq!(
+        lines[1],
+        json!({"level": "INFO", "message": "every hour of the month is compacted",
+               "step": "completeness", "month": "2026-10", "first_folder": "2026-09-30T23",
+               "last_folder": "2026-11-01T02", "hours_with_objects": 0,
+               "events_hours_with_objects": 0})
+    );
+    assert_eq!(
+        lines[0]["meters"],
+        json!(["requests", "tokens", "transfer"])
     );
 }

@@ -70,9 +70,14 @@ impl World {
     }
 
     async fn with_policy(policy: &Policy) -> Self {
+        Self::build(policy.json(), function_settings(), config_bytes()).await
+    }
+
+    /// The function's role with `policy`, the settings `settings` and the config object
+    /// `config`.
+    async fn build(policy: &Value, settings: Settings, config: Vec<u8>) -> Self {
         let server = MotoServer::start();
-        let function = server.role_credentials(FUNCTION_NAME, policy.json());
-        let settings = function_settings();
+        let function = server.role_credentials(FUNCTION_NAME, policy);
         let athena = athena_client(&server).await;
         let s3 = s3_client(&server).await;
         athena
@@ -99,8 +104,8 @@ impl World {
             function,
             settings,
         };
-        let config = &world.settings.config_object;
-        world.put(&config.bucket, &config.key, config_bytes()).await;
+        let object = &world.settings.config_object;
+        world.put(&object.bucket, &object.key, config).await;
         world
     }
 
@@ -466,13 +471,24 @@ const HOUR_07: &str = "year=2026/month=10/day=05/hour=07";
 impl World {
     /// A JSON object of `hour` (`year=…/hour=HH`) named `name`.
     async fn put_json(&self, hour: &str, name: &str) -> String {
-        let key = format!("{JSON_FOLDER}/{hour}/{name}");
+        self.put_json_in(JSON_FOLDER, hour, name).await
+    }
+
+    /// A JSON object of `hour` in `folder` named `name`.
+    async fn put_json_in(&self, folder: &str, hour: &str, name: &str) -> String {
+        let key = format!("{folder}/{hour}/{name}");
         self.put(moto::BUCKET, &key, b"{}\n".to_vec()).await;
         key
     }
 
     /// The compaction's manifest of `hour`, listing `json_objects`.
     async fn put_manifest(&self, hour: &str, json_objects: &[String]) {
+        self.put_manifest_in(MANIFEST_FOLDER, hour, json_objects)
+            .await
+    }
+
+    /// A compaction's manifest of `hour` in `folder`, listing `json_objects`.
+    async fn put_manifest_in(&self, folder: &str, hour: &str, json_objects: &[String]) {
         let manifest = lambda_support::manifest::Manifest {
             hour: hour.to_owned(),
             json_objects: json_objects.to_vec(),
@@ -481,7 +497,7 @@ impl World {
             rows_malformed: 0,
             compacted_at_ms: 1,
         };
-        let key = format!("{MANIFEST_FOLDER}/{hour}/manifest.json");
+        let key = format!("{folder}/{hour}/manifest.json");
         self.put(moto::BUCKET, &key, manifest.to_bytes()).await;
     }
 }
@@ -630,4 +646,93 @@ async fn a_preview_of_the_current_month_writes_nothing() {
     assert!(one.invoices.is_empty());
     assert_eq!(one.test_tenants, ["verify-3f9a"]);
     assert!(world.invoices().await.is_empty(), "still nothing written");
+}
+
+// ---- usage events, under the function's role ----
+
+impl World {
+    /// The function as the billing module deploys it in a stack with usage events: its
+    /// `EVENTS_*` environment and its policy (the events' folders listed, their manifests
+    /// read), and a config with an events meter.
+    async fn with_events() -> Self {
+        let settings = moto::function_settings_with_events();
+        assert!(settings.events.is_some(), "the module sets EVENTS_*");
+        Self::build(
+            moto::function_policy_with_events().json(),
+            settings,
+            events_config_bytes(),
+        )
+        .await
+    }
+}
+
+/// An events meter billed end to end: while an hour of the usage events is not compacted the
+/// month is refused before any query; once the events' compaction has written its manifest,
+/// the usage query over both tables goes to Athena, and moto's answer (canned rows: moto runs
+/// no SQL) is priced with the events meter.
+#[tokio::test]
+async fn an_events_meter_is_billed_once_its_hours_are_compacted() {
+    let world = World::with_events().await;
+    let keys = october_keys(&world.settings);
+    let a = world.put_json(HOUR_03, "a.json").await;
+    world.put_manifest(HOUR_03, &[a]).await;
+    let e = world
+        .put_json_in(EVENTS_JSON_FOLDER, HOUR_07, "e.json")
+        .await;
+
+    let err = world
+        .try_bill(json!({"month": "2026-10"}))
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "IncompleteMonth", "{err}");
+    let BillingError::IncompleteMonth {
+        hours,
+        events_hours,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert!(hours.is_empty(), "{hours:?}");
+    let named: Vec<&str> = events_hours.iter().map(|(h, _)| h.as_str()).collect();
+    assert_eq!(named, ["2026-10-05T07"]);
+    assert!(
+        err.to_string()
+            .contains("usage events hour 2026-10-05T07 not compacted"),
+        "{err}"
+    );
+    assert!(world.executions().await.is_empty(), "no usage query");
+    assert!(world.invoices().await.is_empty(), "nothing written");
+
+    world
+        .put_manifest_in(EVENTS_MANIFEST_FOLDER, HOUR_07, &[e])
+        .await;
+    world
+        .server
+        .queue_athena_results(vec![query_result(&events_usage_rows())]);
+
+    let summary = world.bill(json!({"month": "2026-10"})).await;
+
+    assert_eq!(
+        world.executions().await,
+        [(october_events_query(), WORK_GROUP.to_owned())],
+        "one usage query, over both tables"
+    );
+    assert_eq!(
+        summary.totals,
+        EVENTS_TOTALS
+            .iter()
+            .map(|(c, t)| (c.to_string(), t.to_string()))
+            .collect()
+    );
+    let invoices = world.invoices().await;
+    let acme = json_of(&invoices[&keys.acme].1);
+    assert_eq!(
+        acme["usage"][1],
+        json!({"meter": "tokens", "aggregation": "sum", "raw": 3000000,
+               "raw_unit": "tokens", "quantity": "3000000", "unit": "tokens"})
+    );
+    assert_eq!(acme["lines"][1]["amount"], "30.00");
+    assert_eq!(acme["total"], "55.12");
 }

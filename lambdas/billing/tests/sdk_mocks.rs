@@ -41,12 +41,31 @@ fn app(athena_rules: &[&Rule], s3_rules: &[&Rule]) -> App<SdkAthena, SdkS3> {
 }
 
 fn app_with(mode: RuleMode, athena_rules: &[&Rule], s3_rules: &[&Rule]) -> App<SdkAthena, SdkS3> {
+    app_for(settings(), mode, athena_rules, s3_rules)
+}
+
+/// [`app`] with the `EVENTS_*` variables set: the usage events' table and folders.
+fn events_app(athena_rules: &[&Rule], s3_rules: &[&Rule]) -> App<SdkAthena, SdkS3> {
+    app_for(
+        settings_with_events(),
+        RuleMode::Sequential,
+        athena_rules,
+        s3_rules,
+    )
+}
+
+fn app_for(
+    settings: billing::Settings,
+    mode: RuleMode,
+    athena_rules: &[&Rule],
+    s3_rules: &[&Rule],
+) -> App<SdkAthena, SdkS3> {
     let athena = mock_client!(aws_sdk_athena, mode, athena_rules, athena_config);
     let no_data = no_data();
     let mut rules = s3_rules.to_vec();
     rules.push(&no_data);
     let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &rules, s3_config);
-    App::new(SdkAthena::new(athena), SdkS3::new(s3), settings())
+    App::new(SdkAthena::new(athena), SdkS3::new(s3), settings)
         .with_backoff(fast_backoff())
         .with_clock(mid_november)
 }
@@ -66,9 +85,14 @@ fn no_data() -> Rule {
 
 /// StartQueryExecution of October's usage query in the work group.
 fn start(id: &'static str) -> Rule {
+    start_query(id, october_query())
+}
+
+/// StartQueryExecution of `query` in the work group.
+fn start_query(id: &'static str, query: String) -> Rule {
     mock!(Athena::start_query_execution)
-        .match_requests(|r| {
-            r.work_group() == Some(WORK_GROUP) && r.query_string() == Some(&october_query())
+        .match_requests(move |r| {
+            r.work_group() == Some(WORK_GROUP) && r.query_string() == Some(query.as_str())
         })
         .then_output(move || {
             StartQueryExecutionOutput::builder()
@@ -378,30 +402,38 @@ async fn an_invalid_config_is_refused_with_every_path_before_any_query() {
     assert_eq!(object.num_calls(), 1);
 }
 
+/// Without the `EVENTS_*` variables the function has no usage-events table: a config with an
+/// events meter is refused before the lease, the completeness check and the query, for a bill
+/// and a preview alike.
 #[tokio::test(start_paused = true)]
-async fn an_events_meter_is_refused_not_billed_at_zero() {
-    let mut config = config_json();
-    config["meters"]["tokens"] = json!({
-        "source": "events", "event_type": "tokens.generated", "aggregation": "sum"
-    });
-    let object = config_object(serde_json::to_vec(&config).unwrap());
+async fn without_the_events_table_an_events_meter_is_refused_not_billed_at_zero() {
+    let object = config_object(events_config_bytes());
     // No Athena rule: a query would panic.
     let app = app(&[], &[&object]);
 
-    let err = app
-        .run(&json!({"month": "2026-10"}), far_deadline())
-        .await
-        .unwrap_err();
+    for payload in [
+        json!({"month": "2026-10"}),
+        json!({"month": "2026-10", "preview": true}),
+    ] {
+        let err = app.run(&payload, far_deadline()).await.unwrap_err();
 
-    assert_eq!(err.kind(), "InvalidConfig");
-    let message = err.to_string();
-    assert!(
-        message.contains(
-            "at `meters.tokens.source`: meter `tokens` counts usage events, which the deployed \
-             billing does not read yet"
-        ),
-        "{message}"
-    );
+        assert_eq!(err.kind(), "EventsNotDeployed");
+        assert_eq!(
+            err,
+            BillingError::EventsNotDeployed {
+                uri: format!("s3://{CONFIG_BUCKET}/{CONFIG_KEY}"),
+                meters: vec!["tokens".to_owned()],
+            }
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("has a meter of usage events (`tokens`)")
+                && message.contains("deploy the stack with its `usage_events` section"),
+            "{message}"
+        );
+        let diagnostic = lambda_runtime::Diagnostic::from(err);
+        assert_eq!(diagnostic.error_type, "Billing.EventsNotDeployed");
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -935,4 +967,270 @@ async fn an_hour_compacted_again_during_the_query_fails_the_run_before_any_invoi
          was written, bill the month again"
     );
     assert_eq!(manifest.num_calls(), 2, "read before and after the query");
+}
+
+// ---- usage events ----
+
+const DAY_3_EVENTS: &str = "usage-events/year=2026/month=10/day=03/";
+const DAY_3_EVENTS_MANIFESTS: &str = "usage-events-manifests/year=2026/month=10/day=03/";
+const EVENTS_OBJECT_04: &str = "usage-events/year=2026/month=10/day=03/hour=04/e.json";
+const EVENTS_MANIFEST_04: &str =
+    "usage-events-manifests/year=2026/month=10/day=03/hour=04/manifest.json";
+const JSON_OBJECT_03: &str = "json-data/year=2026/month=10/day=05/hour=03/a.json";
+
+/// GetObject of the manifest `key` in the data bucket, answering `first`, then `then` (or
+/// `first` again) for every later read.
+fn manifest_reads(key: &'static str, first: Vec<u8>, then: Option<Vec<u8>>) -> Rule {
+    let then = then.unwrap_or_else(|| first.clone());
+    let body = |bytes: Vec<u8>| {
+        move || {
+            GetObjectOutput::builder()
+                .body(ByteStream::from(bytes.clone()))
+                .build()
+        }
+    };
+    mock!(S3::get_object)
+        .match_requests(move |r| r.bucket() == Some(DATA_BUCKET) && r.key() == Some(key))
+        .sequence()
+        .output(body(first))
+        .output(body(then))
+        .repeatedly()
+        .build()
+}
+
+/// Hour 03 of October 5th of the access log is compacted; hour 04 of October 3rd of the usage
+/// events has an object and no manifest (its compaction never ran): the month is refused
+/// before any query, the events' hour named as such.
+#[tokio::test(start_paused = true)]
+async fn an_events_hour_missing_its_manifest_refuses_the_month() {
+    let json = data_listing(DAY_5_JSON, &[JSON_OBJECT_03]);
+    let manifests = data_listing(DAY_5_MANIFESTS, &[MANIFEST_03]);
+    let manifest = manifest_reads(MANIFEST_03, manifest_body(&[JSON_OBJECT_03], 1), None);
+    let events = data_listing(DAY_3_EVENTS, &[EVENTS_OBJECT_04]);
+    let config = config_object(events_config_bytes());
+    // No Athena rule and no PUT rule: a query or an invoice would panic.
+    let app = events_app(&[], &[&config, &json, &manifests, &manifest, &events]);
+
+    let err = app
+        .run(&json!({"month": "2026-10"}), far_deadline())
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "IncompleteMonth");
+    let BillingError::IncompleteMonth {
+        hours,
+        events_hours,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert!(hours.is_empty(), "the access log is complete: {hours:?}");
+    assert_eq!(
+        *events_hours,
+        [(
+            "2026-10-03T04".to_owned(),
+            "not compacted (1 JSON objects, no manifest)".to_owned()
+        )]
+    );
+    assert_eq!(
+        err.to_string(),
+        "month 2026-10: 1 hour of the month's window not complete in the usage events' Parquet \
+         table, so the month is not billed: usage events hour 2026-10-03T04 not compacted (1 \
+         JSON objects, no manifest); compact it again (the usage events' compaction \
+         function's event {\"hour\": \"2026-10-03T04\"}), then bill the month again"
+    );
+    assert_eq!(events.num_calls(), 1, "the events' day 3 listed");
+    assert_eq!(manifest.num_calls(), 1, "the access log's hour checked too");
+}
+
+/// Both sources complete: the usage query reads the usage-events table beside the access-log
+/// table, and the events meter is priced (the totals are not those of the access log alone).
+/// Each source's manifest is read before and after the query.
+#[tokio::test(start_paused = true)]
+async fn an_events_meter_is_billed_when_both_sources_are_complete() {
+    let athena = [
+        start_query("q-7", october_events_query()),
+        state("q-7", QueryExecutionState::Succeeded),
+        page("q-7", None, events_usage_rows(), None),
+    ];
+    let json = data_listing(DAY_5_JSON, &[JSON_OBJECT_03]);
+    let manifests = data_listing(DAY_5_MANIFESTS, &[MANIFEST_03]);
+    let manifest = manifest_reads(MANIFEST_03, manifest_body(&[JSON_OBJECT_03], 1), None);
+    let events = data_listing(DAY_3_EVENTS, &[EVENTS_OBJECT_04]);
+    let events_manifests = data_listing(DAY_3_EVENTS_MANIFESTS, &[EVENTS_MANIFEST_04]);
+    let events_manifest = manifest_reads(
+        EVENTS_MANIFEST_04,
+        manifest_body(&[EVENTS_OBJECT_04], 5),
+        None,
+    );
+    let puts = Puts::default();
+    let (config, put, list) = (
+        config_object(events_config_bytes()),
+        puts.rule(),
+        listing(&[]),
+    );
+    let app = events_app(
+        &athena.iter().collect::<Vec<_>>(),
+        &[
+            &config,
+            &put,
+            &list,
+            &json,
+            &manifests,
+            &manifest,
+            &events,
+            &events_manifests,
+            &events_manifest,
+        ],
+    );
+
+    let summary = app
+        .run(&json!({"month": "2026-10"}), far_deadline())
+        .await
+        .unwrap()
+        .billed()
+        .unwrap();
+
+    assert!(
+        athena.iter().all(|r| r.num_calls() == 1),
+        "the events query"
+    );
+    let query = october_events_query();
+    assert!(
+        query.contains(&format!("\"{DATABASE}\".\"{EVENTS_TABLE}\""))
+            && query.contains(&format!("\"{DATABASE}\".\"{TABLE}\"")),
+        "{query}"
+    );
+    assert_eq!(summary.tenants_invoiced, 2);
+    assert_eq!(
+        summary.totals,
+        EVENTS_TOTALS
+            .iter()
+            .map(|(c, t)| (c.to_string(), t.to_string()))
+            .collect()
+    );
+    assert_eq!(
+        (manifest.num_calls(), events_manifest.num_calls()),
+        (2, 2),
+        "each source read before and after the query"
+    );
+    let recorded = puts.0.lock().unwrap().clone();
+    let (_, _, summary_csv) = recorded.last().unwrap();
+    let summary_csv = String::from_utf8(summary_csv.clone()).unwrap();
+    assert!(
+        summary_csv.starts_with(
+            "tenant,period,plan,currency,requests_requests,tokens_tokens,transfer_gb,"
+        ) && summary_csv.contains("acme,2026-10,pro,EUR,150000,3000000,2.5,55.12,0.00,55.12"),
+        "{summary_csv}"
+    );
+}
+
+/// With the events' settings and a config without an events meter, the month is billed as
+/// without them: the very query of the access log alone, and the events' hours not looked at
+/// (one not compacted does not hold the month back: nothing is billed from it).
+#[tokio::test(start_paused = true)]
+async fn a_config_without_events_meters_ignores_the_events_hours() {
+    let athena = [
+        start("q-8"),
+        state("q-8", QueryExecutionState::Succeeded),
+        page("q-8", None, usage_rows(), None),
+    ];
+    let events = data_listing(DAY_3_EVENTS, &[EVENTS_OBJECT_04]);
+    let puts = Puts::default();
+    let (config, put, list) = (config_object(config_bytes()), puts.rule(), listing(&[]));
+    let app = events_app(
+        &athena.iter().collect::<Vec<_>>(),
+        &[&config, &put, &list, &events],
+    );
+
+    let summary = app
+        .run(&json!({"month": "2026-10"}), far_deadline())
+        .await
+        .unwrap()
+        .billed()
+        .unwrap();
+
+    assert!(athena.iter().all(|r| r.num_calls() == 1));
+    assert_eq!(summary.totals["EUR"], "49.00");
+    assert_eq!(events.num_calls(), 0, "the events' folder is not listed");
+}
+
+/// The events' compaction rewrote an hour while the usage query ran: nothing is written, and
+/// the hour is named as the usage events'.
+#[tokio::test(start_paused = true)]
+async fn an_events_hour_compacted_again_during_the_query_fails_the_run() {
+    let athena = [
+        start_query("q-9", october_events_query()),
+        state("q-9", QueryExecutionState::Succeeded),
+        page("q-9", None, events_usage_rows(), None),
+    ];
+    let events = data_listing(DAY_3_EVENTS, &[EVENTS_OBJECT_04]);
+    let events_manifests = data_listing(DAY_3_EVENTS_MANIFESTS, &[EVENTS_MANIFEST_04]);
+    let events_manifest = manifest_reads(
+        EVENTS_MANIFEST_04,
+        manifest_body(&[EVENTS_OBJECT_04], 5),
+        Some(manifest_body(&[EVENTS_OBJECT_04], 6)),
+    );
+    let config = config_object(events_config_bytes());
+    // No PUT rule: an invoice would panic.
+    let app = events_app(
+        &athena.iter().collect::<Vec<_>>(),
+        &[&config, &events, &events_manifests, &events_manifest],
+    );
+
+    let err = app
+        .run(&json!({"month": "2026-10"}), far_deadline())
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "ChangedWhileBilled");
+    assert_eq!(
+        err.to_string(),
+        "month 2026-10: 1 hour re-compacted while the usage query ran (usage events hour \
+         2026-10-03T04); nothing was written, bill the month again"
+    );
+    assert_eq!(
+        events_manifest.num_calls(),
+        2,
+        "read before and after the query"
+    );
+}
+
+/// A preview lists the events' hours not compacted yet apart from the access log's, and
+/// previews the events meter from the events query.
+#[tokio::test(start_paused = true)]
+async fn a_preview_lists_the_events_hours_not_compacted_apart() {
+    let athena = [
+        start_query("q-10", october_events_query()),
+        state("q-10", QueryExecutionState::Succeeded),
+        page("q-10", None, events_usage_rows(), None),
+    ];
+    let events = data_listing(DAY_3_EVENTS, &[EVENTS_OBJECT_04]);
+    let config = config_object(events_config_bytes());
+    // No PUT rule: a preview writes nothing.
+    let app = events_app(&athena.iter().collect::<Vec<_>>(), &[&config, &events]);
+
+    let preview = app
+        .run(
+            &json!({"month": "2026-10", "preview": true}),
+            far_deadline(),
+        )
+        .await
+        .unwrap()
+        .preview()
+        .unwrap();
+
+    assert!(preview.hours_not_compacted.is_empty());
+    assert_eq!(
+        preview.events_hours_not_compacted,
+        [(
+            "2026-10-03T04".to_owned(),
+            "not compacted (1 JSON objects, no manifest)".to_owned()
+        )]
+    );
+    assert_eq!(
+        preview.usage["acme"]["tokens"],
+        metering::JsonNumber(3_000_000.into())
+    );
 }

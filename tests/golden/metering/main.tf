@@ -426,6 +426,13 @@ module "billing" {
             ]
           },
           "description": "Bytes returned by successful calls, billed per GB"
+        },
+        "tokens": {
+          "source": "events",
+          "event_type": "tokens.generated",
+          "aggregation": "sum",
+          "unit": "tokens",
+          "description": "Tokens the backend generated for the tenant, reported as usage events"
         }
       },
       "pricing": {
@@ -457,6 +464,10 @@ module "billing" {
                 "model": "per_unit",
                 "unit_price": "0.08",
                 "free_units": "10"
+              },
+              "tokens": {
+                "model": "per_unit",
+                "unit_price": "0.000015"
               }
             }
           },
@@ -481,6 +492,10 @@ module "billing" {
               "data_transfer": {
                 "model": "per_unit",
                 "unit_price": "0.05"
+              },
+              "tokens": {
+                "model": "per_unit",
+                "unit_price": "0.00001"
               }
             }
           },
@@ -504,6 +519,20 @@ module "billing" {
               "data_transfer": {
                 "model": "per_unit",
                 "unit_price": "0.09"
+              },
+              "tokens": {
+                "model": "graduated",
+                "tiers": [
+                  {
+                    "up_to": "1000000",
+                    "unit_price": "0.00002"
+                  },
+                  {
+                    "up_to": null,
+                    "unit_price": "0.00001"
+                  }
+                ],
+                "free_units": "10000"
               }
             }
           }

@@ -105,3 +105,18 @@ output "usage_events_writer_policy_arn" {
   description = "IAM policy to attach to the backend's role: PutRecord and PutRecordBatch on the usage-events stream, nothing else."
   value       = module.usage_events.writer_policy_arn
 }
+
+output "usage_events_json_table" {
+  description = "Glue table over the usage events as delivered, one JSON line each (database.table)."
+  value       = "${module.data_catalog.tables["events_json"].database}.${module.data_catalog.tables["events_json"].name}"
+}
+
+output "usage_events_parquet_table" {
+  description = "Glue table over the usage events compacted hourly into Parquet (database.table)."
+  value       = "${module.data_catalog.tables["events_parquet"].database}.${module.data_catalog.tables["events_parquet"].name}"
+}
+
+output "usage_events_compaction_function_name" {
+  description = "Lambda function compacting each hour of usage events into Parquet."
+  value       = module.usage_events_compaction.function_name
+}

@@ -23,22 +23,42 @@ pub const DATA_BUCKET: &str = "metering-data";
 pub const JSON_FOLDER: &str = "json-data";
 pub const MANIFEST_FOLDER: &str = "compaction-manifests";
 
+/// The usage events' Parquet table (in [`DATABASE`]) and folders (in [`DATA_BUCKET`]), as a
+/// stack with a `usage_events` section has them.
+pub const EVENTS_TABLE: &str = "usage_events_parquet";
+pub const EVENTS_JSON_FOLDER: &str = "usage-events";
+pub const EVENTS_MANIFEST_FOLDER: &str = "usage-events-manifests";
+
 pub fn settings() -> Settings {
-    Settings::from_lookup(|name| {
-        Some(match name {
-            "ATHENA_WORK_GROUP" => WORK_GROUP.to_owned(),
-            "USAGE_DATABASE" => DATABASE.to_owned(),
-            "USAGE_TABLE" => TABLE.to_owned(),
-            "METERING_CONFIG_URI" => format!("s3://{CONFIG_BUCKET}/{CONFIG_KEY}"),
-            "INVOICES_BUCKET" => INVOICES_BUCKET.to_owned(),
-            "INVOICES_PREFIX" => INVOICES_PREFIX.to_owned(),
-            "JSON_LOCATION_PREFIX" => format!("s3://{DATA_BUCKET}/{JSON_FOLDER}"),
-            "MANIFEST_PREFIX" => format!("s3://{DATA_BUCKET}/{MANIFEST_FOLDER}"),
-            "AWS_REGION" => "us-east-1".to_owned(),
-            _ => return None,
-        })
+    Settings::from_lookup(|name| environment(name, false)).unwrap()
+}
+
+/// [`settings`] with the four `EVENTS_*` variables.
+pub fn settings_with_events() -> Settings {
+    Settings::from_lookup(|name| environment(name, true)).unwrap()
+}
+
+fn environment(name: &str, events: bool) -> Option<String> {
+    Some(match name {
+        "ATHENA_WORK_GROUP" => WORK_GROUP.to_owned(),
+        "USAGE_DATABASE" => DATABASE.to_owned(),
+        "USAGE_TABLE" => TABLE.to_owned(),
+        "METERING_CONFIG_URI" => format!("s3://{CONFIG_BUCKET}/{CONFIG_KEY}"),
+        "INVOICES_BUCKET" => INVOICES_BUCKET.to_owned(),
+        "INVOICES_PREFIX" => INVOICES_PREFIX.to_owned(),
+        "JSON_LOCATION_PREFIX" => format!("s3://{DATA_BUCKET}/{JSON_FOLDER}"),
+        "MANIFEST_PREFIX" => format!("s3://{DATA_BUCKET}/{MANIFEST_FOLDER}"),
+        "AWS_REGION" => "us-east-1".to_owned(),
+        "EVENTS_DATABASE" if events => DATABASE.to_owned(),
+        "EVENTS_TABLE" if events => EVENTS_TABLE.to_owned(),
+        "EVENTS_JSON_LOCATION_PREFIX" if events => {
+            format!("s3://{DATA_BUCKET}/{EVENTS_JSON_FOLDER}")
+        }
+        "EVENTS_MANIFEST_PREFIX" if events => {
+            format!("s3://{DATA_BUCKET}/{EVENTS_MANIFEST_FOLDER}")
+        }
+        _ => return None,
     })
-    .unwrap()
 }
 
 /// Two meters and two plans: `acme` on `pro` (EUR, graduated requests, a monthly minimum),
@@ -89,6 +109,64 @@ pub fn valid_config() -> metering::ValidConfig {
         .validate()
         .unwrap()
 }
+
+/// [`config_json`] with a meter of usage events, `tokens` (the sum of `tokens.generated`
+/// events' values), priced in both plans.
+pub fn events_config_json() -> Value {
+    let mut config = config_json();
+    config["meters"]["tokens"] = json!({
+        "source": "events", "event_type": "tokens.generated", "aggregation": "sum",
+        "unit": "tokens"
+    });
+    let plans = &mut config["pricing"]["plans"];
+    plans["standard"]["charges"]["tokens"] = json!({"model": "per_unit", "unit_price": "0.00002"});
+    plans["pro"]["charges"]["tokens"] = json!({"model": "per_unit", "unit_price": "0.00001"});
+    config
+}
+
+pub fn events_config_bytes() -> Vec<u8> {
+    let config: metering::Config = serde_json::from_value(events_config_json()).unwrap();
+    serde_json::to_vec_pretty(&config).unwrap()
+}
+
+pub fn valid_events_config() -> metering::ValidConfig {
+    serde_json::from_value::<metering::Config>(events_config_json())
+        .unwrap()
+        .validate()
+        .unwrap()
+}
+
+/// The usage query for October over the access log and the usage events, as the function
+/// must send it for [`events_config_json`].
+pub fn october_events_query() -> String {
+    metering::usage_query_with_events(
+        &valid_events_config(),
+        october(),
+        metering::Table {
+            database: DATABASE,
+            table: TABLE,
+        },
+        Some(metering::Table {
+            database: DATABASE,
+            table: EVENTS_TABLE,
+        }),
+    )
+    .unwrap()
+}
+
+/// [`usage_rows`] with the `tokens` meter of [`events_config_json`]: acme's 3 000 000 tokens
+/// (× 0.00001 = 30.00 EUR) lift its invoice above the 49.00 minimum to 25.00 + 30.00 + 0.12 =
+/// 55.12; unassigned's 1500.5 (× 0.00002 = 0.03001 → 0.03 USD) add 0.03 to its 0.09.
+pub fn events_usage_rows() -> Vec<Vec<&'static str>> {
+    vec![
+        vec!["tenant", "requests", "tokens", "transfer"],
+        vec!["acme", "150000", "3000000", "2500000000"],
+        vec!["unassigned", "1234", "1500.5", "1000000"],
+    ]
+}
+
+/// The totals of [`events_usage_rows`]; [`usage_rows`]' are 49.00 EUR and 0.09 USD.
+pub const EVENTS_TOTALS: [(&str, &str); 2] = [("EUR", "55.12"), ("USD", "0.12")];
 
 pub fn october() -> metering::Month {
     "2026-10".parse().unwrap()

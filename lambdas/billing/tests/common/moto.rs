@@ -12,7 +12,10 @@ use lambda_support::moto::iam_policy::{Inputs, Module, Policy};
 use lambda_support::moto::{self, MotoServer, ACCOUNT_ID, REGION};
 use serde_json::{json, Value};
 
-use super::{config_json, DATABASE, JSON_FOLDER, MANIFEST_FOLDER, TABLE, WORK_GROUP};
+use super::{
+    config_json, events_config_json, DATABASE, EVENTS_JSON_FOLDER, EVENTS_MANIFEST_FOLDER,
+    EVENTS_TABLE, JSON_FOLDER, MANIFEST_FOLDER, TABLE, WORK_GROUP,
+};
 
 /// The function's name in the root module (`module.billing`'s `function`), also its role's
 /// name here.
@@ -29,9 +32,32 @@ pub fn module_path() -> PathBuf {
 }
 
 /// The module's inputs, as the golden tree's `main.tf` passes them, with this test's names
-/// for the bucket, work group and tables. A variable the module gains or renames is named by
-/// the renderer's error: add it here.
+/// for the bucket, work group and tables, and no usage events. A variable the module gains or
+/// renames is named by the renderer's error: add it here.
 pub fn module_inputs() -> Inputs {
+    inputs(&config_json(), Value::Null)
+}
+
+/// The Parquet folder of the usage events' table (the function reads no object of it; the
+/// policy names it).
+pub const EVENTS_PARQUET_FOLDER: &str = "usage-events-parquet";
+
+/// [`module_inputs`] of a stack with a `usage_events` section: the module's `events` (the
+/// events' table and folders, in the module's bucket) and a config with an events meter.
+pub fn module_inputs_with_events() -> Inputs {
+    inputs(
+        &events_config_json(),
+        json!({
+            "database": DATABASE,
+            "name": EVENTS_TABLE,
+            "folder": EVENTS_PARQUET_FOLDER,
+            "json_folder": EVENTS_JSON_FOLDER,
+            "manifest_folder": EVENTS_MANIFEST_FOLDER,
+        }),
+    )
+}
+
+fn inputs(config: &Value, events: Value) -> Inputs {
     Inputs::aws("aws", REGION, ACCOUNT_ID)
         .var("schedule_expression", "cron(10 4 1 * ? *)")
         .var("bucket_name", BUCKET)
@@ -51,13 +77,14 @@ pub fn module_inputs() -> Inputs {
         .var("grant_lake_formation", true)
         .var("log_retention_in_days", 365)
         .var("kms_key_arn", Value::Null)
-        .var("config_json", config_json().to_string())
+        .var("config_json", config.to_string())
         .var(
             "usage_table",
             json!({"database": DATABASE, "name": TABLE, "folder": "parquet-data"}),
         )
         .var("json_folder", JSON_FOLDER)
         .var("manifest_folder", MANIFEST_FOLDER)
+        .var("events", events)
         .var(
             "invoices_table",
             json!({"database": DATABASE, "name": "invoices"}),
@@ -82,16 +109,29 @@ fn module() -> Module {
 /// The policy the module attaches to the function's role (`data.aws_iam_policy_document
 /// .billing`).
 pub fn function_policy() -> Policy {
+    policy_of(&module_inputs())
+}
+
+/// [`function_policy`] of a stack with usage events ([`module_inputs_with_events`]).
+pub fn function_policy_with_events() -> Policy {
+    policy_of(&module_inputs_with_events())
+}
+
+fn policy_of(inputs: &Inputs) -> Policy {
     module()
-        .policy_document("billing", &module_inputs())
+        .policy_document("billing", inputs)
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The environment the module gives the function (`module.function.environment`), with the
 /// `AWS_REGION` Lambda adds.
 pub fn function_environment() -> BTreeMap<String, String> {
+    environment_of(&module_inputs())
+}
+
+fn environment_of(inputs: &Inputs) -> BTreeMap<String, String> {
     let environment = module()
-        .module_argument("function", "environment", &module_inputs())
+        .module_argument("function", "environment", inputs)
         .unwrap_or_else(|e| panic!("{e}"));
     let mut variables: BTreeMap<String, String> = environment
         .as_object()
@@ -111,7 +151,15 @@ pub fn function_environment() -> BTreeMap<String, String> {
 
 /// The function's settings from that environment.
 pub fn function_settings() -> Settings {
-    let environment = function_environment();
+    settings_of(function_environment())
+}
+
+/// [`function_settings`] of a stack with usage events ([`module_inputs_with_events`]).
+pub fn function_settings_with_events() -> Settings {
+    settings_of(environment_of(&module_inputs_with_events()))
+}
+
+fn settings_of(environment: BTreeMap<String, String>) -> Settings {
     Settings::from_lookup(|name| environment.get(name).cloned()).unwrap_or_else(|e| {
         panic!("the environment {environment:?} the billing module gives is refused: {e}")
     })
