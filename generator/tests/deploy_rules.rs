@@ -1295,3 +1295,128 @@ fn the_usage_event_policies_are_the_narrowest_that_work() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// A key of an HCL object expression, without quotes.
+fn object_field<'a>(expr: &'a Expression, key: &str) -> Option<&'a Expression> {
+    let Expression::Object(object) = expr else {
+        return None;
+    };
+    object
+        .iter()
+        .find(|(k, _)| k.to_string().trim_matches('"') == key)
+        .map(|(_, v)| v)
+}
+
+/// The column names and types of a table of the `data_catalog` call in the root module.
+fn catalog_columns(root: &Body, table: &str) -> Option<Vec<(String, String)>> {
+    let call = root
+        .blocks()
+        .find(|b| b.identifier() == "module" && b.labels()[0].as_str() == "data_catalog")?;
+    let columns = object_field(
+        object_field(attr(call.body(), "tables")?, table)?,
+        "columns",
+    )?;
+    let Expression::Array(columns) = columns else {
+        return None;
+    };
+    columns
+        .iter()
+        .map(
+            |c| match (object_field(c, "name"), object_field(c, "type")) {
+                (Some(Expression::String(name)), Some(Expression::String(t))) => {
+                    Some((name.clone(), t.clone()))
+                }
+                _ => None,
+            },
+        )
+        .collect()
+}
+
+// The usage events' JSON table reads the lines the `usage-events` function writes
+// (`metering::normalise`) with the Hive JSON SerDe, which matches a line's keys to the
+// table's column names and has none of OpenX's options ("Hive JSON SerDe" and "OpenX JSON
+// SerDe", Athena User Guide: `ignore.malformed.json` and `case.insensitive` are OpenX's; the
+// Hive SerDe "does not allow duplicate keys in map or struct key names"). So: the table's
+// columns are exactly the keys of a canonical line and of a flagged one (a column no line has
+// would always be NULL, a key no column has would be lost), `time` is a whole number and the
+// properties a map of strings; the SerDe is Hive's and is given no OpenX parameter; and the
+// Parquet table has the same columns, with `value` the exact decimal the compaction casts to.
+#[test]
+fn the_usage_events_tables_read_what_the_ingestion_function_writes() {
+    let canonical = metering::normalise(
+        br#"{"id":"e","tenant":"t","type":"x","time":1,"value":"1.5","properties":{"k":"v"}}"#,
+    );
+    let flagged = metering::normalise(br#"{"tenant":"t"}"#);
+    let mut keys = std::collections::BTreeSet::new();
+    for line in [&canonical, &flagged] {
+        let object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(line).expect("one JSON object");
+        keys.extend(object.keys().cloned());
+    }
+    // The flagged line's copy of the bad record is for people reading the raw folder.
+    keys.remove("record");
+    keys.remove("record_bytes");
+    let trees_with_events = std::cell::Cell::new(0);
+    over_every_tree(|tree, problems| {
+        let root = tree.body("main.tf").expect("main.tf");
+        let Some(json) = catalog_columns(&root, "events_json") else {
+            return;
+        };
+        trees_with_events.set(trees_with_events.get() + 1);
+        let names: std::collections::BTreeSet<String> =
+            json.iter().map(|(n, _)| n.clone()).collect();
+        if names != keys {
+            problems.push(format!(
+                "{}: the events' JSON table has the columns {names:?}, the lines the keys {keys:?}",
+                tree.name
+            ));
+        }
+        let type_of = |columns: &[(String, String)], name: &str| {
+            columns
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, t)| t.clone())
+                .unwrap_or_default()
+        };
+        for (name, expected) in [
+            ("time", "bigint"),
+            ("value", "string"),
+            ("properties", "map<string,string>"),
+        ] {
+            if type_of(&json, name) != expected {
+                problems.push(format!(
+                    "{}: events_json.{name} is not {expected}",
+                    tree.name
+                ));
+            }
+        }
+        let parquet = catalog_columns(&root, "events_parquet").unwrap_or_default();
+        let parquet_names: Vec<&String> = parquet.iter().map(|(n, _)| n).collect();
+        let json_names: Vec<&String> = json.iter().map(|(n, _)| n).collect();
+        if parquet_names != json_names || type_of(&parquet, "value") != "decimal(24,9)" {
+            problems.push(format!(
+                "{}: the events' Parquet table is not the JSON table's columns with value decimal(24,9): {parquet:?}",
+                tree.name
+            ));
+        }
+        let catalog = tree
+            .files
+            .get("modules/data_catalog/main.tf")
+            .expect("the data_catalog module");
+        let Some(start) = catalog.find("events_json = {") else {
+            problems.push(format!("{}: no events_json format", tree.name));
+            return;
+        };
+        let format = &catalog[start..start + catalog[start..].find("\n    }").unwrap_or(0)];
+        if !format.contains("\"org.apache.hive.hcatalog.data.JsonSerDe\"")
+            || format.contains("ignore.malformed.json")
+            || format.contains("case.insensitive")
+        {
+            problems.push(format!(
+                "{}: the events' JSON table is not read by the Hive JSON SerDe without OpenX options:\n{format}",
+                tree.name
+            ));
+        }
+    });
+    assert!(trees_with_events.get() > 0, "no tree deploys usage events");
+}

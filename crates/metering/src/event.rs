@@ -236,12 +236,34 @@ struct Canonical<'e> {
 /// [`FLAGGED_RECORD_BYTES`] bytes), so that it is counted and reported wherever it is read.
 #[derive(Serialize)]
 struct Flagged<'l> {
-    problem: String,
+    problem: Cow<'l, str>,
     record: Cow<'l, str>,
     /// The whole line's length, when `record` holds only its start.
     #[serde(skip_serializing_if = "Option::is_none")]
     record_bytes: Option<usize>,
 }
+
+/// The parts of a [`Flagged`] line that a line flagged again keeps, when they have their types.
+#[derive(Deserialize)]
+struct FlaggedAgain<'l> {
+    #[serde(borrow, default)]
+    record: Option<Cow<'l, str>>,
+    #[serde(default)]
+    record_bytes: Option<usize>,
+}
+
+/// The columns of the usage-events tables, in order: the keys of the lines [`normalise`]
+/// writes (`record` and `record_bytes` of a flagged line only for people reading the raw
+/// folder). The generator's Glue tables and the compaction's queries both use this list.
+pub const EVENT_COLUMNS: [&str; 7] = [
+    "id",
+    "tenant",
+    "type",
+    "time",
+    "value",
+    "properties",
+    "problem",
+];
 
 /// How much of a bad line [`normalise`] keeps.
 pub const FLAGGED_RECORD_BYTES: usize = 4096;
@@ -265,9 +287,28 @@ pub fn normalise(line: &[u8]) -> Vec<u8> {
             }),
             properties: &event.properties,
         }),
-        Err(EventError::Flagged(_)) => Ok(line.to_vec()),
+        // A line flagged already (this function's own output, sent again) keeps its problem
+        // and record, written anew: what else it holds would reach the events table, whose
+        // Hive JSON SerDe fails the query of the whole hour on a value of another type (a
+        // `"time": "abc"` beside a `problem`).
+        Err(EventError::Flagged(problem)) => {
+            let seen = serde_json::from_slice::<FlaggedAgain>(line).ok();
+            let (record, record_bytes) = match seen.and_then(|s| Some((s.record?, s.record_bytes)))
+            {
+                Some(kept) => kept,
+                None => (
+                    String::from_utf8_lossy(&line[..line.len().min(FLAGGED_RECORD_BYTES)]),
+                    (line.len() > FLAGGED_RECORD_BYTES).then_some(line.len()),
+                ),
+            };
+            serde_json::to_vec(&Flagged {
+                problem: problem.into(),
+                record,
+                record_bytes,
+            })
+        }
         Err(problem) => serde_json::to_vec(&Flagged {
-            problem: problem.to_string(),
+            problem: problem.to_string().into(),
             record: String::from_utf8_lossy(&line[..line.len().min(FLAGGED_RECORD_BYTES)]),
             record_bytes: (line.len() > FLAGGED_RECORD_BYTES).then_some(line.len()),
         }),
@@ -492,6 +533,22 @@ mod tests {
             FLAGGED_RECORD_BYTES
         );
         assert_eq!(flagged["record_bytes"], FLAGGED_RECORD_BYTES + 10);
+        // A line that comes with a `problem` of its own is flagged anew, with that problem:
+        // only `problem`, `record` and `record_bytes` are written, each of its type.
+        let posing = br#"{"problem": "mine", "id": "e", "time": "abc", "value": 5, "record": 7}"#;
+        let again = normalise(posing);
+        assert_eq!(
+            String::from_utf8(again.clone()).unwrap(),
+            format!(
+                r#"{{"problem":"mine","record":{}}}"#,
+                serde_json::to_string(std::str::from_utf8(posing).unwrap()).unwrap()
+            )
+        );
+        assert_eq!(normalise(&again), again);
+        assert_eq!(
+            Event::parse(&again),
+            Err(EventError::Flagged("mine".into()))
+        );
         let binary = normalise(b"\xff\xfe{");
         assert!(
             matches!(Event::parse(&binary), Err(EventError::Flagged(m)) if m.starts_with("not a JSON usage event"))

@@ -28,8 +28,8 @@ pub use config::{
     Config, ConfigError, ValidConfig, DEFAULT_LATE_ARRIVAL_HOURS, MAX_LATE_ARRIVAL_HOURS,
 };
 pub use event::{
-    amount_decimal, normalise, Event, EventError, FLAGGED_RECORD_BYTES, MAX_EVENT_TIME_MS,
-    MAX_VALUE_INTEGER_DIGITS, VALUE_SCALE,
+    amount_decimal, normalise, Event, EventError, EVENT_COLUMNS, FLAGGED_RECORD_BYTES,
+    MAX_EVENT_TIME_MS, MAX_VALUE_INTEGER_DIGITS, VALUE_SCALE,
 };
 pub use invoices::{file_stem, month_folder, JsonNumber, MeterUsage, MonthInvoices, TenantInvoice};
 pub use lines::Lines;

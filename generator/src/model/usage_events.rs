@@ -16,38 +16,26 @@ const SECTION: &str = "usage_events";
 /// from the access logs' (`compaction-manifests`), which another function writes.
 pub const MANIFEST_FOLDER: &str = "usage-events-manifests";
 
-/// The columns of the events' JSON table: the keys of the canonical line the `usage-events`
-/// function writes (`metering::normalise`). `value` stays text here: the compaction casts it
-/// to a decimal, exact to the digit.
-const JSON_COLUMNS: [(&str, &str, &str); 7] = [
+/// The types and descriptions of the events' JSON table's columns, [`metering::EVENT_COLUMNS`]
+/// (the keys of the canonical line the `usage-events` function writes). `value` stays text
+/// here: the compaction casts it to a decimal, exact to the digit.
+const JSON_COLUMNS: [(&str, &str); 7] = [
+    ("string", "The event's id: copies of an id are billed once."),
+    ("string", "The tenant billed for the event."),
     (
-        "id",
-        "string",
-        "The event's id: copies of an id are billed once.",
-    ),
-    ("tenant", "string", "The tenant billed for the event."),
-    (
-        "type",
         "string",
         "What happened, e.g. tokens.generated; meters select events by it.",
     ),
+    ("bigint", "When it happened, epoch milliseconds (UTC)."),
     (
-        "time",
-        "bigint",
-        "When it happened, epoch milliseconds (UTC).",
-    ),
-    (
-        "value",
         "string",
         "The event's amount, a decimal number as text; NULL when it has none.",
     ),
     (
-        "properties",
         "map<string,string>",
         "The event's properties, for filters and unique counts.",
     ),
     (
-        "problem",
         "string",
         "Why the line cannot be billed, set by the ingestion function; NULL for an event.",
     ),
@@ -59,9 +47,10 @@ const PARQUET_VALUE_TYPE: &str = "decimal(24,9)";
 const _: () = assert!(metering::MAX_VALUE_INTEGER_DIGITS + metering::VALUE_SCALE as usize == 24);
 
 fn columns(parquet: bool) -> Vec<Column> {
-    JSON_COLUMNS
+    metering::EVENT_COLUMNS
         .iter()
-        .map(|&(name, glue_type, comment)| Column {
+        .zip(JSON_COLUMNS)
+        .map(|(&name, (glue_type, comment))| Column {
             name: name.into(),
             glue_type: if parquet && name == "value" {
                 PARQUET_VALUE_TYPE.into()

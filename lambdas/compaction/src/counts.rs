@@ -1,4 +1,4 @@
-//! Reading the answer of the count query ([`crate::sql::count_rows`]).
+//! Reading the answer of the count query ([`crate::sql::count_rows`]), of either source.
 
 use lambda_support::query::QueryResults;
 use serde::Serialize;
@@ -6,15 +6,19 @@ use serde::Serialize;
 const ROWS_IN: &str = "rows_in";
 const ROWS_OUT: &str = "rows_out";
 const ROWS_MALFORMED: &str = "rows_malformed";
+const ROWS_OUTSIDE_WINDOWS: &str = "rows_outside_windows";
 
-/// Rows of an hour in the JSON files, and distinct request ids among them: the rows the
-/// Parquet files will hold; and the lines that were no request (not valid JSON, or without a
-/// request id), which are left out.
+/// Rows of an hour in the JSON files, and distinct request (or event) ids among them: the rows
+/// the Parquet files will hold; and the lines that were no request (not valid JSON, or without
+/// a request id) or no event (flagged by the ingestion), which are left out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RowCounts {
     pub rows_in: u64,
     pub rows_out: u64,
     pub rows_malformed: u64,
+    /// Usage events (copies included) whose time no bill reads from the hour's folder: written,
+    /// flagged [`crate::sql::OUTSIDE_ANY_WINDOW`]. Always 0 for access logs.
+    pub rows_outside_windows: u64,
 }
 
 impl RowCounts {
@@ -52,18 +56,23 @@ impl RowCounts {
                 None => Err(format!("{name} is missing")),
             }
         };
-        // Named only: an answer without the column (an older query text) has none.
-        let malformed = results
-            .columns
-            .iter()
-            .position(|column| column.eq_ignore_ascii_case(ROWS_MALFORMED));
+        // Named only: an answer without the column (an older query text, or the access logs'
+        // query for events outside the windows) has none.
+        let named = |name: &str| -> Result<u64, String> {
+            match results
+                .columns
+                .iter()
+                .position(|column| column.eq_ignore_ascii_case(name))
+            {
+                Some(index) => number(index, name),
+                None => Ok(0),
+            }
+        };
         Ok(Self {
             rows_in: number(rows_in, ROWS_IN)?,
             rows_out: number(rows_out, ROWS_OUT)?,
-            rows_malformed: match malformed {
-                Some(index) => number(index, ROWS_MALFORMED)?,
-                None => 0,
-            },
+            rows_malformed: named(ROWS_MALFORMED)?,
+            rows_outside_windows: named(ROWS_OUTSIDE_WINDOWS)?,
         })
     }
 }
@@ -97,7 +106,8 @@ mod tests {
             Ok(RowCounts {
                 rows_in: 120,
                 rows_out: 118,
-                rows_malformed: 0
+                rows_malformed: 0,
+                rows_outside_windows: 0,
             })
         );
     }
@@ -113,7 +123,8 @@ mod tests {
             Ok(RowCounts {
                 rows_in: 9,
                 rows_out: 7,
-                rows_malformed: 0
+                rows_malformed: 0,
+                rows_outside_windows: 0,
             })
         );
         let got = RowCounts::from_results(&results(&[], &[&[Some("0"), Some("0")]]));
@@ -122,7 +133,8 @@ mod tests {
             Ok(RowCounts {
                 rows_in: 0,
                 rows_out: 0,
-                rows_malformed: 0
+                rows_malformed: 0,
+                rows_outside_windows: 0,
             })
         );
     }
@@ -141,7 +153,8 @@ mod tests {
             Ok(RowCounts {
                 rows_in: 120,
                 rows_out: 118,
-                rows_malformed: 2
+                rows_malformed: 2,
+                rows_outside_windows: 0,
             })
         );
         let got = RowCounts::from_results(&results(
@@ -149,6 +162,46 @@ mod tests {
             &[&[Some("1"), Some("1"), None]],
         ));
         assert_eq!(got, Err("rows_malformed is missing".to_owned()));
+    }
+
+    #[test]
+    fn reads_the_events_outside_the_windows_by_name() {
+        let columns = [
+            "rows_in",
+            "rows_out",
+            "rows_malformed",
+            "rows_outside_windows",
+        ];
+        let got = RowCounts::from_results(&results(
+            &columns,
+            &[
+                &columns.map(Some),
+                &[Some("6"), Some("4"), Some("1"), Some("2")],
+            ],
+        ));
+        assert_eq!(
+            got,
+            Ok(RowCounts {
+                rows_in: 6,
+                rows_out: 4,
+                rows_malformed: 1,
+                rows_outside_windows: 2,
+            })
+        );
+        // In any order.
+        let got = RowCounts::from_results(&results(
+            &["ROWS_OUTSIDE_WINDOWS", "rows_in", "rows_out"],
+            &[&[Some("3"), Some("5"), Some("5")]],
+        ));
+        assert_eq!(got.map(|c| c.rows_outside_windows), Ok(3));
+        let got = RowCounts::from_results(&results(
+            &columns,
+            &[&[Some("1"), Some("1"), Some("0"), Some("x")]],
+        ));
+        assert_eq!(
+            got,
+            Err("rows_outside_windows = \"x\" is not a count".to_owned())
+        );
     }
 
     #[test]

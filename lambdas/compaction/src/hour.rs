@@ -82,6 +82,12 @@ impl Hour {
     pub fn partition_path(&self) -> String {
         self.0.format("year=%Y/month=%m/day=%d/hour=%H").to_string()
     }
+
+    /// The same hour as metering names a folder (the windows of usage events).
+    pub fn folder_hour(&self) -> metering::FolderHour {
+        metering::FolderHour::new(self.year(), self.month(), self.day(), self.hour())
+            .expect("an Hour is a valid hour")
+    }
 }
 
 impl fmt::Display for Hour {
@@ -138,6 +144,12 @@ mod tests {
         assert_eq!(hour.partition_path(), "year=2026/month=12/day=31/hour=23");
         assert_eq!(hour.next().to_string(), "2027-01-01T00");
         assert_eq!(hour.previous().to_string(), "2026-12-31T22");
+
+        assert_eq!(
+            hour.folder_hour(),
+            metering::FolderHour::new(2026, 12, 31, 23).unwrap()
+        );
+        assert_eq!(hour.folder_hour().to_string(), hour.to_string());
 
         let hour = Hour::parse("2026-03-05T07").unwrap();
         assert_eq!(hour.compact(), "2026030507");

@@ -3,18 +3,22 @@
 //! 0. take the hour's lease ([`lambda_support::lease`]), so that no other run works on the
 //!    hour at the same time; a live lease of another run fails the hour as `Locked`;
 //! 1. list the hour's JSON folder: nothing there, nothing to do;
-//! 2. count its rows and distinct request ids: no rows, only the manifest is written (step 5);
+//! 2. count its rows and distinct request (or event) ids: no rows, only the manifest is
+//!    written (step 5);
 //! 3. delete the hour's manifest, then whatever an earlier run left in the hour's Parquet
 //!    folder, since CTAS refuses a folder that is not empty;
 //! 4. drop a leftover temporary table, CTAS, drop the temporary table;
 //! 5. write the hour's manifest ([`lambda_support::manifest`]): the JSON objects listed in
-//!    step 1, whose requests the Parquet files now hold;
+//!    step 1, whose requests (or events) the Parquet files now hold;
 //! 6. release the lease, whatever happened.
 //!
 //! Each step waits for the one before it, so running an hour again gives the same files. A
 //! query that fails with a retryable error is resubmitted ([`lambda_support::query`]); a
 //! failed CTAS may have left part of its files and its temporary table behind, so its
 //! resubmission starts again from step 3.
+//!
+//! The steps are the same for access logs and usage events ([`Source`]); only the count and
+//! the CTAS differ ([`crate::sql`]).
 
 use std::time::Duration;
 
@@ -31,7 +35,7 @@ use crate::error::{HourError, ManifestAction, Phase};
 use crate::folder;
 use crate::hour::Hour;
 use crate::query::{run_simple_step, run_step, step_results, QueryRecord, StepRequest};
-use crate::settings::Settings;
+use crate::settings::{Settings, Source};
 use crate::sql::{self, Step};
 use lambda_support::s3::S3;
 
@@ -66,7 +70,11 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HourReport {
     pub hour: Hour,
-    pub source: String,
+    /// What the instance compacts.
+    pub source: Source,
+    /// The hour's JSON folder, `s3://…/`.
+    pub source_folder: String,
+    /// The hour's Parquet folder, `s3://…/`.
     pub destination: String,
     pub counts: Option<RowCounts>,
     pub objects_deleted: u64,
@@ -90,12 +98,19 @@ pub struct HourSummary {
     pub hour: String,
     /// `compacted`, `empty` or `failed`.
     pub outcome: &'static str,
+    /// `access_logs` or `usage_events`: which instance ran.
+    pub source: &'static str,
     pub rows_in: Option<u64>,
     pub rows_out: Option<u64>,
-    /// Lines of the hour that were no request (not valid JSON, or without a request id): left
-    /// out of the Parquet files, and shown only when there are any.
+    /// Lines of the hour that were no request (not valid JSON, or without a request id) or no
+    /// usage event (flagged by the ingestion): left out of the Parquet files, and shown only
+    /// when there are any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rows_malformed: Option<u64>,
+    /// Usage events whose time no bill reads from the hour's folder: written, flagged, never
+    /// billed; shown only when there are any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows_outside_windows: Option<u64>,
     pub objects_deleted: u64,
     pub query_ids: QueryIds,
 }
@@ -106,7 +121,8 @@ struct LogFields<'a> {
     summary: &'a HourSummary,
     error: Option<String>,
     error_kind: Option<&'static str>,
-    source: &'a str,
+    /// The JSON folder (`source` is the [`Source`] of the summary).
+    source_folder: &'a str,
     destination: &'a str,
     elapsed_ms: u64,
     /// Every query execution, when one was resubmitted: the ids of the failed attempts.
@@ -133,7 +149,12 @@ impl HourReport {
             },
             rows_in: self.counts.map(|c| c.rows_in),
             rows_out: self.counts.map(|c| c.rows_out),
+            source: self.source.name(),
             rows_malformed: self.counts.map(|c| c.rows_malformed).filter(|&n| n > 0),
+            rows_outside_windows: self
+                .counts
+                .map(|c| c.rows_outside_windows)
+                .filter(|&n| n > 0),
             objects_deleted: self.objects_deleted,
             query_ids: QueryIds {
                 count: id(Step::Count),
@@ -144,7 +165,7 @@ impl HourReport {
         }
     }
 
-    /// One JSON line: the [`HourSummary`] plus `error`, `error_kind`, `source`,
+    /// One JSON line: the [`HourSummary`] plus `error`, `error_kind`, `source_folder`,
     /// `destination` and `elapsed_ms`.
     pub fn log(&self) {
         let summary = self.summary();
@@ -153,7 +174,7 @@ impl HourReport {
             summary: &summary,
             error: error.map(ToString::to_string),
             error_kind: error.map(HourError::kind),
-            source: &self.source,
+            source_folder: &self.source_folder,
             destination: &self.destination,
             elapsed_ms: u64::try_from(self.elapsed.as_millis()).unwrap_or(u64::MAX),
             queries: self
@@ -188,7 +209,8 @@ impl<A: Athena, S: S3, L: LeaseStore> Compactor<'_, A, S, L> {
         let started = Instant::now();
         let mut report = HourReport {
             hour,
-            source: sql::json_location(self.settings, &hour),
+            source: self.settings.source,
+            source_folder: sql::json_location(self.settings, &hour),
             destination: sql::parquet_location(self.settings, &hour),
             counts: None,
             objects_deleted: 0,
@@ -263,10 +285,30 @@ impl<A: Athena, S: S3, L: LeaseStore> Compactor<'_, A, S, L> {
         report.counts = Some(counts);
         if counts.rows_malformed > 0 {
             // Never silent: these lines cannot be billed. Their text is in the hour's folder.
+            let message = match settings.source {
+                Source::AccessLogs => {
+                    "lines of the hour are not valid JSON or have no requestId: left out of Parquet and billing"
+                }
+                Source::UsageEvents { .. } => {
+                    "lines of the hour are no usage event (flagged by the ingestion with their problem): left out of Parquet and billing"
+                }
+            };
             tracing::warn!(
                 hour = %hour,
+                source = settings.source.name(),
                 rows_malformed = counts.rows_malformed,
-                "lines of the hour are not valid JSON or have no requestId: left out of Parquet and billing"
+                "{message}"
+            );
+        }
+        if counts.rows_outside_windows > 0 {
+            // Never silent either: no bill counts these events (a producer's clock, or an event
+            // sent long after it happened).
+            tracing::warn!(
+                hour = %hour,
+                source = settings.source.name(),
+                rows_outside_windows = counts.rows_outside_windows,
+                "usage events of the hour have a time that no bill reads from this folder: kept in Parquet with problem '{}', never billed",
+                sql::OUTSIDE_ANY_WINDOW
             );
         }
         let manifest = HourManifest::new(settings, hour);
@@ -404,7 +446,7 @@ async fn clear_parquet<S: S3>(
 /// Parquet folder and left its temporary table in the catalog, and CTAS refuses both; so a
 /// resubmission starts again from step 3: it empties the folder, drops the temporary table
 /// and only then submits the CTAS again, which then writes the hour whole, one row per
-/// request id.
+/// request (or event) id.
 struct CtasQuery<'a, A, S> {
     athena: &'a A,
     s3: &'a S,
@@ -460,15 +502,17 @@ impl<A: Athena, S: S3> QueryJob for CtasQuery<'_, A, S> {
 mod tests {
     use super::*;
 
-    fn report(rows_malformed: u64) -> HourReport {
+    fn report(source: Source, rows_malformed: u64, rows_outside_windows: u64) -> HourReport {
         HourReport {
             hour: Hour::parse("2026-11-28T00").unwrap(),
-            source: "s3://bucket/json-data/".into(),
+            source,
+            source_folder: "s3://bucket/json-data/".into(),
             destination: "s3://bucket/parquet-data/".into(),
             counts: Some(RowCounts {
                 rows_in: 10,
                 rows_out: 9,
                 rows_malformed,
+                rows_outside_windows,
             }),
             objects_deleted: 0,
             queries: Vec::new(),
@@ -477,16 +521,57 @@ mod tests {
         }
     }
 
+    const EVENTS: Source = Source::UsageEvents {
+        late_arrival_hours: 3,
+    };
+
     #[test]
     fn malformed_lines_are_in_the_summary_when_there_are_any() {
-        let summary = report(2).summary();
+        let summary = report(Source::AccessLogs, 2, 0).summary();
         assert_eq!(summary.rows_malformed, Some(2));
         let json = serde_json::to_value(&summary).unwrap();
         assert_eq!(json["rows_malformed"], 2);
 
-        let summary = report(0).summary();
+        let summary = report(Source::AccessLogs, 0, 0).summary();
         assert_eq!(summary.rows_malformed, None);
         let json = serde_json::to_value(&summary).unwrap();
         assert!(json.get("rows_malformed").is_none(), "{json}");
+    }
+
+    #[test]
+    fn events_outside_the_windows_are_in_the_summary_when_there_are_any() {
+        let summary = report(EVENTS, 0, 3).summary();
+        assert_eq!(summary.rows_outside_windows, Some(3));
+        let json = serde_json::to_value(&summary).unwrap();
+        assert_eq!(json["rows_outside_windows"], 3);
+        assert!(json.get("rows_malformed").is_none(), "{json}");
+
+        let json = serde_json::to_value(report(EVENTS, 1, 0).summary()).unwrap();
+        assert!(json.get("rows_outside_windows").is_none(), "{json}");
+        assert_eq!(json["rows_malformed"], 1);
+    }
+
+    #[test]
+    fn the_summary_always_names_the_source() {
+        for (source, name) in [
+            (Source::AccessLogs, "access_logs"),
+            (EVENTS, "usage_events"),
+        ] {
+            let mut report = report(source, 0, 0);
+            assert_eq!(report.summary().source, name);
+            let json = serde_json::to_value(report.summary()).unwrap();
+            assert_eq!(json["source"], name);
+            // A failed hour without counts names it too.
+            report.counts = None;
+            report.outcome = Err(HourError::DeadlineBeforeStart {
+                hour: report.hour,
+                next: Phase::ListJson,
+            });
+            let json = serde_json::to_value(report.summary()).unwrap();
+            assert_eq!(
+                (json["source"].as_str(), json["outcome"].as_str()),
+                (Some(name), Some("failed"))
+            );
+        }
     }
 }

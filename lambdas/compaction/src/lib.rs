@@ -1,6 +1,16 @@
-//! Hourly compaction of API access logs: the JSON files Firehose wrote for
-//! one hour are rewritten as Parquet by an Athena CTAS query, one row per
-//! request id.
+//! Hourly compaction of one source's hourly JSON folders into Parquet: the JSON files Firehose
+//! wrote for one hour are rewritten as Parquet by an Athena CTAS query. An instance compacts
+//! one source ([`settings::Source`], `SOURCE`):
+//!
+//! - `access_logs` (the default): API access logs, one row per request id, the columns of
+//!   `COLUMN_NAMES`;
+//! - `usage_events`: the lines the usage-events ingestion wrote, one row per event id (flagged
+//!   lines left out and counted as malformed), the value as an exact `DECIMAL(24,9)`, and an
+//!   event whose time no bill reads from its folder kept with `problem` set
+//!   ([`sql::OUTSIDE_ANY_WINDOW`]), by the windows of `LATE_ARRIVAL_HOURS`.
+//!
+//! Everything else (leases, manifests, the survey of late objects, idempotence) is the same
+//! for both: each instance has its own folders, `MANIFEST_PREFIX` and `LOCK_PREFIX`.
 //!
 //! Both Glue tables use partition projection on `year`/`month`/`day`/`hour`,
 //! so no partition has to be added: the CTAS writes straight into the
@@ -46,7 +56,7 @@ pub use event::Selection;
 pub use hour::Hour;
 pub use job::{Compactor, HourReport, HourSummary, Outcome};
 pub use query::{QueryRecord, DEFAULT_BACKOFF};
-pub use settings::Settings;
+pub use settings::{Settings, Source};
 
 /// Time kept back from the Lambda deadline to stop a query, release the hour's lease and
 /// report: one API call may take up to [`lambda_support::sdk::OPERATION_TIMEOUT`] with its

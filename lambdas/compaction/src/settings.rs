@@ -3,6 +3,11 @@
 //! Every value that ends up inside an Athena query is validated here, so the
 //! query builders in [`crate::sql`] can splice them in without escaping.
 //!
+//! `SOURCE` says what the folders hold ([`Source`]): `access_logs` (the default) or
+//! `usage_events`. Access logs read `COLUMN_NAMES`; usage events have fixed columns
+//! ([`crate::sql::EVENT_COLUMNS`]) and read `LATE_ARRIVAL_HOURS` instead. A variable the source
+//! does not read is refused when it is set, rather than silently ignored.
+//!
 //! `LOCK_PREFIX` (`s3://bucket/prefix`, where the hours' leases live; Terraform sets
 //! `s3://<results bucket>/locks/compaction`) is optional to [`Settings::from_lookup`], so that
 //! tests can run without a lock, but the function refuses to start without it (see
@@ -37,6 +42,14 @@ pub const ENV_MANIFEST_PREFIX: &str = "MANIFEST_PREFIX";
 /// Where the hours' leases live: `s3://bucket/prefix`, one object `<prefix>/YYYYMMDDHH` per
 /// hour being compacted.
 pub const ENV_LOCK_PREFIX: &str = "LOCK_PREFIX";
+/// What the JSON folders hold: `access_logs` (the default when unset) or `usage_events`
+/// ([`Source`]).
+pub const ENV_SOURCE: &str = "SOURCE";
+/// With `SOURCE=usage_events` only, and then required: the metering configuration's
+/// `late_arrival_hours` (1 to [`metering::MAX_LATE_ARRIVAL_HOURS`]), which decides the event
+/// times a folder's bills read ([`metering::times_billed_from`]). It must be the value billing
+/// reads, or the compaction would flag events that billing counts (or the reverse).
+pub const ENV_LATE_ARRIVAL_HOURS: &str = "LATE_ARRIVAL_HOURS";
 
 /// Minutes after the end of an hour before its Firehose folder counts as complete, when
 /// `COMPACTION_DELAY_MINUTES` is not set.
@@ -61,8 +74,86 @@ pub const ENV_VARS: [&str; 11] = [
     ENV_MANIFEST_PREFIX,
 ];
 
+/// The variables that must be set with `SOURCE=usage_events`, in the order they are checked:
+/// [`ENV_VARS`] without `COLUMN_NAMES`, with `LATE_ARRIVAL_HOURS`.
+pub const USAGE_EVENTS_ENV_VARS: [&str; 11] = [
+    ENV_OLD_DATABASE,
+    ENV_OLD_TABLE_NAME,
+    ENV_NEW_DATABASE,
+    ENV_NEW_TABLE_NAME,
+    ENV_ATHENA_WORK_GROUP,
+    ENV_OLD_TABLE_LOCATION_PREFIX,
+    ENV_OUTPUT_PREFIX,
+    ENV_STAGING_OUTPUT_PREFIX,
+    ENV_REGION_NAME,
+    ENV_MANIFEST_PREFIX,
+    ENV_LATE_ARRIVAL_HOURS,
+];
+
 /// A variable that is missing, blank or invalid.
 pub type SettingsError = EnvError;
+
+/// What an instance of the function compacts (`SOURCE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// `access_logs`: API Gateway's access-log lines as Firehose writes them, one row per
+    /// request id, the columns of `COLUMN_NAMES`.
+    AccessLogs,
+    /// `usage_events`: the lines the usage-events ingestion writes (a canonical event, or a
+    /// flagged line with its `problem`), one row per event id, the columns of
+    /// [`crate::sql::EVENT_COLUMNS`]; an event whose time no bill reads from its folder is
+    /// kept, flagged ([`crate::sql::OUTSIDE_ANY_WINDOW`]).
+    UsageEvents {
+        /// `LATE_ARRIVAL_HOURS`: the metering configuration's `late_arrival_hours`.
+        late_arrival_hours: u32,
+    },
+}
+
+impl Source {
+    /// The values `SOURCE` takes, the default first.
+    pub const NAMES: [&'static str; 2] = ["access_logs", "usage_events"];
+
+    /// `access_logs` or `usage_events`: the value of `SOURCE`, and how the log line and the
+    /// response name the instance.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::AccessLogs => Self::NAMES[0],
+            Source::UsageEvents { .. } => Self::NAMES[1],
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Whether `SOURCE` names usage events: `false` for `access_logs`.
+fn is_usage_events(value: &str) -> Result<bool, String> {
+    match value {
+        "access_logs" => Ok(false),
+        "usage_events" => Ok(true),
+        _ => Err(format!(
+            "{value:?} is not a source: expected {} (the default) or {}",
+            Source::NAMES[0],
+            Source::NAMES[1]
+        )),
+    }
+}
+
+/// A whole number of hours from 1 to [`metering::MAX_LATE_ARRIVAL_HOURS`], the bounds the
+/// metering configuration puts on `late_arrival_hours` (`metering::Config::validate`).
+pub fn late_arrival_hours(value: &str) -> Result<u32, String> {
+    match value.parse::<u32>() {
+        Ok(hours) if (1..=metering::MAX_LATE_ARRIVAL_HOURS).contains(&hours) => Ok(hours),
+        _ => Err(format!(
+            "{value:?} is not a whole number of hours from 1 to {} (the metering \
+             configuration's late_arrival_hours)",
+            metering::MAX_LATE_ARRIVAL_HOURS
+        )),
+    }
+}
 
 /// An `s3://bucket[/prefix]` location without a trailing `/`, free of
 /// characters that could break out of an SQL string literal.
@@ -128,10 +219,14 @@ impl fmt::Display for S3Prefix {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
+    /// `SOURCE`: what the JSON folders hold, and how they are compacted.
+    pub source: Source,
     pub old_database: Identifier,
     pub old_table_name: Identifier,
     pub new_database: Identifier,
     pub new_table_name: Identifier,
+    /// `COLUMN_NAMES` for access logs; the fixed [`crate::sql::EVENT_COLUMNS`] for usage
+    /// events.
     pub column_names: Vec<Identifier>,
     pub athena_work_group: String,
     pub old_table_location_prefix: S3Prefix,
@@ -153,11 +248,38 @@ impl Settings {
     where
         F: Fn(&str) -> Option<String>,
     {
+        let usage_events = optional(&lookup, ENV_SOURCE, is_usage_events)?.unwrap_or(false);
+        // A variable the source does not read would be ignored without a word: refused.
+        let not_read = |var: &'static str, why: &str| match lookup(var) {
+            Some(_) => Err(invalid(var)(format!(
+                "set, but not read when {ENV_SOURCE} is {}: {why}; unset it",
+                if usage_events {
+                    Source::NAMES[1]
+                } else {
+                    Source::NAMES[0]
+                }
+            ))),
+            None => Ok(()),
+        };
         let old_database = parsed(&lookup, ENV_OLD_DATABASE, Identifier::parse)?;
         let old_table_name = parsed(&lookup, ENV_OLD_TABLE_NAME, Identifier::parse)?;
         let new_database = parsed(&lookup, ENV_NEW_DATABASE, Identifier::parse)?;
         let new_table_name = parsed(&lookup, ENV_NEW_TABLE_NAME, Identifier::parse)?;
-        let column_names = parsed(&lookup, ENV_COLUMN_NAMES, parse_columns)?;
+        let column_names = if usage_events {
+            not_read(
+                ENV_COLUMN_NAMES,
+                &format!(
+                    "the columns of usage events are fixed ({})",
+                    crate::sql::EVENT_COLUMNS.join(", ")
+                ),
+            )?;
+            crate::sql::EVENT_COLUMNS
+                .iter()
+                .map(|name| Identifier::parse(name).expect("the event columns are identifiers"))
+                .collect()
+        } else {
+            parsed(&lookup, ENV_COLUMN_NAMES, parse_columns)?
+        };
         let athena_work_group = parsed(&lookup, ENV_ATHENA_WORK_GROUP, work_group)?;
         let old_table_location_prefix =
             parsed(&lookup, ENV_OLD_TABLE_LOCATION_PREFIX, S3Prefix::parse)?;
@@ -199,8 +321,20 @@ impl Settings {
         if let Some(lock) = &lock_prefix {
             apart(ENV_LOCK_PREFIX, lock, "leases")?;
         }
+        let source = if usage_events {
+            Source::UsageEvents {
+                late_arrival_hours: parsed(&lookup, ENV_LATE_ARRIVAL_HOURS, late_arrival_hours)?,
+            }
+        } else {
+            not_read(
+                ENV_LATE_ARRIVAL_HOURS,
+                "access-log requests are not checked against the billing windows",
+            )?;
+            Source::AccessLogs
+        };
 
         Ok(Self {
+            source,
             old_database,
             old_table_name,
             new_database,
@@ -565,6 +699,184 @@ mod tests {
                 other => panic!("{value}: {other:?}"),
             }
         }
+    }
+
+    /// The environment of an instance compacting usage events.
+    fn events_env() -> HashMap<&'static str, String> {
+        let mut env = sample_env();
+        env.remove(ENV_COLUMN_NAMES);
+        env.insert(ENV_SOURCE, "usage_events".to_owned());
+        env.insert(ENV_LATE_ARRIVAL_HOURS, "3".to_owned());
+        env.insert(
+            ENV_OLD_TABLE_LOCATION_PREFIX,
+            "s3://bucket/usage-events".to_owned(),
+        );
+        env.insert(
+            ENV_OUTPUT_PREFIX,
+            "s3://bucket/usage-events-parquet".to_owned(),
+        );
+        env
+    }
+
+    #[test]
+    fn source_defaults_to_access_logs_and_takes_the_two_names() {
+        assert_eq!(load(&sample_env()).unwrap().source, Source::AccessLogs);
+        let mut env = sample_env();
+        env.insert(ENV_SOURCE, " access_logs ".to_owned());
+        let settings = load(&env).unwrap();
+        assert_eq!(settings.source, Source::AccessLogs);
+        assert_eq!(settings, load(&sample_env()).unwrap());
+
+        let settings = load(&events_env()).unwrap();
+        assert_eq!(
+            settings.source,
+            Source::UsageEvents {
+                late_arrival_hours: 3
+            }
+        );
+        assert_eq!(settings.source.name(), "usage_events");
+        assert_eq!(Source::AccessLogs.to_string(), "access_logs");
+        let columns: Vec<&str> = settings
+            .column_names
+            .iter()
+            .map(Identifier::as_str)
+            .collect();
+        assert_eq!(
+            columns,
+            [
+                "id",
+                "tenant",
+                "type",
+                "time",
+                "value",
+                "properties",
+                "problem"
+            ]
+        );
+
+        for value in [
+            "usage-events",
+            "ACCESS_LOGS",
+            "events",
+            "access_logs,usage_events",
+        ] {
+            let mut env = events_env();
+            env.insert(ENV_SOURCE, value.to_owned());
+            let err = load(&env).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "environment variable SOURCE: {value:?} is not a source: expected \
+                     access_logs (the default) or usage_events"
+                )
+            );
+        }
+        let mut env = events_env();
+        env.insert(ENV_SOURCE, " ".to_owned());
+        assert_eq!(load(&env).unwrap_err(), SettingsError::Empty(ENV_SOURCE));
+    }
+
+    #[test]
+    fn usage_events_need_every_variable_but_column_names_and_late_arrival_hours() {
+        for var in USAGE_EVENTS_ENV_VARS {
+            let mut env = events_env();
+            env.remove(var);
+            assert_eq!(load(&env).unwrap_err(), SettingsError::Missing(var));
+            let mut env = events_env();
+            env.insert(var, "\t".to_owned());
+            assert_eq!(load(&env).unwrap_err(), SettingsError::Empty(var));
+        }
+        assert!(!USAGE_EVENTS_ENV_VARS.contains(&ENV_COLUMN_NAMES));
+    }
+
+    #[test]
+    fn usage_events_refuse_column_names() {
+        for value in [
+            "requestId,ip",
+            "id,tenant,type,time,value,properties,problem",
+            "",
+        ] {
+            let mut env = events_env();
+            env.insert(ENV_COLUMN_NAMES, value.to_owned());
+            let err = load(&env).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "environment variable COLUMN_NAMES: set, but not read when SOURCE is \
+                 usage_events: the columns of usage events are fixed (id, tenant, type, time, \
+                 value, properties, problem); unset it",
+                "{value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn late_arrival_hours_take_the_metering_bounds() {
+        assert_eq!(metering::MAX_LATE_ARRIVAL_HOURS, 22);
+        for (value, hours) in [("1", 1), (" 22 ", 22), ("3", 3), ("07", 7)] {
+            let mut env = events_env();
+            env.insert(ENV_LATE_ARRIVAL_HOURS, value.to_owned());
+            assert_eq!(
+                load(&env).unwrap().source,
+                Source::UsageEvents {
+                    late_arrival_hours: hours
+                },
+                "{value}"
+            );
+        }
+        for value in ["0", "23", "72", "-1", "1.5", "3h", "99999999999"] {
+            let mut env = events_env();
+            env.insert(ENV_LATE_ARRIVAL_HOURS, value.to_owned());
+            assert_eq!(
+                load(&env).unwrap_err().to_string(),
+                format!(
+                    "environment variable LATE_ARRIVAL_HOURS: {value:?} is not a whole number of \
+                     hours from 1 to 22 (the metering configuration's late_arrival_hours)"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn access_logs_refuse_late_arrival_hours() {
+        for source in [None, Some("access_logs")] {
+            let mut env = sample_env();
+            if let Some(source) = source {
+                env.insert(ENV_SOURCE, source.to_owned());
+            }
+            env.insert(ENV_LATE_ARRIVAL_HOURS, "3".to_owned());
+            let err = load(&env).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "environment variable LATE_ARRIVAL_HOURS: set, but not read when SOURCE is \
+                 access_logs: access-log requests are not checked against the billing \
+                 windows; unset it"
+            );
+        }
+    }
+
+    #[test]
+    fn usage_events_keep_every_other_check() {
+        let mut env = events_env();
+        env.insert(
+            ENV_OUTPUT_PREFIX,
+            "s3://bucket/usage-events/parquet".to_owned(),
+        );
+        assert!(matches!(
+            load(&env),
+            Err(SettingsError::Invalid {
+                var: ENV_OUTPUT_PREFIX,
+                ..
+            })
+        ));
+        let mut env = events_env();
+        env.insert(ENV_MANIFEST_PREFIX, "s3://bucket/usage-events/m".to_owned());
+        assert!(matches!(
+            load(&env),
+            Err(SettingsError::Invalid {
+                var: ENV_MANIFEST_PREFIX,
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -63,13 +63,14 @@ async fn one_json_log_line_per_hour() {
             "message": "hour compacted",
             "hour": "2026-11-28T00",
             "outcome": "compacted",
+            "source": "access_logs",
             "rows_in": 10,
             "rows_out": 9,
             "objects_deleted": 1,
             "query_ids": {"count": "qid-1", "drop_leftover": "qid-2", "ctas": "qid-3", "drop_temp": "qid-4"},
             "error": null,
             "error_kind": null,
-            "source": "s3://bucket/json-data/year=2026/month=11/day=28/hour=00/",
+            "source_folder": "s3://bucket/json-data/year=2026/month=11/day=28/hour=00/",
             "destination": "s3://bucket/parquet-data/year=2026/month=11/day=28/hour=00/",
             "elapsed_ms": 1400,
         })
@@ -99,6 +100,7 @@ async fn one_json_log_line_per_hour() {
             "message": "hour compaction failed",
             "hour": "2026-11-28T00",
             "outcome": "failed",
+            "source": "access_logs",
             "rows_in": 10,
             "rows_out": 9,
             "objects_deleted": 0,
@@ -106,7 +108,7 @@ async fn one_json_log_line_per_hour() {
             "error": "hour 2026-11-28T00: the ctas query (query execution id qid-3) ended FAILED: \
                       Insufficient permissions",
             "error_kind": "QueryFailed",
-            "source": "s3://bucket/json-data/year=2026/month=11/day=28/hour=00/",
+            "source_folder": "s3://bucket/json-data/year=2026/month=11/day=28/hour=00/",
             "destination": "s3://bucket/parquet-data/year=2026/month=11/day=28/hour=00/",
             "elapsed_ms": 0,
         })
@@ -162,4 +164,76 @@ async fn one_json_log_line_per_hour() {
         .unwrap()
         .starts_with("event has none of"));
     assert!(fake.calls().is_empty());
+
+    // An hour of usage events with a flagged line and events outside every window: a warning
+    // for each, then the INFO line naming the source and both counts.
+    let fake = FakeAws::with_json_for(vec![], &[hour()]);
+    fake.queue_results(event_count_results(6, 4, 1, 2));
+    App::new(fake.clone(), fake.clone(), events_settings())
+        .with_clock(test_clock)
+        .run(&json!({"hour": "2026-11-28T00"}), far_deadline())
+        .await
+        .unwrap();
+    let lines = logs.take_lines();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let warnings: Vec<(&str, &str, &str, &Value)> = lines[..2]
+        .iter()
+        .map(|l| {
+            (
+                l["level"].as_str().unwrap(),
+                l["source"].as_str().unwrap(),
+                l["message"].as_str().unwrap(),
+                &l["hour"],
+            )
+        })
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            (
+                "WARN",
+                "usage_events",
+                "lines of the hour are no usage event (flagged by the ingestion with their \
+                 problem): left out of Parquet and billing",
+                &json!("2026-11-28T00")
+            ),
+            (
+                "WARN",
+                "usage_events",
+                "usage events of the hour have a time that no bill reads from this folder: kept \
+                 in Parquet with problem 'outside any window', never billed",
+                &json!("2026-11-28T00")
+            ),
+        ],
+        "{lines:?}"
+    );
+    assert_eq!(lines[0]["rows_malformed"], 1, "{}", lines[0]);
+    assert_eq!(lines[1]["rows_outside_windows"], 2, "{}", lines[1]);
+    let mut info = stable(&lines[2]);
+    let query_ids = info.as_object_mut().unwrap().remove("query_ids").unwrap();
+    assert_eq!(query_ids["ctas"], "qid-3");
+    assert_eq!(
+        info,
+        json!({
+            "level": "INFO",
+            "message": "hour compacted",
+            "hour": "2026-11-28T00",
+            "outcome": "compacted",
+            "source": "usage_events",
+            "rows_in": 6,
+            "rows_out": 4,
+            "rows_malformed": 1,
+            "rows_outside_windows": 2,
+            "objects_deleted": 0,
+            "error": null,
+            "error_kind": null,
+            "source_folder": "s3://bucket/json-data/year=2026/month=11/day=28/hour=00/",
+            "destination": "s3://bucket/parquet-data/year=2026/month=11/day=28/hour=00/",
+            "elapsed_ms": 0,
+        })
+    );
+    // The queries were the events' own.
+    let starts = fake.starts();
+    assert!(starts[0].1.starts_with("SELECT count_if("), "{starts:?}");
+    assert!(starts[2].1.contains("'outside any window'"), "{starts:?}");
 }

@@ -36,10 +36,12 @@ use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Input;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use common::moto::{
-    count_result, function_config, function_policy, no_result, BUCKET, FUNCTION_NAME,
-    RESULTS_BUCKET, WORK_GROUP,
+    config_from, count_result, environment_with, event_count_result, events_module_inputs,
+    function_config, function_policy, no_result, policy_with, BUCKET, EVENTS_LATE_ARRIVAL_HOURS,
+    FUNCTION_NAME, RESULTS_BUCKET, WORK_GROUP,
 };
 use common::{fast_backoff, hours, scheduled_event, test_clock};
+use compaction::settings::Source;
 use compaction::sql::{self, Step};
 use compaction::{survey, App, HourError, JobError, Response, Settings};
 use lambda_support::athena::SdkAthena;
@@ -176,6 +178,8 @@ struct World {
     athena: aws_sdk_athena::Client,
     s3: aws_sdk_s3::Client,
     function: Credentials,
+    /// The job's configuration.
+    settings: Settings,
 }
 
 impl World {
@@ -185,6 +189,18 @@ impl World {
     }
 
     async fn with_policy(policy: &Policy) -> Self {
+        Self::with_policy_and_settings(policy, settings()).await
+    }
+
+    /// The instance that compacts usage events: the policy and environment the compaction
+    /// module gives it with `data_source = "usage_events"`.
+    async fn for_events() -> Self {
+        let inputs = events_module_inputs();
+        let environment = environment_with(&inputs);
+        Self::with_policy_and_settings(&policy_with(&inputs), config_from(environment)).await
+    }
+
+    async fn with_policy_and_settings(policy: &Policy, settings: Settings) -> Self {
         let server = MotoServer::start();
         let function = server.role_credentials(FUNCTION_NAME, policy.json());
         let athena = athena_client(&server, None::<Recorder>).await;
@@ -213,6 +229,7 @@ impl World {
             athena,
             s3,
             function,
+            settings,
         }
     }
 
@@ -284,7 +301,7 @@ impl World {
     async fn app(&self, recorder: &Recorder) -> App<SdkAthena, SdkS3, SdkS3> {
         let s3 =
             SdkS3::new(s3_client_as(&self.server, &self.function, Some(recorder.clone())).await);
-        let settings = settings();
+        let settings = self.settings.clone();
         let lock_prefix = settings.lock_prefix.clone().expect("LOCK_PREFIX");
         App::new(
             SdkAthena::new(
@@ -412,6 +429,127 @@ async fn scheduled_event_compacts_the_hour_through_s3_and_athena() {
         (manifest.hour.as_str(), manifest.rows_in, manifest.rows_out),
         ("2026-11-28T00", 3, 2)
     );
+}
+
+#[tokio::test]
+async fn an_hour_of_usage_events_is_compacted_by_its_own_instance() {
+    // The environment the module gives the events instance is the one the job reads.
+    let environment = environment_with(&events_module_inputs());
+    assert_eq!(
+        environment.get("SOURCE").map(String::as_str),
+        Some("usage_events")
+    );
+    assert_eq!(
+        environment.get("LATE_ARRIVAL_HOURS"),
+        Some(&EVENTS_LATE_ARRIVAL_HOURS.to_string())
+    );
+    assert_eq!(environment.get("COLUMN_NAMES"), None);
+    let world = World::for_events().await;
+    let settings = world.settings.clone();
+    assert_eq!(
+        settings.source,
+        Source::UsageEvents {
+            late_arrival_hours: EVENTS_LATE_ARRIVAL_HOURS
+        }
+    );
+
+    let prefix = "usage-events/year=2026/month=11/day=28/hour=00/";
+    let parquet = "usage-events-parquet/year=2026/month=11/day=28/hour=00/";
+    world.put(&format!("{prefix}events-1")).await;
+    world.put(&format!("{prefix}events-2")).await;
+    let old = format!("{parquet}20261128_000000_00001_abc");
+    world.put(&old).await;
+    world.server.athena_transition(2);
+    world.server.queue_athena_results(vec![
+        event_count_result(5, 4, 1, 2),
+        no_result(),
+        no_result(),
+        no_result(),
+    ]);
+
+    let recorder = Recorder::default();
+    let response = world.run(&recorder, json!({"hour": "2026-11-28T00"})).await;
+
+    let hour = common::hour();
+    let queries: Vec<String> = world
+        .executions()
+        .await
+        .into_iter()
+        .map(|(query, work_group)| {
+            assert_eq!(work_group, WORK_GROUP);
+            query
+        })
+        .collect();
+    assert_eq!(
+        queries,
+        [
+            sql::count_rows(&settings, &hour),
+            sql::drop_temp_table(&settings, &hour),
+            sql::create_parquet_table(&settings, &hour),
+            sql::drop_temp_table(&settings, &hour),
+        ]
+    );
+    assert!(queries[0].contains("AS \"rows_outside_windows\""));
+    assert!(queries[2].contains("'outside any window'"));
+    assert!(queries[2].contains("\"metering\".\"usage_events_json\""));
+
+    let summary = &response.hours[0];
+    assert_eq!(
+        (
+            summary.hour.as_str(),
+            summary.outcome,
+            summary.source,
+            summary.rows_in,
+            summary.rows_out,
+            summary.rows_malformed,
+            summary.rows_outside_windows,
+            summary.objects_deleted,
+        ),
+        (
+            "2026-11-28T00",
+            "compacted",
+            "usage_events",
+            Some(5),
+            Some(4),
+            Some(1),
+            Some(2),
+            1
+        )
+    );
+    // Its own folders: the events' JSON folder listed, the events' Parquet folder emptied, its
+    // own manifest deleted and written; the access logs' folders never touched.
+    let seen = recorder.seen();
+    let listed: Vec<&str> = seen
+        .iter()
+        .filter_map(|s| match s {
+            Seen::List { prefix } => Some(prefix.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(listed, [prefix, parquet]);
+    let manifest_key = "usage-events-manifests/year=2026/month=11/day=28/hour=00/manifest.json";
+    let deleted: Vec<Vec<String>> = seen
+        .iter()
+        .filter_map(|s| match s {
+            Seen::Delete(keys) => Some(keys.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(deleted, [vec![manifest_key.to_owned()], vec![old]]);
+    let manifest = world
+        .manifest(manifest_key)
+        .await
+        .expect("the hour's manifest");
+    assert_eq!(
+        manifest.json_objects,
+        [format!("{prefix}events-1"), format!("{prefix}events-2")]
+    );
+    assert_eq!(
+        (manifest.rows_in, manifest.rows_out, manifest.rows_malformed),
+        (5, 4, 1)
+    );
+    assert!(world.keys("compaction-manifests/").await.is_empty());
+    assert!(world.keys("json-data/").await.is_empty());
 }
 
 #[tokio::test]

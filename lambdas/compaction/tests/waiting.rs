@@ -153,6 +153,7 @@ async fn an_hour_runs_list_count_clear_drop_ctas_drop_each_waited_for() {
         json!({"hours": [{
             "hour": "2026-11-28T00",
             "outcome": "compacted",
+            "source": "access_logs",
             "rows_in": 10,
             "rows_out": 9,
             "objects_deleted": 2,
@@ -179,6 +180,7 @@ async fn an_hour_without_json_files_is_skipped_without_touching_anything() {
         json!({
             "hour": "2026-11-28T00",
             "outcome": "empty",
+            "source": "access_logs",
             "rows_in": null,
             "rows_out": null,
             "objects_deleted": 0,

@@ -67,6 +67,32 @@ pub fn settings() -> Settings {
     config_with(&FAKE_LOCATIONS, ALL_COLUMNS)
 }
 
+/// An instance compacting usage events (`SOURCE=usage_events`, `LATE_ARRIVAL_HOURS=3`) in
+/// the folders of [`FAKE_LOCATIONS`].
+pub fn events_settings() -> Settings {
+    Settings::from_lookup(|name| {
+        Some(
+            match name {
+                "SOURCE" => "usage_events",
+                "LATE_ARRIVAL_HOURS" => "3",
+                "OLD_DATABASE" => "metering",
+                "OLD_TABLE_NAME" => "usage_events_json",
+                "NEW_DATABASE" => "metering",
+                "NEW_TABLE_NAME" => "usage_events_parquet",
+                "ATHENA_WORK_GROUP" => FAKE_LOCATIONS.work_group,
+                "OLD_TABLE_LOCATION_PREFIX" => FAKE_LOCATIONS.json,
+                "OUTPUT_PREFIX" => FAKE_LOCATIONS.parquet,
+                "STAGING_OUTPUT_PREFIX" => FAKE_LOCATIONS.staging,
+                "REGION_NAME" => "us-east-1",
+                "MANIFEST_PREFIX" => FAKE_LOCATIONS.manifests,
+                _ => return None,
+            }
+            .to_owned(),
+        )
+    })
+    .unwrap()
+}
+
 /// An EventBridge scheduled event at `time`.
 pub fn scheduled_event_at(time: &str) -> Value {
     lambda_support::testing::scheduled_event("compaction-hourly", time)
@@ -116,6 +142,30 @@ pub fn count_results(rows_in: u64, rows_out: u64) -> ResultPage {
         rows: vec![
             vec![Some("rows_in".to_owned()), Some("rows_out".to_owned())],
             vec![Some(rows_in.to_string()), Some(rows_out.to_string())],
+        ],
+        next_token: None,
+    }
+}
+
+/// The answer Athena gives to the count query of usage events.
+pub fn event_count_results(
+    rows_in: u64,
+    rows_out: u64,
+    rows_malformed: u64,
+    rows_outside_windows: u64,
+) -> ResultPage {
+    let columns = [
+        "rows_in",
+        "rows_out",
+        "rows_malformed",
+        "rows_outside_windows",
+    ];
+    let counts = [rows_in, rows_out, rows_malformed, rows_outside_windows];
+    ResultPage {
+        columns: columns.map(str::to_owned).to_vec(),
+        rows: vec![
+            columns.map(|c| Some(c.to_owned())).to_vec(),
+            counts.map(|n| Some(n.to_string())).to_vec(),
         ],
         next_token: None,
     }
@@ -324,7 +374,8 @@ impl Athena for FakeAws {
             .unwrap_or_else(|| vec![succeeded()])
             .into();
         let last = script.back().cloned().expect("a script is never empty");
-        let results = if request.sql.starts_with("SELECT count(\"requestid\")") {
+        // The count query of either source.
+        let results = if request.sql.starts_with("SELECT count") {
             state
                 .results
                 .pop_front()

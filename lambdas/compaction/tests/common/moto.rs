@@ -35,6 +35,8 @@ pub fn module_inputs() -> Inputs {
         .var("delay_minutes", 10)
         .var("data_bucket_name", BUCKET)
         .var("data_bucket_arn", format!("arn:aws:s3:::{BUCKET}"))
+        .var("data_source", "access_logs")
+        .var("late_arrival_hours", Value::Null)
         .var("column_names", json!(columns))
         .var("workgroup_name", WORK_GROUP)
         .var(
@@ -69,6 +71,26 @@ pub fn module_inputs() -> Inputs {
         )
 }
 
+/// The late-arrival hours the events instance is given in these tests.
+pub const EVENTS_LATE_ARRIVAL_HOURS: u32 = 3;
+
+/// The module's inputs for the instance that compacts usage events (`data_source =
+/// "usage_events"`), with its own tables and folders, as `terraform/main.tf` passes them.
+pub fn events_module_inputs() -> Inputs {
+    module_inputs()
+        .var("data_source", "usage_events")
+        .var("late_arrival_hours", EVENTS_LATE_ARRIVAL_HOURS)
+        .var("column_names", json!([]))
+        .var(
+            "json_table",
+            json!({"database": DATABASE, "name": "usage_events_json", "folder": "usage-events"}),
+        )
+        .var(
+            "parquet_table",
+            json!({"database": DATABASE, "name": "usage_events_parquet", "folder": "usage-events-parquet"}),
+        )
+}
+
 fn module() -> Module {
     Module::load(module_path()).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -76,15 +98,25 @@ fn module() -> Module {
 /// The policy the module attaches to the function's role (`data.aws_iam_policy_document
 /// .compaction`).
 pub fn function_policy() -> Policy {
+    policy_with(&module_inputs())
+}
+
+/// The policy of the instance rendered with `inputs`.
+pub fn policy_with(inputs: &Inputs) -> Policy {
     module()
-        .policy_document("compaction", &module_inputs())
+        .policy_document("compaction", inputs)
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The environment the module gives the function (`module.function.environment`).
 pub fn function_environment() -> BTreeMap<String, String> {
+    environment_with(&module_inputs())
+}
+
+/// The environment of the instance rendered with `inputs`.
+pub fn environment_with(inputs: &Inputs) -> BTreeMap<String, String> {
     let environment = module()
-        .module_argument("function", "environment", &module_inputs())
+        .module_argument("function", "environment", inputs)
         .unwrap_or_else(|e| panic!("{e}"));
     environment
         .as_object()
@@ -102,7 +134,11 @@ pub fn function_environment() -> BTreeMap<String, String> {
 
 /// The function's configuration from that environment, as Lambda would give it.
 pub fn function_config() -> Settings {
-    let environment = function_environment();
+    config_from(function_environment())
+}
+
+/// The configuration Lambda gives the instance whose environment is `environment`.
+pub fn config_from(environment: BTreeMap<String, String>) -> Settings {
     Settings::from_lookup(|name| environment.get(name).cloned()).unwrap_or_else(|e| {
         panic!("the environment {environment:?} the compaction module gives is refused: {e}")
     })
@@ -118,6 +154,31 @@ pub fn count_result(rows_in: u64, rows_out: u64) -> Value {
             {"Data": [cell(rows_in.to_string()), cell(rows_out.to_string())]},
         ],
         "column_info": [column("rows_in"), column("rows_out")],
+    })
+}
+
+/// A moto query result as the count query of usage events gives it.
+pub fn event_count_result(
+    rows_in: u64,
+    rows_out: u64,
+    rows_malformed: u64,
+    rows_outside_windows: u64,
+) -> Value {
+    let cell = |v: String| json!({ "VarCharValue": v });
+    let column = |name: &str| json!({"Name": name, "Label": name, "Type": "bigint"});
+    let names = [
+        "rows_in",
+        "rows_out",
+        "rows_malformed",
+        "rows_outside_windows",
+    ];
+    let counts = [rows_in, rows_out, rows_malformed, rows_outside_windows];
+    json!({
+        "rows": [
+            {"Data": names.map(|n| cell(n.to_owned()))},
+            {"Data": counts.map(|n| cell(n.to_string()))},
+        ],
+        "column_info": names.map(column),
     })
 }
 
