@@ -294,7 +294,7 @@ fn property_sql(name: &str) -> String {
 
 /// A meter of usage events, and no events table to read them from.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("meter `{0}` counts usage events, which the deployed billing does not read yet: bill them with `metering-gen bill --events`")]
+#[error("meter `{0}` counts usage events, and the query was given no usage-events table to read them from")]
 pub struct EventsNotQueried(pub String);
 
 #[cfg(test)]
