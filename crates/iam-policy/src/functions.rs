@@ -36,6 +36,7 @@ const FUNCTIONS: &[(&str, &[Param], Option<Param>, Func)] = &[
         replace,
     ),
     ("tolist", &[Param::List], None, tolist),
+    ("tomap", &[Param::Object], None, tomap),
     ("toset", &[Param::List], None, toset),
     ("tostring", &[Param::Any], None, tostring),
     (
@@ -349,6 +350,39 @@ fn tolist(args: FuncArgs) -> Result<Value, String> {
     Ok(args[0].clone())
 }
 
+/// A map as Terraform makes one of an object: its values of one type. Strings, numbers and
+/// booleans mixed become strings, as Terraform unifies them; other mixes are refused, as
+/// Terraform refuses them ("tomap", Terraform language documentation, "Type Conversion").
+fn tomap(args: FuncArgs) -> Result<Value, String> {
+    let Value::Object(object) = &args[0] else {
+        return Err(format!("tomap of {} is not defined", args[0]));
+    };
+    let kinds: std::collections::BTreeSet<&str> = object
+        .values()
+        .filter(|v| !v.is_null())
+        .map(|v| match v {
+            Value::String(_) | Value::Number(_) | Value::Bool(_) => "primitive",
+            Value::Array(_) => "list",
+            _ => "object",
+        })
+        .collect();
+    if kinds.len() > 1 {
+        return Err(format!("tomap of {} mixes value types", args[0]));
+    }
+    let strings = object.values().any(Value::is_string);
+    let mut out = Map::new();
+    for (key, value) in object {
+        let value = match value {
+            Value::Number(_) | Value::Bool(_) if strings => {
+                Value::String(primitive_string(value).expect("a primitive"))
+            }
+            other => other.clone(),
+        };
+        out.insert(key.clone(), value);
+    }
+    Ok(Value::Object(out))
+}
+
 /// A set as Terraform lists it: distinct elements, strings in lexical order.
 fn toset(args: FuncArgs) -> Result<Value, String> {
     let Value::Array(mut items) = distinct(args)? else {
@@ -438,6 +472,8 @@ mod tests {
         assert_eq!(json(r#"trimsuffix("a/", "/")"#), json!("a"));
         assert_eq!(json(r#"upper(lower("aB"))"#), json!("AB"));
         assert_eq!(json(r#"contains(["a"], "a")"#), json!(true));
+        assert_eq!(json("tomap(o)"), json!({"a": "x", "b": "2"}));
+        assert_eq!(json("tomap({})"), json!({}));
         assert_eq!(
             json(r#"jsonencode({b = "<&>", a = [1]})"#),
             json!(r#"{"a":[1],"b":"\u003c\u0026\u003e"}"#)
@@ -452,5 +488,8 @@ mod tests {
             .unwrap_err()
             .contains("regular expression"));
         assert!(eval(r#"join(",", [["a"]])"#).unwrap_err().contains("join"));
+        assert!(eval(r#"tomap({a = "x", b = ["y"]})"#)
+            .unwrap_err()
+            .contains("mixes value types"));
     }
 }

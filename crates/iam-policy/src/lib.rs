@@ -15,7 +15,7 @@
 //! renamed module variable or a new data source is a one-line change in the test's inputs.
 //! The functions provided are Terraform's `coalesce`, `compact`, `concat`, `contains`,
 //! `distinct`, `flatten`, `format`, `join`, `jsonencode`, `keys`, `length`, `lookup`,
-//! `lower`, `merge`, `replace` (plain strings), `tolist`, `toset`, `tostring`, `trimprefix`,
+//! `lower`, `merge`, `replace` (plain strings), `tolist`, `tomap`, `toset`, `tostring`, `trimprefix`,
 //! `trimsuffix`, `upper` and `values`.
 //!
 //! [`Module::module_argument`] evaluates any argument of a `module` block the same way, e.g.

@@ -30,13 +30,14 @@ module "function" {
   dead_letter_queue_arn = aws_sqs_queue.dead_letters.arn
 
   # The usage events' columns are fixed: the function knows them, and the window of each
-  # hour's events comes from the billing's late_arrival_hours.
-  environment = merge(local.events ? {
+  # hour's events comes from the billing's late_arrival_hours. Both branches are maps of
+  # strings: a conditional's two object types with different attributes would not unify.
+  environment = merge(local.events ? tomap({
     SOURCE             = var.data_source
     LATE_ARRIVAL_HOURS = tostring(var.late_arrival_hours)
-    } : {
+    }) : tomap({
     COLUMN_NAMES = join(",", var.column_names)
-    }, {
+    }), {
     OLD_DATABASE              = var.json_table.database
     OLD_TABLE_NAME            = var.json_table.name
     NEW_DATABASE              = var.parquet_table.database

@@ -57,13 +57,13 @@ module "function" {
     # Two runs billing the same month at once would race on its invoice files: each holds a
     # lease object per month here instead of a reserved concurrency.
     LOCK_PREFIX = "s3://${var.results_bucket_name}/${local.lock_prefix}"
-    }, var.events == null ? {} : {
-    # The usage events' meters: the same rules, over their own table, folders and manifests.
-    EVENTS_DATABASE             = var.events.database
-    EVENTS_TABLE                = var.events.name
-    EVENTS_JSON_LOCATION_PREFIX = "s3://${var.bucket_name}/${var.events.json_folder}"
-    EVENTS_MANIFEST_PREFIX      = "s3://${var.bucket_name}/${var.events.manifest_folder}"
-  })
+    }, var.events == null ? tomap({}) : tomap({
+      # The usage events' meters: the same rules, over their own table, folders and manifests.
+      EVENTS_DATABASE             = var.events.database
+      EVENTS_TABLE                = var.events.name
+      EVENTS_JSON_LOCATION_PREFIX = "s3://${var.bucket_name}/${var.events.json_folder}"
+      EVENTS_MANIFEST_PREFIX      = "s3://${var.bucket_name}/${var.events.manifest_folder}"
+  }))
 
   policies = {
     billing = data.aws_iam_policy_document.billing.json
