@@ -150,3 +150,104 @@ fn json_and_parquet_per_hour_shows_the_hours_whose_parquet_is_missing_or_short()
     .collect();
     assert_eq!(rows, expected, "{sql}");
 }
+
+#[test]
+fn usage_events_per_tenant_counts_each_id_once_and_sums_exactly() {
+    let context = common::workspace().join("examples/metering.json");
+    let (model, _) = metering_gen::load(&context, &common::workspace()).unwrap();
+    let events = &model
+        .usage_events
+        .as_ref()
+        .expect("usage events")
+        .parquet_table;
+    let queries = metering_gen::render::named_queries(&model);
+    let query = queries
+        .iter()
+        .find(|q| q.key == "usage_events_per_tenant")
+        .expect("the saved query");
+    let sql = query.sql.replace("current_date", "DATE '2026-10-15'");
+    // (id, tenant, type, time, value, problem, month)
+    let rows = [
+        ("e-1", "acme", "tokens.generated", 1, "1.5", None, 10),
+        ("e-1", "acme", "tokens.generated", 2, "1.5", None, 10),
+        (
+            "e-2",
+            "acme",
+            "tokens.generated",
+            3,
+            "0.000000001",
+            None,
+            10,
+        ),
+        (
+            "e-3",
+            "acme",
+            "tokens.generated",
+            4,
+            "7",
+            Some("outside any window"),
+            10,
+        ),
+        ("e-4", "acme", "job.completed", 5, "NULL", None, 10),
+        ("e-5", "globex", "tokens.generated", 6, "2", None, 10),
+        // September's folder: left out.
+        ("e-6", "globex", "tokens.generated", 7, "100", None, 9),
+    ];
+    let values: Vec<String> = rows
+        .iter()
+        .map(|(id, tenant, kind, time, value, problem, month)| {
+            let value = if *value == "NULL" {
+                "NULL".to_string()
+            } else {
+                format!("{value}")
+            };
+            let problem = problem.map_or("NULL".to_string(), |p| format!("'{p}'"));
+            format!(
+                "('{id}', '{tenant}', '{kind}', {time}, {value}, {problem}, 2026, {month}, 1, 0)"
+            )
+        })
+        .collect();
+    let setup = vec![
+        format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", events.database),
+        format!(
+            "CREATE TABLE \"{}\".\"{}\" (id VARCHAR, tenant VARCHAR, type VARCHAR, time BIGINT, \
+             value DECIMAL(24,9), problem VARCHAR, year INTEGER, month INTEGER, day INTEGER, hour INTEGER)",
+            events.database, events.name
+        ),
+        format!(
+            "INSERT INTO \"{}\".\"{}\" VALUES {}",
+            events.database,
+            events.name,
+            values.join(", ")
+        ),
+    ];
+    let rows = duckdb(&setup, &sql);
+    let some = |v: &str| Some(v.to_string());
+    assert_eq!(
+        rows,
+        vec![
+            vec![
+                some("acme"),
+                some("job.completed"),
+                some("1"),
+                some("0E-9"),
+                some("0")
+            ],
+            vec![
+                some("acme"),
+                some("tokens.generated"),
+                some("2"),
+                some("1.500000001"),
+                some("1")
+            ],
+            vec![
+                some("globex"),
+                some("tokens.generated"),
+                some("1"),
+                some("2.000000000"),
+                some("0")
+            ],
+        ],
+        "{sql}"
+    );
+}

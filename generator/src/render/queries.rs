@@ -90,6 +90,9 @@ pub fn named_queries(model: &Model) -> Vec<NamedQuery> {
         ),
     });
     queries.extend(usage_per_tenant(parquet, json));
+    if let Some(events) = &model.usage_events {
+        queries.push(usage_events_per_tenant(&events.parquet_table));
+    }
     queries.sort_by(|a, b| a.key.cmp(&b.key));
     queries
 }
@@ -127,6 +130,42 @@ fn json_and_parquet_per_hour(json: &Table, parquet: &Table) -> String {
         json = qualified(json),
         parquet = qualified(parquet),
     )
+}
+
+/// The usage events compacted this month (by arrival folder), per tenant and type: each event
+/// id once (the copy without a problem first, then the earliest, as the compaction keeps
+/// them), the billable events and their values summed (`value` is a decimal: exact), and the
+/// events not billed (a `problem`, e.g. outside any window). The bill itself takes the month of
+/// each event's own time.
+fn usage_events_per_tenant(events: &Table) -> NamedQuery {
+    NamedQuery {
+        key: "usage_events_per_tenant".into(),
+        name: "Usage events per tenant and type".into(),
+        description: format!(
+            "Usage events that arrived this month per tenant and type, each id once: billable events, the sum of their values, and events not billed; from table {}",
+            events.name
+        ),
+        database: events.database.clone(),
+        sql: format!(
+            "WITH scanned AS (\n\
+             \x20 SELECT \"tenant\", \"type\", \"value\", \"problem\",\n\
+             \x20   row_number() OVER (PARTITION BY \"id\" ORDER BY CASE WHEN \"problem\" IS NULL THEN 0 ELSE 1 END, \"time\") AS copy\n\
+             \x20 FROM {table}\n\
+             \x20 WHERE {THIS_MONTH}\n\
+             )\n\
+             SELECT\n\
+             \x20 \"tenant\",\n\
+             \x20 \"type\",\n\
+             \x20 count_if(\"problem\" IS NULL) AS events,\n\
+             \x20 coalesce(sum(CASE WHEN \"problem\" IS NULL THEN \"value\" END), 0) AS total_value,\n\
+             \x20 count_if(\"problem\" IS NOT NULL) AS not_billed\n\
+             FROM scanned\n\
+             WHERE copy = 1\n\
+             GROUP BY 1, 2\n\
+             ORDER BY 1, 2;\n",
+            table = qualified(events),
+        ),
+    }
 }
 
 /// De-duplicated requests by tenant, bucketed by the request's own time: the billing rules

@@ -245,6 +245,29 @@ module "athena" {
         ORDER BY year, month, day, hour, source;
       EOT
     }
+    usage_events_per_tenant = {
+      name        = "Usage events per tenant and type"
+      description = "Usage events that arrived this month per tenant and type, each id once: billable events, the sum of their values, and events not billed; from table usage_events_parquet"
+      database    = "mydatabase"
+      query       = <<-EOT
+        WITH scanned AS (
+          SELECT "tenant", "type", "value", "problem",
+            row_number() OVER (PARTITION BY "id" ORDER BY CASE WHEN "problem" IS NULL THEN 0 ELSE 1 END, "time") AS copy
+          FROM "mydatabase"."usage_events_parquet"
+          WHERE year = year(current_date) AND month = month(current_date)
+        )
+        SELECT
+          "tenant",
+          "type",
+          count_if("problem" IS NULL) AS events,
+          coalesce(sum(CASE WHEN "problem" IS NULL THEN "value" END), 0) AS total_value,
+          count_if("problem" IS NOT NULL) AS not_billed
+        FROM scanned
+        WHERE copy = 1
+        GROUP BY 1, 2
+        ORDER BY 1, 2;
+      EOT
+    }
     usage_per_tenant_per_day = {
       name        = "Usage per tenant per day"
       description = "Requests, response bytes and users per tenant and UTC day this month, each request once, from table restapi_access_log_parquet"
