@@ -70,7 +70,7 @@ output "rest_api_stage_arn" {
 }
 
 output "verify" {
-  description = "What `metering-gen verify` reads besides the outputs above: the tenant claim, the metered path, the access-log folders, Firehose's buffer interval and the metering config (null without billing)."
+  description = "What `metering-gen verify` reads besides the outputs above: the tenant claim, the metered path, the access-log folders, Firehose's buffer interval, the metering config (null without billing) and the usage events' folders and buffer interval (null without usage events)."
   value = {
     tenant_claim            = "custom:tenant_id"
     metered_path            = module.api.metered_path
@@ -78,5 +78,6 @@ output "verify" {
     error_prefix            = "error/"
     buffer_interval_seconds = 300
     metering_config_uri     = null
+    usage_events            = null
   }
 }

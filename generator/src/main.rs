@@ -60,7 +60,7 @@ enum Cmd {
         logs: LogsArgs,
     },
     /// Prove stage by stage that a deployed stack meters and bills: stack, identity, api,
-    /// delivery, compaction, usage, cleanup. Uses the caller's AWS credentials and region;
+    /// delivery, compaction, usage, events, cleanup. Uses the caller's AWS credentials and region;
     /// creates a temporary Cognito user (tenant `verify-<random>`) and deletes it, also on
     /// failure or Ctrl-C. Exit codes: 0 every stage that ran passed, 1 a stage failed, 2 bad
     /// arguments or outputs, 3 anything else (an interruption too).
@@ -123,8 +123,8 @@ struct VerifyArgs {
     /// Authorized calls to the metered method.
     #[arg(long, default_value_t = verify::DEFAULT_CALLS, value_parser = clap::value_parser!(u32).range(1..=100))]
     calls: u32,
-    /// Seconds to wait for the access-log records (default: the Firehose buffer interval
-    /// plus 180).
+    /// Seconds to wait for the access-log records, and for the usage events (default: the
+    /// stream's buffer interval plus 180).
     #[arg(long)]
     timeout: Option<u64>,
     /// Keep the test user (the command prints how to delete it).

@@ -948,6 +948,14 @@ fn usage_events_settings_are_checked_at_their_paths() {
         |c| c["usage_events"] = json!({"s3_output_folder": "invoices"}),
         &["at `usage_events.s3_output_folder`: may not be, contain or lie in `invoices/`"],
     );
+    // A long folder makes a prefix longer than Firehose takes (1024 characters).
+    rejects(
+        |c| c["usage_events"] = json!({"s3_output_folder": "e".repeat(1000)}),
+        &[
+            "at `usage_events.s3_output_folder`: the stream's prefix `eee",
+            "a Firehose prefix may have at most 1024 characters",
+        ],
+    );
     rejects(
         |c| c["usage_events"] = json!({"s3_output_folder": "/events/"}),
         &["at `usage_events.s3_output_folder`: a folder name may not begin or end with `/`"],

@@ -196,11 +196,6 @@ fn usage_events_per_tenant_counts_each_id_once_and_sums_exactly() {
     let values: Vec<String> = rows
         .iter()
         .map(|(id, tenant, kind, time, value, problem, month)| {
-            let value = if *value == "NULL" {
-                "NULL".to_string()
-            } else {
-                format!("{value}")
-            };
             let problem = problem.map_or("NULL".to_string(), |p| format!("'{p}'"));
             format!(
                 "('{id}', '{tenant}', '{kind}', {time}, {value}, {problem}, 2026, {month}, 1, 0)"

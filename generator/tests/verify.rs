@@ -89,11 +89,22 @@ async fn every_stage_passes_against_a_working_stack_and_the_user_is_deleted() {
     let report = run(&world, options(), true).await;
     println!("{report}");
 
+    // A stack without usage events: that stage is skipped, saying why.
+    let expected: Vec<(Stage, Status)> = Stage::ALL
+        .map(|s| match s {
+            Stage::Events => (s, Status::Skip),
+            _ => (s, Status::Pass),
+        })
+        .to_vec();
     assert_eq!(
         statuses(&report),
-        Stage::ALL.map(|s| (s, Status::Pass)).to_vec(),
+        expected,
         "{report}\n{}",
         world.server.log_tail()
+    );
+    assert_eq!(
+        stage(&report, Stage::Events).summary,
+        "usage events are not deployed (no usage_events_stream_name output)"
     );
     assert_eq!(report.exit_code(), 0);
     assert!(world.users().await.is_empty(), "the test user is deleted");
@@ -102,14 +113,7 @@ async fn every_stage_passes_against_a_working_stack_and_the_user_is_deleted() {
     assert_eq!(world.served(), 7);
     assert_eq!(world.delivered().len(), 7);
 
-    let identity = stage(&report, Stage::Identity);
-    let tenant = identity
-        .summary
-        .split("as tenant ")
-        .nth(1)
-        .and_then(|rest| rest.split(';').next())
-        .unwrap()
-        .to_owned();
+    let tenant = tenant_of(&report);
     assert!(tenant.starts_with("verify-"), "{tenant}");
 
     // The compaction twice for the records' hour, early; the preview once, for the tenant.
@@ -140,12 +144,17 @@ async fn every_stage_passes_against_a_working_stack_and_the_user_is_deleted() {
 fn readme_quotes(report: &Report) {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    // The README quotes a stack without usage events, and (for now) no line of the events
+    // stage: its SKIP line is not looked for.
     let text = report.to_string();
     let mut quoted = readme
         .lines()
         .skip_while(|l| !l.starts_with("PASS stack"))
         .take_while(|l| !l.starts_with("```"));
-    for line in text.lines().filter(|l| !l.starts_with(' ')) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with(' ') && !l.starts_with("SKIP events"))
+    {
         let stable: String = line
             .chars()
             .take_while(|c| !c.is_ascii_digit() || line.starts_with("verify:"))
@@ -382,6 +391,229 @@ async fn usage_is_skipped_without_billing() {
         .all(|(function, _)| function == testing::COMPACTION));
 }
 
+/// The test tenant's id from the identity stage's summary.
+fn tenant_of(report: &Report) -> String {
+    stage(report, Stage::Identity)
+        .summary
+        .split("as tenant ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .unwrap()
+        .to_owned()
+}
+
+fn identity_and_events() -> Options {
+    Options {
+        stages: verify::select(&[Stage::Identity, Stage::Events]).unwrap(),
+        ..options()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_reach_the_folder_and_the_parquet_table_once_each_with_their_value() {
+    let world = World::start().await;
+    world.set_preview(preview_with(testing::expected_usage(5)));
+
+    let report = run_with(&world, options(), world.outputs_with_events(true)).await;
+
+    assert_eq!(
+        statuses(&report),
+        Stage::ALL.map(|s| (s, Status::Pass)).to_vec(),
+        "{report}\n{}",
+        world.server.log_tail()
+    );
+    // The events' compaction function and tables are found too.
+    let stack = stage(&report, Stage::Stack);
+    assert_eq!(stack.summary, "10 resources found", "{stack:?}");
+    for found in [
+        "function MergeSmallFilesWithAthenaCTAS-usage-events",
+        "table mydatabase.usage_events_json",
+        "table mydatabase.usage_events_parquet",
+    ] {
+        assert!(stack.details[0].contains(found), "{found} in {stack:?}");
+    }
+    let events = stage(&report, Stage::Events);
+    let hour = chrono::Utc::now().format("%Y-%m-%dT%H").to_string();
+    assert!(
+        events
+            .summary
+            .starts_with("2 events (one sent twice) in usage-events/ after ")
+            && events.summary.ends_with(&format!(
+                " s as canonical lines; compacted {hour}: the Parquet table holds each once \
+                 with its exact value"
+            )),
+        "{events:?}"
+    );
+    assert!(world.users().await.is_empty(), "the test user is deleted");
+
+    // Three lines delivered (the first event twice), canonical, of the test tenant.
+    let tenant = tenant_of(&report);
+    // The stage may have passed on the first object, before the copy's.
+    for _ in 0..20 {
+        if world.events_delivered().len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let lines: Vec<Value> = world
+        .events_delivered()
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[0], lines[2], "the first event sent again");
+    for (line, value) in lines.iter().zip(["1.5", "1234567.123456789", "1.5"]) {
+        assert_eq!(line["tenant"], json!(tenant));
+        assert_eq!(line["type"], "verify.event");
+        assert_eq!(line["value"], value);
+        assert!(line["time"].is_i64(), "{line}");
+    }
+    // The events compaction once, for the events' hour, early, after the access log's.
+    let invocations = world.invocations();
+    assert_eq!(
+        invocations.last().unwrap(),
+        &(
+            testing::EVENTS_COMPACTION.to_owned(),
+            json!({"hour": hour, "early": true})
+        ),
+        "{invocations:?}"
+    );
+    assert_eq!(
+        invocations
+            .iter()
+            .filter(|(f, _)| f == testing::EVENTS_COMPACTION)
+            .count(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_that_never_reach_the_folder_fail_naming_it_and_the_error_output() {
+    let world = World::start().await;
+    world.deliver_events(false);
+    let aws = world.aws().await;
+    let error_key = "usage-events-errors/processing-failed/2026/12/03/11/usage-events-1-x";
+    aws.s3
+        .put_object()
+        .bucket(testing::BUCKET)
+        .key(error_key)
+        .body(b"{}".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let options = Options {
+        timeout: Some(Duration::from_secs(2)),
+        ..identity_and_events()
+    };
+
+    let report = run_with(&world, options, world.outputs_with_events(true)).await;
+
+    assert_eq!(
+        statuses(&report),
+        [
+            (Stage::Identity, Status::Pass),
+            (Stage::Events, Status::Fail),
+            (Stage::Cleanup, Status::Pass),
+        ],
+        "{report}"
+    );
+    let events = stage(&report, Stage::Events);
+    assert_eq!(
+        events.summary,
+        format!(
+            "no events in s3://{bucket}/usage-events/ after 2 s, though the stream accepted \
+             them: does the usage-events function run, and may the stream's role write to the \
+             bucket (and use its key)? Firehose error output: s3://{bucket}/{error_key} (1 \
+             object(s) since the events were sent)",
+            bucket = testing::BUCKET
+        )
+    );
+    assert!(
+        events.details[0].starts_with("missing event ids evt-"),
+        "{events:?}"
+    );
+    assert_eq!(report.exit_code(), 1);
+    assert!(world.users().await.is_empty(), "the test user is deleted");
+    assert!(world
+        .invocations()
+        .iter()
+        .all(|(f, _)| f != testing::EVENTS_COMPACTION));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_fail_when_the_parquet_table_holds_an_event_twice() {
+    let world = World::start().await;
+    world.events_parquet_copies(2);
+
+    let report = run_with(
+        &world,
+        identity_and_events(),
+        world.outputs_with_events(true),
+    )
+    .await;
+
+    let events = stage(&report, Stage::Events);
+    assert_eq!(events.status, Status::Fail, "{report}");
+    assert_eq!(
+        events.summary,
+        "the Parquet table \"mydatabase\".\"usage_events_parquet\" does not hold each event \
+         once with its value after the compaction"
+    );
+    assert_eq!(events.details.len(), 2, "{events:?}");
+    assert!(
+        events
+            .details
+            .iter()
+            .all(|d| d.starts_with("evt-") && d.ends_with(" is in the Parquet table 2 times")),
+        "{events:?}"
+    );
+    assert_eq!(stage(&report, Stage::Cleanup).status, Status::Pass);
+    assert!(world.users().await.is_empty(), "the test user is deleted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_events_stage_says_when_the_outputs_predate_it_or_name_an_unknown_stream() {
+    let world = World::start().await;
+    // The tree's `verify` output has no `usage_events` (generated before the stage).
+    let mut outputs = world.outputs_with_events(false);
+    outputs["verify"]["value"]
+        .as_object_mut()
+        .unwrap()
+        .remove("usage_events");
+
+    let report = run_with(&world, identity_and_events(), outputs).await;
+
+    let events = stage(&report, Stage::Events);
+    assert_eq!(events.status, Status::Fail, "{report}");
+    assert_eq!(
+        events.summary,
+        "the outputs have `usage_events_stream_name` but no `verify.usage_events` (the events' \
+         folder, error folder and buffer interval): the tree was generated before verify's \
+         events stage; run `make gen` and `terraform apply`"
+    );
+    assert!(world.events_delivered().is_empty(), "nothing was sent");
+
+    // A stream that does not exist: the sending fails, naming the stream.
+    let mut outputs = world.outputs_with_events(false);
+    outputs["usage_events_stream_name"]["value"] = json!("no-such-stream");
+    let report = run_with(&world, identity_and_events(), outputs).await;
+    let events = stage(&report, Stage::Events);
+    assert_eq!(events.status, Status::Fail, "{report}");
+    assert!(
+        events
+            .summary
+            .starts_with("could not send the events: PutRecordBatch to `no-such-stream` failed: ")
+            && events.summary.contains("ResourceNotFoundException")
+            && events.summary.ends_with(
+                "may the caller (like the backend's role, with the policy of \
+                 `usage_events_writer_policy_arn`) put records to no-such-stream?"
+            ),
+        "{events:?}"
+    );
+    assert_eq!(stage(&report, Stage::Cleanup).status, Status::Pass);
+    assert!(world.users().await.is_empty(), "the test user is deleted");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_run_deletes_its_user() {
     let world = World::start().await;
@@ -441,7 +673,7 @@ async fn the_command_deletes_its_user_on_ctrl_c() {
     let world = World::start().await;
     world.deliver(false);
     let outputs = outputs_file(&world, true);
-    let child = std::process::Command::new(bin())
+    let mut child = std::process::Command::new(bin())
         .args(["verify", "--outputs"])
         .arg(outputs.path())
         .args(["--timeout", "120"])
@@ -450,7 +682,17 @@ async fn the_command_deletes_its_user_on_ctrl_c() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // A command that ends before its calls (a binary built without `verify`) fails the test
+    // instead of hanging it.
     while world.served() < 7 {
+        if let Some(status) = child.try_wait().unwrap() {
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "the command ended ({status}) before its calls: {}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;

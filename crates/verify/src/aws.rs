@@ -14,6 +14,8 @@ pub struct Aws {
     pub athena: aws_sdk_athena::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub glue: aws_sdk_glue::Client,
+    /// The usage-events stream's, for the events stage.
+    pub firehose: aws_sdk_firehose::Client,
 }
 
 impl Aws {
@@ -40,6 +42,7 @@ impl Aws {
             athena: aws_sdk_athena::Client::new(config),
             lambda: aws_sdk_lambda::Client::new(config),
             glue: aws_sdk_glue::Client::new(config),
+            firehose: aws_sdk_firehose::Client::new(config),
         }
     }
 }

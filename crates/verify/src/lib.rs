@@ -17,11 +17,15 @@
 //!    the Parquet table exactly once, and a second invocation changes nothing;
 //! 6. **usage**: the billing function's preview of the month gives the test tenant the usage
 //!    the records give under the meters (skipped without billing);
-//! 7. **cleanup**: the test user is deleted, also when a stage failed or the run was
+//! 7. **events**: two usage events of the test tenant (one sent twice, as a retried batch)
+//!    sent to the usage-events stream reach its folder as canonical lines, and the events
+//!    compaction puts each in the events' Parquet table once, with its exact value (skipped
+//!    without the stream);
+//! 8. **cleanup**: the test user is deleted, also when a stage failed or the run was
 //!    interrupted ([`run_until`]).
 //!
-//! The test requests stay in the logs under the tenant `verify-<random>`, a test tenant that
-//! billing never invoices (`pricing.test_tenant_prefixes`).
+//! The test requests and events stay in the logs under the tenant `verify-<random>`, a test
+//! tenant that billing never invoices (`pricing.test_tenant_prefixes`).
 
 pub mod aws;
 pub mod claims;
@@ -51,8 +55,8 @@ pub struct Options {
     /// Authorized calls to the metered method (besides the bad-parameter and the
     /// unauthenticated one).
     pub calls: u32,
-    /// How long the delivery stage waits for the records; `None`: the Firehose buffer
-    /// interval plus [`DELIVERY_MARGIN`].
+    /// How long the delivery stage waits for the records, and the events stage for the
+    /// events; `None`: the stream's buffer interval plus [`DELIVERY_MARGIN`].
     pub timeout: Option<Duration>,
     /// Leave the test user in the pool.
     pub keep_user: bool,

@@ -40,7 +40,38 @@ pub struct Stack {
     /// Where Firehose's error output starts (`error/`).
     pub error_prefix: String,
     pub buffer_interval_seconds: u64,
+    /// `None` when the stack has no usage-events stream (no `usage_events_stream_name`).
+    pub usage_events: Option<UsageEvents>,
 }
+
+/// The usage-events stream, its tables and its compaction: the `usage_events_*` outputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageEvents {
+    pub stream_name: String,
+    pub json_table: Table,
+    pub parquet_table: Table,
+    pub compaction_function_name: String,
+    /// Where the stream delivers, from `verify.usage_events`; `None` when the tree's `verify`
+    /// output predates the events stage (the stage then fails saying so).
+    pub layout: Option<EventsLayout>,
+}
+
+/// `verify.usage_events`: the events' folder (`usage-events`: hours are
+/// `<folder>/year=YYYY/month=MM/day=DD/hour=HH/`), where the stream's error output starts
+/// (`usage-events-errors/`) and its buffer interval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventsLayout {
+    pub folder: String,
+    pub error_prefix: String,
+    pub buffer_interval_seconds: u64,
+}
+
+/// The outputs of a stack with usage events, besides `usage_events_stream_name`.
+pub const USAGE_EVENTS_OUTPUTS: &[&str] = &[
+    "usage_events_json_table",
+    "usage_events_parquet_table",
+    "usage_events_compaction_function_name",
+];
 
 /// The billing function and the config it reads: both outputs or neither.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,7 +185,71 @@ impl Reader<'_> {
                     0
                 }
             },
+            usage_events: self.usage_events(&field("usage_events")),
         }
+    }
+
+    /// The `usage_events_*` outputs and `verify.usage_events`, when the stack has the stream.
+    fn usage_events(&mut self, layout: &Value) -> Option<UsageEvents> {
+        match self.value("usage_events_stream_name") {
+            None | Some(Value::Null) => return None,
+            Some(_) => {}
+        }
+        let missing: Vec<&str> = USAGE_EVENTS_OUTPUTS
+            .iter()
+            .copied()
+            .filter(|name| !self.outputs.contains_key(*name))
+            .collect();
+        if !missing.is_empty() {
+            self.problems.push(format!(
+                "output `usage_events_stream_name` is set but {} missing: was the tree applied \
+                 after `make gen`?",
+                missing.join(", ")
+            ));
+        }
+        let layout = match layout {
+            // A tree generated before the events stage: the stage says so.
+            Value::Null => None,
+            Value::Object(_) => {
+                let text = |reader: &mut Self, name: &str| {
+                    reader.field_string(
+                        &format!("verify.usage_events.{name}"),
+                        layout.get(name).unwrap_or(&Value::Null),
+                    )
+                };
+                let folder = text(self, "folder").trim_end_matches('/').to_owned();
+                let error_prefix = text(self, "error_prefix");
+                let buffer_interval_seconds = match layout["buffer_interval_seconds"].as_u64() {
+                    Some(n) => n,
+                    None => {
+                        self.problems.push(
+                            "output `verify.usage_events.buffer_interval_seconds` is not a whole \
+                             number"
+                                .into(),
+                        );
+                        0
+                    }
+                };
+                Some(EventsLayout {
+                    folder,
+                    error_prefix,
+                    buffer_interval_seconds,
+                })
+            }
+            other => {
+                self.problems.push(format!(
+                    "output `verify.usage_events` is {other}, not an object or null"
+                ));
+                None
+            }
+        };
+        Some(UsageEvents {
+            stream_name: self.string("usage_events_stream_name"),
+            json_table: self.table("usage_events_json_table"),
+            parquet_table: self.table("usage_events_parquet_table"),
+            compaction_function_name: self.string("usage_events_compaction_function_name"),
+            layout,
+        })
     }
 
     /// `billing_function_name` and `verify.metering_config_uri`: both strings, or neither
@@ -305,6 +400,71 @@ mod tests {
               `verify.metering_config_uri` is None: both or neither (was the tree applied after \
               `make gen`?)"
             ]
+        );
+    }
+
+    #[test]
+    fn usage_events_are_read_when_the_stream_is_there() {
+        let stack = Stack::from_json(&outputs().to_string(), "outputs.json").unwrap();
+        assert_eq!(stack.usage_events, None);
+
+        let mut o = outputs();
+        o["usage_events_stream_name"] = output(json!("usage-events"));
+        o["usage_events_json_table"] = output(json!("mydatabase.usage_events_json"));
+        o["usage_events_parquet_table"] = output(json!("mydatabase.usage_events_parquet"));
+        o["usage_events_compaction_function_name"] =
+            output(json!("MergeSmallFilesWithAthenaCTAS-usage-events"));
+        o["verify"]["value"]["usage_events"] = json!({
+            "folder": "usage-events/",
+            "error_prefix": "usage-events-errors/",
+            "buffer_interval_seconds": 60,
+        });
+        let stack = Stack::from_json(&o.to_string(), "outputs.json").unwrap();
+        let events = stack.usage_events.unwrap();
+        assert_eq!(events.stream_name, "usage-events");
+        assert_eq!(
+            events.parquet_table.to_string(),
+            "\"mydatabase\".\"usage_events_parquet\""
+        );
+        assert_eq!(
+            events.layout,
+            Some(EventsLayout {
+                folder: "usage-events".into(),
+                error_prefix: "usage-events-errors/".into(),
+                buffer_interval_seconds: 60,
+            })
+        );
+
+        // A `verify` output of before the events stage: read, the stage says so.
+        let mut older = o.clone();
+        older["verify"]["value"]
+            .as_object_mut()
+            .unwrap()
+            .remove("usage_events");
+        let stack = Stack::from_json(&older.to_string(), "outputs.json").unwrap();
+        assert_eq!(stack.usage_events.unwrap().layout, None);
+
+        // The other outputs missing, or the layout of the wrong shape: named.
+        let mut bad = o.clone();
+        bad.as_object_mut()
+            .unwrap()
+            .remove("usage_events_parquet_table");
+        bad["verify"]["value"]["usage_events"]["buffer_interval_seconds"] = json!("60");
+        let err = Stack::from_json(&bad.to_string(), "outputs.json").unwrap_err();
+        assert_eq!(
+            err.problems,
+            [
+                "output `usage_events_stream_name` is set but usage_events_parquet_table missing: \
+                 was the tree applied after `make gen`?",
+                "output `verify.usage_events.buffer_interval_seconds` is not a whole number",
+            ]
+        );
+        let mut bad = o;
+        bad["verify"]["value"]["usage_events"] = json!("usage-events");
+        let err = Stack::from_json(&bad.to_string(), "outputs.json").unwrap_err();
+        assert_eq!(
+            err.problems,
+            ["output `verify.usage_events` is \"usage-events\", not an object or null"]
         );
     }
 

@@ -15,17 +15,19 @@ pub enum Stage {
     Delivery,
     Compaction,
     Usage,
+    Events,
     Cleanup,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 7] = [
+    pub const ALL: [Stage; 8] = [
         Stage::Stack,
         Stage::Identity,
         Stage::Api,
         Stage::Delivery,
         Stage::Compaction,
         Stage::Usage,
+        Stage::Events,
         Stage::Cleanup,
     ];
 
@@ -37,6 +39,7 @@ impl Stage {
             Stage::Delivery => "delivery",
             Stage::Compaction => "compaction",
             Stage::Usage => "usage",
+            Stage::Events => "events",
             Stage::Cleanup => "cleanup",
         }
     }
@@ -49,6 +52,8 @@ impl Stage {
             Stage::Delivery => Some(Stage::Api),
             Stage::Compaction => Some(Stage::Delivery),
             Stage::Usage => Some(Stage::Compaction),
+            // It sends events of the test user's tenant.
+            Stage::Events => Some(Stage::Identity),
             Stage::Cleanup => Some(Stage::Identity),
         }
     }
@@ -253,7 +258,7 @@ mod tests {
         assert_eq!(
             "usagee".parse::<Stage>().unwrap_err(),
             "unknown stage `usagee`: the stages are stack, identity, api, delivery, compaction, \
-             usage, cleanup"
+             usage, events, cleanup"
         );
     }
 }

@@ -13,6 +13,11 @@
 //! - **Lambda**: GetFunction of the two functions, and Invoke: the compaction answers as it
 //!   does, the billing preview with what [`World::set_preview`] gives (moto runs functions
 //!   only in Docker);
+//! - **the usage-events stream**: PutRecordBatch (on the Lambda stand-in's address) of the
+//!   stream [`EVENTS_STREAM`] puts each record's lines, as the usage-events function writes
+//!   them (`metering::normalise`), into the events folder as one object, while
+//!   [`World::deliver_events`] is on; an Invoke of the events compaction queues what the
+//!   events' Parquet table then answers (one row per id, the value as `decimal(24,9)`);
 //! - **Cognito's write rule**: a proxy in front of moto that refuses UpdateUserAttributes of
 //!   the tenant attribute with `NotAuthorizedException`, as Cognito does for an attribute the
 //!   app client may not write (moto does not check write attributes);
@@ -48,6 +53,12 @@ pub const CONFIG_KEY: &str = "config/metering.json";
 pub const TENANT_CLAIM: &str = "custom:tenant_id";
 pub const STAGE_PATH: &str = "/prod";
 pub const METERED_PATH: &str = "/random/strings";
+pub const EVENTS_STREAM: &str = "usage-events";
+pub const EVENTS_FOLDER: &str = "usage-events";
+pub const EVENTS_ERRORS: &str = "usage-events-errors/";
+pub const EVENTS_JSON_TABLE: &str = "usage_events_json";
+pub const EVENTS_PARQUET_TABLE: &str = "usage_events_parquet";
+pub const EVENTS_COMPACTION: &str = "MergeSmallFilesWithAthenaCTAS-usage-events";
 
 /// The billing preview's answer to an event, given the lines delivered so far.
 pub type Preview = Box<dyn Fn(&Value, &[String]) -> Value + Send>;
@@ -55,6 +66,14 @@ pub type Preview = Box<dyn Fn(&Value, &[String]) -> Value + Send>;
 /// What the stand-ins share with the test.
 struct Shared {
     moto: String,
+    server: Arc<MotoServer>,
+    /// Canonical event lines the events stream has not delivered yet.
+    events_buffer: Mutex<Vec<String>>,
+    /// Every event line delivered.
+    events_delivered: Mutex<Vec<String>>,
+    deliver_events: AtomicBool,
+    /// Rows per event id the events' Parquet table answers.
+    events_parquet_copies: AtomicUsize,
     /// Logged lines Firehose has not delivered yet.
     buffer: Mutex<Vec<String>>,
     /// Every line delivered.
@@ -157,7 +176,12 @@ impl World {
             .send()
             .await
             .expect("CreateDatabase on moto");
-        for table in [JSON_TABLE, PARQUET_TABLE] {
+        for table in [
+            JSON_TABLE,
+            PARQUET_TABLE,
+            EVENTS_JSON_TABLE,
+            EVENTS_PARQUET_TABLE,
+        ] {
             let partition =
                 |name: &str| Column::builder().name(name).r#type("int").build().unwrap();
             aws.glue
@@ -191,6 +215,11 @@ impl World {
 
         let shared = Arc::new(Shared {
             moto: server.endpoint(),
+            server: server.clone(),
+            events_buffer: Mutex::default(),
+            events_delivered: Mutex::default(),
+            deliver_events: AtomicBool::new(true),
+            events_parquet_copies: AtomicUsize::new(1),
             buffer: Mutex::default(),
             delivered: Mutex::default(),
             served: AtomicUsize::new(0),
@@ -283,6 +312,28 @@ impl World {
         outputs
     }
 
+    /// [`World::outputs`] of a stack with the usage-events stream: its outputs and
+    /// `verify.usage_events`.
+    pub fn outputs_with_events(&self, billing: bool) -> Value {
+        let output = |value: Value| json!({"sensitive": false, "type": "string", "value": value});
+        let mut outputs = self.outputs(billing);
+        outputs["usage_events_stream_name"] = output(json!(EVENTS_STREAM));
+        outputs["usage_events_writer_policy_arn"] = output(json!(
+            "arn:aws:iam::123456789012:policy/usage-events-writer"
+        ));
+        outputs["usage_events_json_table"] =
+            output(json!(format!("{DATABASE}.{EVENTS_JSON_TABLE}")));
+        outputs["usage_events_parquet_table"] =
+            output(json!(format!("{DATABASE}.{EVENTS_PARQUET_TABLE}")));
+        outputs["usage_events_compaction_function_name"] = output(json!(EVENTS_COMPACTION));
+        outputs["verify"]["value"]["usage_events"] = json!({
+            "folder": EVENTS_FOLDER,
+            "error_prefix": EVENTS_ERRORS,
+            "buffer_interval_seconds": 1,
+        });
+        outputs
+    }
+
     /// The clients `verify` uses, for this stack: moto's admin, the Cognito proxy, the
     /// Lambda stand-in.
     pub async fn aws(&self) -> Aws {
@@ -295,6 +346,11 @@ impl World {
         );
         aws.lambda = aws_sdk_lambda::Client::from_conf(
             aws_sdk_lambda::config::Builder::from(&config)
+                .endpoint_url(self.lambda_url())
+                .build(),
+        );
+        aws.firehose = aws_sdk_firehose::Client::from_conf(
+            aws_sdk_firehose::config::Builder::from(&config)
                 .endpoint_url(self.lambda_url())
                 .build(),
         );
@@ -311,6 +367,7 @@ impl World {
                 self.cognito_url(),
             ),
             ("AWS_ENDPOINT_URL_LAMBDA", self.lambda_url()),
+            ("AWS_ENDPOINT_URL_FIREHOSE", self.lambda_url()),
             ("AWS_ACCESS_KEY_ID", credentials.access_key_id().to_owned()),
             (
                 "AWS_SECRET_ACCESS_KEY",
@@ -326,6 +383,25 @@ impl World {
     /// Whether the Firehose stand-in delivers (on at the start).
     pub fn deliver(&self, on: bool) {
         self.shared.deliver.store(on, Ordering::SeqCst);
+    }
+
+    /// Whether the usage-events stream delivers (on at the start); off, it accepts the
+    /// events and drops them.
+    pub fn deliver_events(&self, on: bool) {
+        self.shared.deliver_events.store(on, Ordering::SeqCst);
+    }
+
+    /// Rows per event id the events' Parquet table answers from now on (1 after a good
+    /// compaction).
+    pub fn events_parquet_copies(&self, copies: usize) {
+        self.shared
+            .events_parquet_copies
+            .store(copies, Ordering::SeqCst);
+    }
+
+    /// Every event line delivered to the events folder.
+    pub fn events_delivered(&self) -> Vec<String> {
+        self.shared.events_delivered.lock().unwrap().clone()
     }
 
     /// Lets UpdateUserAttributes write the tenant attribute (moto's own behaviour).
@@ -528,14 +604,19 @@ fn api_answer(shared: &Shared, request: &mut tiny_http::Request) -> Answer {
 /// GetFunction and Invoke of the two functions.
 fn lambda_answer(shared: &Shared, request: &mut tiny_http::Request) -> Answer {
     let url = request.url().to_owned();
+    let firehose = header(request, "x-amz-target")
+        .is_some_and(|target| target.starts_with("Firehose_20150804."));
     let mut body = Vec::new();
     let _ = request.as_reader().read_to_end(&mut body);
+    if firehose {
+        return events_stream_answer(shared, &body);
+    }
     let rest = url.strip_prefix("/2015-03-31/functions/").unwrap_or("");
     let (name, invocation) = match rest.strip_suffix("/invocations") {
         Some(name) => (name, true),
         None => (rest, false),
     };
-    if name != COMPACTION && name != BILLING {
+    if name != COMPACTION && name != BILLING && name != EVENTS_COMPACTION {
         return (
             404,
             vec![(
@@ -572,13 +653,102 @@ fn lambda_answer(shared: &Shared, request: &mut tiny_http::Request) -> Answer {
             error.to_string().into_bytes(),
         );
     }
-    let answer = if name == COMPACTION {
+    if name == EVENTS_COMPACTION {
+        queue_events_answer(shared);
+    }
+    let answer = if name == COMPACTION || name == EVENTS_COMPACTION {
         json!({"hours": [{"hour": event["hour"], "outcome": "compacted"}]})
     } else {
         let delivered = shared.delivered.lock().unwrap().clone();
         (shared.preview.lock().unwrap())(&event, &delivered)
     };
     (200, vec![], answer.to_string().into_bytes())
+}
+
+/// PutRecordBatch to the usage-events stream: each record's lines as the usage-events function
+/// writes them, buffered for the next delivery.
+fn events_stream_answer(shared: &Shared, body: &[u8]) -> Answer {
+    use base64::Engine as _;
+    let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let stream = request["DeliveryStreamName"].as_str().unwrap_or_default();
+    if stream != EVENTS_STREAM {
+        let error = json!({
+            "__type": "ResourceNotFoundException",
+            "message": format!("Firehose {stream} under account 123456789012 not found."),
+        });
+        return (400, vec![], error.to_string().into_bytes());
+    }
+    let records = request["Records"].as_array().cloned().unwrap_or_default();
+    let mut responses = Vec::new();
+    for (n, record) in records.iter().enumerate() {
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(record["Data"].as_str().unwrap_or_default())
+            .unwrap_or_default();
+        let mut buffer = shared.events_buffer.lock().unwrap();
+        for line in data.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let mut canonical = String::from_utf8(metering::normalise(line)).unwrap();
+            canonical.push('\n');
+            buffer.push(canonical);
+        }
+        responses.push(json!({"RecordId": format!("record-{n}")}));
+    }
+    let answer = json!({"FailedPutCount": 0, "Encrypted": false, "RequestResponses": responses});
+    (200, vec![], answer.to_string().into_bytes())
+}
+
+/// What the events' Parquet table answers `verify`'s query after a compaction: one row per
+/// id delivered ([`World::events_parquet_copies`]), its value as `decimal(24,9)` text, no
+/// problem.
+fn queue_events_answer(shared: &Shared) {
+    let mut rows: BTreeMap<String, Vec<Option<String>>> = BTreeMap::new();
+    for line in shared.events_delivered.lock().unwrap().iter() {
+        let Ok(event) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let Some(id) = event["id"].as_str() else {
+            continue;
+        };
+        let value = event["value"].as_str().map(|v| {
+            let mut value: metering::pricing::Decimal = v.parse().unwrap();
+            value.rescale(9);
+            value.to_string()
+        });
+        rows.entry(id.to_owned())
+            .or_insert_with(|| vec![Some(id.to_owned()), value, None]);
+    }
+    let header = ["id", "_col1", "problem"]
+        .map(|c| Some(c.to_owned()))
+        .to_vec();
+    let copies = shared.events_parquet_copies.load(Ordering::SeqCst);
+    let rows: Vec<Vec<Option<String>>> = std::iter::once(header)
+        .chain(
+            rows.into_values()
+                .flat_map(|row| std::iter::repeat_n(row, copies)),
+        )
+        .collect();
+    shared
+        .server
+        .queue_athena_results(vec![query_result_nullable(&rows)]);
+}
+
+/// A moto query result, header row first; `None` is SQL NULL (no VarCharValue).
+fn query_result_nullable(rows: &[Vec<Option<String>>]) -> Value {
+    let columns: Vec<Value> = rows[0]
+        .iter()
+        .flatten()
+        .map(|name| json!({"Name": name, "Label": name, "Type": "varchar"}))
+        .collect();
+    let datum = |v: &Option<String>| match v {
+        Some(v) => json!({"VarCharValue": v}),
+        None => json!({}),
+    };
+    json!({
+        "rows": rows
+            .iter()
+            .map(|row| json!({"Data": row.iter().map(datum).collect::<Vec<_>>()}))
+            .collect::<Vec<_>>(),
+        "column_info": columns,
+    })
 }
 
 /// Cognito in front of moto: UpdateUserAttributes of the tenant attribute is refused.
@@ -669,6 +839,7 @@ fn firehose(shared: &Shared, s3: aws_sdk_s3::Client, server: &MotoServer) {
     let (mut served, mut quiet) = (0, 0);
     while !shared.stop.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(100));
+        deliver_events(shared, &s3, &runtime, &mut objects);
         let now_served = shared.served.load(Ordering::SeqCst);
         quiet = if now_served == served { quiet + 1 } else { 0 };
         served = now_served;
@@ -701,6 +872,46 @@ fn firehose(shared: &Shared, s3: aws_sdk_s3::Client, server: &MotoServer) {
                 .expect("PutObject on moto");
         });
     }
+}
+
+/// The usage-events stream: its buffered lines as one object of the current hour's folder.
+fn deliver_events(
+    shared: &Shared,
+    s3: &aws_sdk_s3::Client,
+    runtime: &tokio::runtime::Runtime,
+    objects: &mut usize,
+) {
+    if !shared.deliver_events.load(Ordering::SeqCst) {
+        // Accepted, then lost (as when the stream cannot write to the bucket).
+        shared.events_buffer.lock().unwrap().clear();
+        return;
+    }
+    let lines: Vec<String> = std::mem::take(&mut *shared.events_buffer.lock().unwrap());
+    if lines.is_empty() {
+        return;
+    }
+    *objects += 1;
+    let now = chrono::Utc::now();
+    let key = format!(
+        "{EVENTS_FOLDER}/{}/{EVENTS_STREAM}-1-{}-{objects}",
+        now.format("year=%Y/month=%m/day=%d/hour=%H"),
+        now.format("%Y-%m-%d-%H-%M-%S")
+    );
+    shared
+        .events_delivered
+        .lock()
+        .unwrap()
+        .extend(lines.iter().cloned());
+    let body = lines.concat();
+    runtime.block_on(async {
+        s3.put_object()
+            .bucket(BUCKET)
+            .key(&key)
+            .body(body.into_bytes().into())
+            .send()
+            .await
+            .expect("PutObject on moto");
+    });
 }
 
 /// What the JSON and Parquet tables answer `verify`'s queries once `lines` are delivered:

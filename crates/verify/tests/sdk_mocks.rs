@@ -38,6 +38,7 @@ fn identity_only(cognito: Cognito) -> Verifier {
         athena: mock_client!(aws_sdk_athena, []),
         lambda: mock_client!(aws_sdk_lambda, []),
         glue: mock_client!(aws_sdk_glue, []),
+        firehose: mock_client!(aws_sdk_firehose, []),
     };
     let options = Options {
         stages: verify::select(&[Stage::Identity]).unwrap(),
@@ -112,7 +113,19 @@ fn stages_name_what_they_need() {
         [Stage::Stack, Stage::Identity, Stage::Cleanup],
         "cleanup comes with identity"
     );
-    assert_eq!(verify::select(&[]).unwrap().len(), 7);
+    assert_eq!(
+        verify::select(&[Stage::Events]).unwrap_err(),
+        "stage `events` works on what identity finds: add it (--stages identity,events)"
+    );
+    assert_eq!(
+        verify::select(&[Stage::Identity, Stage::Events])
+            .unwrap()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        [Stage::Identity, Stage::Events, Stage::Cleanup],
+        "the events stage needs only the test tenant"
+    );
+    assert_eq!(verify::select(&[]).unwrap().len(), 8);
 }
 
 /// A token whose payload holds `claims` (the signature is not checked by `verify`).

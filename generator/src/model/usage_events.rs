@@ -164,9 +164,20 @@ pub(super) fn build(
     let error_output_prefix = format!(
         "{error_folder}year=!{{timestamp:yyyy}}/month=!{{timestamp:MM}}/day=!{{timestamp:dd}}/hour=!{{timestamp:HH}}/!{{firehose:error-output-type}}/"
     );
-    debug_assert!(
-        rules::firehose_prefix(&prefix, PrefixKind::Data).is_ok() || rules::folder(folder).is_err()
-    );
+    // A folder name that is fine may still make a prefix longer than Firehose takes.
+    if rules::folder(folder).is_ok() {
+        for (kind, built) in [
+            (PrefixKind::Data, &prefix),
+            (PrefixKind::Error, &error_output_prefix),
+        ] {
+            if let Err(e) = rules::firehose_prefix(built, kind) {
+                c.fail(
+                    &path("s3_output_folder"),
+                    format!("the stream's prefix `{built}`: {e}"),
+                );
+            }
+        }
+    }
     let events_parquet = &events.parquet_folder;
     match rules::folder(events_parquet)
         .and_then(|()| rules::apart_from_stack_folders(events_parquet))

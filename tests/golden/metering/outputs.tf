@@ -85,7 +85,7 @@ output "invoices_table" {
 }
 
 output "verify" {
-  description = "What `metering-gen verify` reads besides the outputs above: the tenant claim, the metered path, the access-log folders, Firehose's buffer interval and the metering config (null without billing)."
+  description = "What `metering-gen verify` reads besides the outputs above: the tenant claim, the metered path, the access-log folders, Firehose's buffer interval, the metering config (null without billing) and the usage events' folders and buffer interval (null without usage events)."
   value = {
     tenant_claim            = "custom:tenant_id"
     metered_path            = module.api.metered_path
@@ -93,6 +93,11 @@ output "verify" {
     error_prefix            = "error/"
     buffer_interval_seconds = 300
     metering_config_uri     = module.billing.config_uri
+    usage_events = {
+      folder                  = "usage-events"
+      error_prefix            = "usage-events-errors/"
+      buffer_interval_seconds = 300
+    }
   }
 }
 

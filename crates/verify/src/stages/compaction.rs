@@ -63,7 +63,7 @@ impl Verifier {
     /// after each hour): the function then fails with `Compaction.Locked`, and the
     /// invocation is repeated after [`Options::locked_wait`](crate::Options), up to
     /// [`LOCKED_TRIES`] times in all.
-    async fn compact(&self, function: &str, hour: Hour) -> Result<(), String> {
+    pub(crate) async fn compact(&self, function: &str, hour: Hour) -> Result<(), String> {
         // `early`: the hour may still be open; the scheduled run compacts it again once it
         // has ended.
         let event = json!({"hour": hour.to_string(), "early": true});

@@ -19,7 +19,7 @@ const CLOCK_SKEW: chrono::Duration = chrono::Duration::seconds(60);
 /// The folder hours that may hold records of requests made from `started` to `now`. Firehose
 /// files an object under the arrival hour of its *oldest* record, so a request's record may
 /// sit one hour before its own.
-fn hours(started: DateTime<Utc>, now: DateTime<Utc>) -> Vec<Hour> {
+pub(crate) fn hours(started: DateTime<Utc>, now: DateTime<Utc>) -> Vec<Hour> {
     let last = Hour::containing(now);
     std::iter::successors(Some(Hour::containing(started).previous()), |h| {
         Some(h.next())
@@ -29,7 +29,7 @@ fn hours(started: DateTime<Utc>, now: DateTime<Utc>) -> Vec<Hour> {
 }
 
 /// The lines of an object: gzip (Firehose's GZIP compression) or plain.
-fn lines(body: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+pub(crate) fn lines(body: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     let text = if body.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(body)
@@ -163,7 +163,7 @@ impl Verifier {
     }
 
     /// Keys under `prefix` written since `since` and not seen yet.
-    async fn new_objects(
+    pub(crate) async fn new_objects(
         &self,
         prefix: &str,
         since: DateTime<Utc>,

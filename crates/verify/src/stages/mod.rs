@@ -4,6 +4,7 @@ mod api;
 mod cleanup;
 mod compaction;
 mod delivery;
+mod events;
 mod identity;
 mod stack;
 mod usage;
@@ -205,6 +206,24 @@ impl Verifier {
         };
         self.later_stages(user.as_ref(), &mut failed, record, &skip)
             .await;
+        if selected(Stage::Events) {
+            match (&user, &self.stack.usage_events) {
+                (None, _) => skip(Stage::Events, failed.or(Some(Stage::Identity))),
+                _ if failed.is_some() => skip(Stage::Events, failed),
+                (Some(_), None) => record(StageReport {
+                    stage: Stage::Events,
+                    status: Status::Skip,
+                    elapsed: Duration::ZERO,
+                    summary: events::SKIPPED_WITHOUT_EVENTS.to_owned(),
+                    details: Vec::new(),
+                }),
+                (Some(user), Some(events)) => record(
+                    timed(Stage::Events, self.events_stage(events, user))
+                        .await
+                        .report,
+                ),
+            }
+        }
         if selected(Stage::Cleanup) {
             record(self.cleanup().await);
         }

@@ -1,4 +1,5 @@
-//! Stage 1: what the outputs name exists (describe calls only).
+//! Stage 1: what the outputs name exists (describe calls only); with usage events, their
+//! compaction function and tables too.
 
 use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType;
 
@@ -14,6 +15,8 @@ impl Verifier {
 
         let mut functions = vec![stack.compaction_function_name.as_str()];
         functions.extend(stack.billing.as_ref().map(|b| b.function_name.as_str()));
+        let events = stack.usage_events.as_ref();
+        functions.extend(events.map(|e| e.compaction_function_name.as_str()));
         for function in functions {
             match aws
                 .lambda
@@ -40,7 +43,13 @@ impl Verifier {
                 sdk_error(&e)
             )),
         }
-        for table in [&stack.json_table, &stack.parquet_table] {
+        let mut tables = vec![&stack.json_table, &stack.parquet_table];
+        tables.extend(
+            events
+                .into_iter()
+                .flat_map(|e| [&e.json_table, &e.parquet_table]),
+        );
+        for table in tables {
             match aws
                 .glue
                 .get_table()
