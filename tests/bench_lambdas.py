@@ -128,6 +128,12 @@ def billing_setup(url, n, context):
         s3.create_bucket(Bucket=bucket)
     metering = json.loads(Path(context).read_text())["metering"]
     config = {k: metering[k] for k in ("late_arrival_hours", "meters", "pricing") if k in metering}
+    # The access log's meters only: this function is benchmarked without an events table,
+    # and refuses a config with an events meter then (Billing.EventsNotDeployed).
+    for name in [n for n, m in config["meters"].items() if m.get("source") == "events"]:
+        del config["meters"][name]
+        for plan in config["pricing"]["plans"].values():
+            plan.get("charges", {}).pop(name, None)
     s3.put_object(Bucket="bill-data", Key="config/metering.json", Body=json.dumps(config).encode())
     boto3.client("athena", **aws).create_work_group(
         Name="bill",
