@@ -94,6 +94,24 @@ fn nests(a: &str, b: &str) -> bool {
     a == b || a.starts_with(&format!("{b}/")) || b.starts_with(&format!("{a}/"))
 }
 
+/// The access logs' folders of the bucket, each with the key that names it: the events'
+/// folders may not be, contain or lie in them.
+fn access_log_folders<'a>(
+    logs: Option<&'a AccessLogs>,
+    parquet_folder: Option<&'a str>,
+) -> Vec<(&'static str, &'a str)> {
+    let mut folders = Vec::new();
+    if let Some(l) = logs {
+        folders.push(("firehose.s3_output_folder", l.folder.as_str()));
+        folders.push((
+            "firehose.error_output_prefix",
+            l.error_folder.trim_end_matches('/'),
+        ));
+    }
+    folders.extend(parquet_folder.map(|p| (NEW_FOLDER_KEY, p)));
+    folders
+}
+
 pub(super) fn build(
     events: &UsageEvents,
     logs: Option<&AccessLogs>,
@@ -136,17 +154,7 @@ pub(super) fn build(
     match rules::folder(folder).and_then(|()| rules::apart_from_stack_folders(folder)) {
         Err(e) => c.fail(&path("s3_output_folder"), e),
         Ok(()) => {
-            let taken = logs
-                .map(|l| ("firehose.s3_output_folder", l.folder.as_str()))
-                .into_iter()
-                .chain(logs.map(|l| {
-                    (
-                        "firehose.error_output_prefix",
-                        l.error_folder.trim_end_matches('/'),
-                    )
-                }))
-                .chain(parquet_folder.map(|p| (NEW_FOLDER_KEY, p)));
-            for (key, other) in taken {
+            for (key, other) in access_log_folders(logs, parquet_folder) {
                 if !other.is_empty()
                     && (nests(folder, other) || nests(error_folder.trim_end_matches('/'), other))
                 {
@@ -192,14 +200,7 @@ pub(super) fn build(
                 ),
             ]
             .into_iter()
-            .chain(logs.map(|l| ("firehose.s3_output_folder", l.folder.as_str())))
-            .chain(logs.map(|l| {
-                (
-                    "firehose.error_output_prefix",
-                    l.error_folder.trim_end_matches('/'),
-                )
-            }))
-            .chain(parquet_folder.map(|p| (NEW_FOLDER_KEY, p)));
+            .chain(access_log_folders(logs, parquet_folder));
             for (key, other) in taken {
                 if !other.is_empty() && nests(events_parquet, other) {
                     c.fail(
